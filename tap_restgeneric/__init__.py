@@ -1,0 +1,1 @@
+"""tap-restgeneric: a Singer tap for REST APIs described in dlt's rest_api_source dialect."""

@@ -1,0 +1,436 @@
+"""Settings -> source config: load, expand dlt shorthands, validate, merge defaults.
+
+The whole config is checked before any request; every problem is reported with
+its path (``resources[3].endpoint.paginator.type``) and, where it applies, the
+valid values. ``load_source`` returns a ``Source`` whose resources are complete:
+defaults merged, templates compiled, the auth config rendered.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import typing as t
+from dataclasses import dataclass, field
+from importlib import resources as importlib_resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from tap_restgeneric.auth import API_KEY_LOCATIONS, AUTH_OPTIONS, SECRET_KEYS
+from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.paginators import PAGINATOR_ALIASES, PAGINATORS
+from tap_restgeneric.selectors import JSONPath
+from tap_restgeneric.templates import (
+    PAGINATOR_NAMES,
+    REQUEST_NAMES,
+    STATIC_NAMES,
+    Template,
+    compile_tree,
+    render_tree,
+    templates_in,
+)
+
+PRESETS = ("learning", "certifications", "social_insights", "incidents", "operations")
+WRITE_DISPOSITIONS = ("append", "replace", "merge", "skip")
+DEFAULT_RETRY_STATUS_CODES = (429, 500, 502, 503, 504)
+DEFAULT_ERROR_HANDLER = {
+    "retry_on_status_codes": list(DEFAULT_RETRY_STATUS_CODES),
+    "max_retries": 5,
+    "backoff_factor": 1,
+    "max_retry_after": 60,
+}
+
+
+class ErrorHandlerConfig(t.TypedDict, total=False):
+    retry_on_status_codes: list[int]
+    max_retries: int
+    backoff_factor: float
+    max_retry_after: float
+
+
+class IncrementalConfig(t.TypedDict, total=False):
+    cursor_path: str
+    start_param: str | None
+    end_param: str | None
+    initial_value: t.Any
+    end_value: t.Any
+
+
+class EndpointConfig(t.TypedDict, total=False):
+    path: str
+    method: str
+    params: dict[str, t.Any]  # values may be compiled Templates
+    json: t.Any
+    headers: dict[str, t.Any]
+    data_selector: str | list[str] | None
+    paginator: dict[str, t.Any]  # "type" plus that type's options; templates compiled
+    incremental: IncrementalConfig | None
+    error_handler: ErrorHandlerConfig
+
+
+class ResourceConfig(t.TypedDict):
+    name: str
+    endpoint: EndpointConfig
+    primary_key: list[str]
+    write_disposition: str
+    schema: dict | None
+
+
+@dataclass
+class Source:
+    """A validated source: what every stream of the tap is built from."""
+
+    name: str
+    base_url: str
+    headers: dict[str, str]
+    auth: dict[str, t.Any] | None
+    resources: list[ResourceConfig]
+    secret_values: list[str] = field(default_factory=list)
+
+
+def _package_file(name: str) -> t.Any:
+    return importlib_resources.files("tap_restgeneric").joinpath(name)
+
+
+DIALECT_SCHEMA = json.loads(_package_file("dialect.schema.json").read_text())
+
+
+def preset_path(api: str) -> t.Any:
+    return _package_file(f"presets/{api}.yaml")
+
+
+def schemas_dir() -> Path:
+    """``schemas/`` (top level of the repo; packaged as ``tap_restgeneric/schemas``)."""
+    packaged = Path(str(_package_file("schemas")))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _raw_source(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
+    chosen = [key for key in ("api", "source", "source_file") if settings.get(key) not in (None, "", {})]
+    if not chosen:
+        raise SourceConfigError([
+            "no source: set exactly one of the settings `api` (a preset: "
+            f"{', '.join(PRESETS)}), `source` (an inline config) or `source_file` (a YAML or JSON file)"
+        ])
+    if len(chosen) > 1:
+        raise SourceConfigError([
+            f"settings {' and '.join(f'`{k}`' for k in chosen)} are both set: set exactly one of `api`, `source`, `source_file`"
+        ])
+    key = chosen[0]
+    value = settings[key]
+    if key == "api":
+        if value not in PRESETS:
+            raise SourceConfigError([f"api: {value!r} is not one of {', '.join(PRESETS)}"])
+        return value, yaml.safe_load(preset_path(value).read_text())
+    if key == "source":
+        if isinstance(value, str):  # e.g. from an environment variable
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                raise SourceConfigError([f"source: not valid JSON or YAML: {_yaml_problem(exc)}"]) from None
+        return "custom", value
+    path = Path(str(value)).expanduser()
+    if not path.is_file():
+        raise SourceConfigError([f"source_file: no such file '{path}'"])
+    try:
+        return path.stem, yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SourceConfigError([f"source_file: '{path}' is not valid YAML or JSON: {_yaml_problem(exc)}"]) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+
+
+def _expand_shorthands(raw: dict) -> dict:
+    """dlt shorthands -> full form, keeping list positions so error paths still match."""
+    source = copy.deepcopy(raw)
+    resources = source.get("resources")
+    if isinstance(resources, list):
+        for i, resource in enumerate(resources):
+            if isinstance(resource, str):
+                resources[i] = resource = {"name": resource, "endpoint": {"path": resource}}
+            if isinstance(resource, dict):
+                _expand_endpoint(resource)
+    defaults = source.get("resource_defaults")
+    if isinstance(defaults, dict):
+        _expand_endpoint(defaults)
+    client = source.get("client")
+    if isinstance(client, dict) and isinstance(client.get("paginator"), str):
+        client["paginator"] = {"type": client["paginator"]}
+    return source
+
+
+def _expand_endpoint(holder: dict) -> None:
+    endpoint = holder.get("endpoint")
+    if isinstance(endpoint, str):
+        holder["endpoint"] = endpoint = {"path": endpoint}
+    if isinstance(endpoint, dict) and isinstance(endpoint.get("paginator"), str):
+        endpoint["paginator"] = {"type": endpoint["paginator"]}
+
+
+# ---------------------------------------------------------------- validation
+
+
+def format_path(parts: t.Iterable[t.Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _schema_problem(error: jsonschema.ValidationError) -> str:
+    path = list(error.absolute_path)
+    where = format_path(path) or "(top level)"
+    validator = error.validator
+    if validator == "enum":
+        return f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return "; ".join(
+            f"{format_path([*path, key])}: unknown key (valid keys: {', '.join(allowed)})" for key in extra
+        )
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"{format_path([*path, missing])}: required key is missing"
+    if validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{where}: expected {expected}, got {_json_type(error.instance)} {error.instance!r}"[:300]
+    if validator == "pattern":
+        return f"{where}: {error.instance!r} is not a valid name (letters, digits and _, not starting with a digit)"
+    if validator in ("minimum", "maximum", "minItems", "minLength"):
+        return f"{where}: {error.message}"
+    return f"{where}: {error.message}"[:300]
+
+
+def _json_type(value: t.Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+_VALIDATOR = jsonschema.Draft202012Validator(DIALECT_SCHEMA)
+
+
+def _deep_merge(base: t.Any, override: t.Any) -> t.Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(override)
+
+
+def load_source(settings: t.Mapping[str, t.Any]) -> Source:
+    """Read the source named by the settings and validate all of it, or raise SourceConfigError."""
+    name, raw = _raw_source(settings)
+    if not isinstance(raw, dict):
+        raise SourceConfigError([f"source: expected an object with client, resource_defaults and resources, got {_json_type(raw)}"])
+    source = _expand_shorthands(raw)
+    problems = [_schema_problem(e) for e in sorted(_VALIDATOR.iter_errors(source), key=lambda e: list(map(str, e.absolute_path)))]
+    if problems:
+        raise SourceConfigError(problems)
+    return _Checker(settings, name, source).run()
+
+
+class _Checker:
+    """Semantic checks and assembly, after the structure passed the JSON Schema."""
+
+    def __init__(self, settings: t.Mapping[str, t.Any], name: str, source: dict) -> None:
+        self.settings = settings
+        self.name = name
+        self.source = source
+        self.problems: list[str] = []
+        self.secrets = dict(settings.get("secrets") or {})
+        self.static_context = {"secrets": self.secrets, "config": dict(settings)}
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def run(self) -> Source:
+        client = self.source.get("client", {})
+        base_url = self.settings.get("base_url") or client.get("base_url")
+        if not base_url:
+            self.problem("client.base_url", "required (or set the `base_url` setting)")
+        auth = self._auth(client.get("auth"))
+        headers = self._static(client.get("headers", {}), "client.headers")
+        defaults = self.source.get("resource_defaults", {})
+        for key in ("paginator", "error_handler"):
+            if key in client:
+                defaults = _deep_merge({"endpoint": {key: client[key]}}, defaults)
+        resources = []
+        seen: dict[str, int] = {}
+        for i, raw in enumerate(self.source["resources"]):
+            where = f"resources[{i}]"
+            if raw["name"] in seen:
+                self.problem(f"{where}.name", f"{raw['name']!r} is already the name of resources[{seen[raw['name']]}]")
+            seen.setdefault(raw["name"], i)
+            resource = self._resource(_deep_merge(defaults, raw), where)
+            if resource:
+                resources.append(resource)
+        if self.problems:
+            raise SourceConfigError(self.problems)
+        secret_values = [str(v) for v in self.secrets.values() if v not in (None, "")]
+        if auth:
+            secret_values += [str(auth[k]) for k in SECRET_KEYS if auth.get(k)]
+        return Source(
+            name=self.name,
+            base_url=str(base_url).rstrip("/") if base_url else "",
+            headers={k: str(v) for k, v in headers.items()},
+            auth=auth,
+            resources=resources,
+            secret_values=sorted(set(secret_values), key=len, reverse=True),
+        )
+
+    def _compile(self, value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:
+        try:
+            compiled = compile_tree(value, where, allowed)
+        except ValueError as exc:
+            self.problems.append(str(exc))
+            return None
+        for template in templates_in(compiled):
+            for missing in (n for n in template.secret_names if self.secrets.get(n) in (None, "")):
+                self.problem(template.where, f"secret {missing!r} is not set (set it in the `secrets` setting as secrets.{missing})")
+        return compiled
+
+    def _static(self, value: t.Any, where: str) -> t.Any:
+        """Compile and render a value whose templates may only use secrets and config."""
+        compiled = self._compile(value, where, STATIC_NAMES)
+        if compiled is None or self.problems:
+            return value if compiled is None else {}
+        try:
+            return render_tree(compiled, self.static_context)
+        except Exception as exc:  # noqa: BLE001 - any template runtime error is a config error
+            self.problem(where, f"template error: {exc}")
+            return value
+
+    def _auth(self, auth: dict | None) -> dict | None:
+        if not auth:
+            return None
+        kind = auth["type"]
+        accepted, required = AUTH_OPTIONS[kind]
+        for key in sorted(set(auth) - accepted - {"type"}):
+            self.problem(f"client.auth.{key}", f"unknown key for auth type {kind!r} (valid keys: type, {', '.join(sorted(accepted))})")
+        for key in sorted(required - set(auth)):
+            self.problem(f"client.auth.{key}", f"required for auth type {kind!r}")
+        if kind == "api_key" and auth.get("location", "header") not in API_KEY_LOCATIONS:
+            self.problem("client.auth.location", f"{auth['location']!r} is not one of {', '.join(API_KEY_LOCATIONS)}")
+        rendered = self._static(auth, "client.auth")
+        for key in sorted(required & set(rendered)):
+            if rendered.get(key) in (None, ""):
+                self.problem(f"client.auth.{key}", "is empty")
+        return rendered
+
+    def _resource(self, merged: dict, where: str) -> ResourceConfig | None:
+        endpoint = dict(merged.get("endpoint") or {})
+        endpoint.setdefault("path", merged["name"])
+        if "{resources." in endpoint["path"] or any(isinstance(v, dict) and v.get("type") == "resolve" for v in (endpoint.get("params") or {}).values()):
+            self.problem(f"{where}.endpoint", "parent/child resources (`resolve`, `{resources.…}`) are not supported")
+            return None
+        endpoint["method"] = endpoint.get("method", "GET").upper()
+        self._incremental_from_params(endpoint, where)
+        incremental = endpoint.get("incremental")
+        if incremental and "." in incremental["cursor_path"] or (incremental and incremental["cursor_path"].startswith("$")):
+            self.problem(f"{where}.endpoint.incremental.cursor_path",
+                         f"{incremental['cursor_path']!r}: the cursor must be a top-level field of the record (it becomes the stream's replication key)")
+        for key in ("params", "json", "headers"):
+            if key in endpoint:
+                endpoint[key] = self._compile(_dlt_placeholders(endpoint[key]), f"{where}.endpoint.{key}", REQUEST_NAMES)
+        endpoint["path"] = self._compile(_dlt_placeholders(endpoint["path"]), f"{where}.endpoint.path", REQUEST_NAMES)
+        endpoint["paginator"] = self._paginator(endpoint.get("paginator"), f"{where}.endpoint.paginator")
+        if endpoint.get("data_selector") is not None:
+            try:
+                JSONPath(endpoint["data_selector"])
+            except ValueError as exc:
+                self.problem(f"{where}.endpoint.data_selector", str(exc))
+        error_handler = _deep_merge(DEFAULT_ERROR_HANDLER, merged.get("error_handler") or {})
+        endpoint["error_handler"] = _deep_merge(error_handler, endpoint.get("error_handler") or {})
+        primary_key = merged.get("primary_key") or []
+        primary_key = [primary_key] if isinstance(primary_key, str) else list(primary_key)
+        disposition = self._write_disposition(merged.get("write_disposition", "append"), f"{where}.write_disposition")
+        schema = merged.get("schema")
+        if schema is not None and not isinstance(schema.get("properties"), dict):
+            self.problem(f"{where}.schema", "must be a JSON Schema object with `properties`")
+        return ResourceConfig(name=merged["name"], endpoint=endpoint, primary_key=primary_key, write_disposition=disposition, schema=schema)
+
+    def _incremental_from_params(self, endpoint: dict, where: str) -> None:
+        """dlt's ``params: {since: {type: incremental, cursor_path: ...}}`` -> ``endpoint.incremental``."""
+        params = endpoint.get("params") or {}
+        for name, value in list(params.items()):
+            if isinstance(value, dict) and value.get("type") == "incremental":
+                at = f"{where}.endpoint.params.{name}"
+                if endpoint.get("incremental"):
+                    self.problem(at, "a resource can have one incremental: this one and endpoint.incremental are both set")
+                    continue
+                unknown = set(value) - {"type", "cursor_path", "initial_value", "end_value"}
+                if unknown:
+                    self.problem(at, f"unknown key(s) {', '.join(sorted(unknown))} (valid keys: type, cursor_path, initial_value, end_value)")
+                if not value.get("cursor_path"):
+                    self.problem(f"{at}.cursor_path", "required key is missing")
+                    continue
+                endpoint["incremental"] = {"start_param": name, **{k: v for k, v in value.items() if k != "type"}}
+                params = {k: v for k, v in params.items() if k != name}
+            elif isinstance(value, dict):
+                self.problem(f"{where}.endpoint.params.{name}", f"an object parameter must have type 'incremental', got {value.get('type')!r}")
+        if "params" in endpoint:
+            endpoint["params"] = params
+
+    def _paginator(self, paginator: dict | None, where: str) -> dict:
+        if not paginator:
+            return {"type": "auto"}
+        paginator = dict(paginator)
+        kind = PAGINATOR_ALIASES.get(paginator["type"], paginator["type"])
+        paginator["type"] = kind
+        options = PAGINATORS[kind].options
+        for key in sorted(set(paginator) - options - {"type"}):
+            valid = f"valid keys: type, {', '.join(sorted(options))}" if options else "it takes no other keys"
+            self.problem(f"{where}.{key}", f"unknown key for paginator type {kind!r} ({valid})")
+        if kind == "offset" and "limit" not in paginator:
+            self.problem(f"{where}.limit", "required for paginator type 'offset'")
+        if kind == "cursor":
+            if "cursor_value" in paginator and "cursor_path" in paginator:
+                self.problem(where, "set either cursor_path (dlt) or cursor_value (template), not both")
+            if "stop_condition" in paginator and "cursor_value" not in paginator and "cursor_path" not in paginator:
+                pass
+            for key in ("cursor_value", "stop_condition"):
+                if key in paginator:
+                    compiled = self._compile(paginator[key], f"{where}.{key}", PAGINATOR_NAMES)
+                    if compiled is not None and not isinstance(compiled, Template):
+                        self.problem(f"{where}.{key}", "must be a template such as '{{ response.next }}'")
+                    paginator[key] = compiled
+        for key in ("total_path", "has_more_path", "cursor_path", "next_url_path"):
+            if paginator.get(key):
+                try:
+                    JSONPath(paginator[key])
+                except ValueError as exc:
+                    self.problem(f"{where}.{key}", str(exc))
+        return paginator
+
+    def _write_disposition(self, value: t.Any, where: str) -> str:
+        disposition = value.get("disposition") if isinstance(value, dict) else value
+        if isinstance(value, dict) and set(value) - {"disposition", "strategy"}:
+            self.problem(where, f"unknown key(s) {', '.join(sorted(set(value) - {'disposition', 'strategy'}))} (valid keys: disposition, strategy)")
+        if disposition not in WRITE_DISPOSITIONS:
+            self.problem(where, f"{disposition!r} is not one of {', '.join(WRITE_DISPOSITIONS)}")
+            return "append"
+        return disposition
+
+
+def _dlt_placeholders(value: t.Any) -> t.Any:
+    """dlt's ``{incremental.start_value}`` placeholders -> the equivalent Jinja."""
+    if isinstance(value, str) and "{incremental." in value and "{{" not in value:
+        return value.replace("{incremental.", "{{ incremental.").replace("_value}", "_value }}")
+    if isinstance(value, dict):
+        return {k: _dlt_placeholders(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dlt_placeholders(v) for v in value]
+    return value

@@ -1,0 +1,19 @@
+"""Errors a user can act on: each renders as one line naming the key, stream or URL."""
+
+from __future__ import annotations
+
+
+class RestGenericError(Exception):
+    """Base class: the CLI prints ``str(exc)`` on one line and exits non-zero."""
+
+
+class SourceConfigError(RestGenericError):
+    """The source config (or a setting) is invalid; carries every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class StreamError(RestGenericError):
+    """A stream could not continue (bad response, refused credentials, paging loop)."""

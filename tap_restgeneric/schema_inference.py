@@ -1,0 +1,96 @@
+"""A JSON Schema from sample records, for custom resources that carry no ``schema``."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def infer_schema(records: t.Iterable[dict], required: t.Sequence[str] = (), description: str = "") -> dict:
+    """Every property nullable except ``required`` (the key properties)."""
+    merged: dict[str, dict] = {}
+    for record in records:
+        for key, value in record.items():
+            merged[key] = _merge(merged.get(key), _infer(value))
+    properties = {key: _nullable(schema) for key, schema in merged.items()}
+    for key in required:
+        schema = properties.setdefault(key, {"type": ["string", "null"]})
+        types = [t_ for t_ in _types(schema) if t_ != "null"] or ["string"]
+        schema["type"] = types[0] if len(types) == 1 else types
+    schema = {"type": "object", "properties": properties}
+    if description:
+        schema["description"] = description
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _types(schema: dict) -> list[str]:
+    value = schema.get("type", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _infer(value: t.Any) -> dict:
+    if value is None:
+        return {"type": ["null"]}
+    if isinstance(value, bool):
+        return {"type": ["boolean"]}
+    if isinstance(value, int):
+        return {"type": ["integer"]}
+    if isinstance(value, float):
+        return {"type": ["number"]}
+    if isinstance(value, str):
+        if _DATETIME.match(value):
+            return {"type": ["string"], "format": "date-time"}
+        if _DATE.match(value):
+            return {"type": ["string"], "format": "date"}
+        return {"type": ["string"]}
+    if isinstance(value, dict):
+        return {"type": ["object"], "properties": {k: _infer(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        items: dict | None = None
+        for item in value:
+            items = _merge(items, _infer(item))
+        return {"type": ["array"], "items": items or {}}
+    return {"type": ["string"]}
+
+
+def _merge(a: dict | None, b: dict) -> dict:
+    if a is None:
+        return b
+    types = sorted(set(_types(a)) | set(_types(b)))
+    if "integer" in types and "number" in types:
+        types.remove("integer")
+    merged: dict[str, t.Any] = {"type": types}
+    formats = {s.get("format") for s in (a, b) if "string" in _types(s)}
+    if len(formats) == 1 and None not in formats:
+        merged["format"] = formats.pop()
+    if "object" in types:
+        props = dict(a.get("properties", {}))
+        for key, schema in b.get("properties", {}).items():
+            props[key] = _merge(props.get(key), schema)
+        merged["properties"] = props
+    if "array" in types:
+        if a.get("items") and b.get("items"):
+            merged["items"] = _merge(a["items"], b["items"])
+        else:
+            merged["items"] = a.get("items") or b.get("items") or {}
+    if len([t_ for t_ in types if t_ != "null"]) > 1 and "string" in types:
+        # Mixed scalar types: keep the values as strings rather than lose records.
+        merged = {"type": ["string", "null"] if "null" in types else ["string"]}
+    return merged
+
+
+def _nullable(schema: dict) -> dict:
+    types = _types(schema)
+    if "null" not in types:
+        types.append("null")
+    out = dict(schema, type=types)
+    if "properties" in out:
+        out["properties"] = {k: _nullable(v) for k, v in out["properties"].items()}
+    if out.get("items"):
+        out["items"] = _nullable(out["items"])
+    return out

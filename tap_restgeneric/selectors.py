@@ -1,0 +1,105 @@
+"""Paths into a JSON response: data selectors and paginator paths (``total_path``...).
+
+Accepted forms, as in dlt: a key (``items``), a dotted path (``data.users``), a
+list of path parts (``["data", "users"]``) or a JSONPath (``$.data[*].users``).
+Keys and dotted paths are plain dict lookups (no JSONPath engine on the hot path).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+from jsonpath_ng.ext import parse as parse_jsonpath
+
+_MISSING = object()
+PathSpec = t.Union[str, t.Sequence[str]]
+
+# dlt's find_records looks for these keys when no data_selector is given.
+AUTO_RECORD_KEYS = ("data", "items", "results", "records", "entries", "rows", "objects", "values", "content", "payload")
+
+
+class JSONPath:
+    """A compiled path; ``find(obj)`` returns the list of values it matches."""
+
+    def __init__(self, spec: PathSpec) -> None:
+        self.spec = spec
+        self._parts: tuple[str, ...] | None = None
+        self._jsonpath = None
+        if isinstance(spec, str):
+            if spec.startswith("$") or any(c in spec for c in "[]*?@"):
+                try:
+                    self._jsonpath = parse_jsonpath(spec)
+                except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # noqa: BLE001
+                    raise ValueError(f"invalid JSONPath {spec!r}: {exc}") from None
+            else:
+                self._parts = tuple(spec.split("."))
+        else:
+            self._parts = tuple(str(p) for p in spec)
+
+    def __repr__(self) -> str:
+        return repr(self.spec)
+
+    def find(self, obj: t.Any) -> list[t.Any]:
+        if self._parts is not None:
+            value = obj
+            for part in self._parts:
+                if isinstance(value, dict):
+                    value = value.get(part, _MISSING)
+                elif isinstance(value, list) and part.lstrip("-").isdigit():
+                    index = int(part)
+                    value = value[index] if -len(value) <= index < len(value) else _MISSING
+                else:
+                    value = _MISSING
+                if value is _MISSING:
+                    return []
+            return [value]
+        return [match.value for match in self._jsonpath.find(obj)]  # type: ignore[union-attr]
+
+    def first(self, obj: t.Any, default: t.Any = None) -> t.Any:
+        found = self.find(obj)
+        return found[0] if found else default
+
+
+class SelectorMismatch(Exception):
+    """The data selector matched nothing in a response body."""
+
+
+class RecordSelector:
+    """Turns a parsed response body into the list of records of one page."""
+
+    def __init__(self, spec: PathSpec | None) -> None:
+        self.spec = spec
+        self._path = JSONPath(spec) if spec not in (None, "", "$") else None
+
+    def select_records(self, body: t.Any) -> list[dict]:
+        if self._path is None:
+            return _auto_records(body)
+        found = self._path.find(body)
+        if not found:
+            raise SelectorMismatch(f"data_selector {self.spec!r} matched nothing")
+        if len(found) == 1:
+            value = found[0]
+            if isinstance(value, list):
+                return value
+            if value is None:
+                return []
+            return [value]
+        return [v for v in found if v is not None]
+
+
+def _auto_records(body: t.Any) -> list[dict]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in AUTO_RECORD_KEYS:
+            value = body.get(key)
+            if isinstance(value, list):
+                return value
+        lists = [v for v in body.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            return lists[0]
+        return [body]
+    if body is None:
+        return []
+    raise SelectorMismatch("response body is neither an object nor a list")

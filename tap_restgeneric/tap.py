@@ -1,0 +1,140 @@
+"""tap-restgeneric: settings and stream discovery."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import typing as t
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from tap_restgeneric.auth import AUTHENTICATORS, HostScopedAuth
+from tap_restgeneric.dialect import PRESETS, load_source, schemas_dir
+from tap_restgeneric.errors import RestGenericError
+from tap_restgeneric.redact import REDACTOR, install_log_redaction
+from tap_restgeneric.streams import load_json, stream_class_for
+
+
+class TapRestGeneric(Tap):
+    """Singer tap for any REST API described in dlt's rest_api_source dialect."""
+
+    name = "tap-restgeneric"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api",
+            th.StringType,
+            description=f"A bundled preset to run: one of {', '.join(PRESETS)}. Set exactly one of api, source, source_file.",
+        ),
+        th.Property(
+            "source",
+            th.ObjectType(additional_properties=True),
+            description="An inline source config in dlt's rest_api_source dialect (client, resource_defaults, resources).",
+        ),
+        th.Property(
+            "source_file",
+            th.StringType,
+            description="Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect.",
+        ),
+        th.Property(
+            "base_url",
+            th.StringType,
+            description="Overrides client.base_url of the source (the presets say https://api.example.com).",
+        ),
+        th.Property(
+            "secrets",
+            th.ObjectType(additional_properties=th.StringType),
+            secret=True,
+            description=(
+                "Named secrets, referenced in the source as {{ secrets.NAME }} (dlt's dlt.secrets[\"NAME\"]). "
+                "The presets use api_key (api_token for incidents)."
+            ),
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description="Initial bookmark for incremental resources that have no initial_value.",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType,
+            default=60,
+            description="Seconds to wait for a response before the request is retried (as a timeout).",
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            description="User-Agent header sent with every request (default tap-restgeneric/<version>).",
+        ),
+    ).to_dict()
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # Register secrets before anything else can log the config.
+        secrets = self._config.get("secrets")
+        if isinstance(secrets, dict):
+            REDACTOR.add(*secrets.values())
+        install_log_redaction()
+        return super()._validate_config(raise_errors=raise_errors)
+
+    def discover_streams(self) -> list:
+        source = load_source(self.config)
+        REDACTOR.add(*source.secret_values)
+        auth = source.auth
+        if auth and auth["type"] == "http_basic":
+            REDACTOR.add_basic(auth["username"], auth.get("password", ""))
+        authenticator = HostScopedAuth(AUTHENTICATORS[auth["type"]](auth) if auth else None, source.base_url)
+        preset_dir = schemas_dir() / source.name if self.config.get("api") else None
+        streams = []
+        for resource in source.resources:
+            schema_file = preset_dir / f"{resource['name']}.json" if preset_dir else None
+            preset_schema = load_json(schema_file) if schema_file and schema_file.is_file() else None
+            streams.append(stream_class_for(source, resource, preset_schema)(tap=self, authenticator=authenticator))
+        return streams
+
+    @property
+    def catalog_json_text(self) -> str:
+        return REDACTOR(super().catalog_json_text)
+
+    def write_message(self, message: t.Any) -> None:
+        if type(message).__name__ == "StateMessage" and REDACTOR._pattern is not None:  # noqa: SLF001
+            message.value = _redact_tree(message.value)
+        super().write_message(message)
+
+
+def _redact_tree(value: t.Any) -> t.Any:
+    if isinstance(value, str):
+        return REDACTOR(value)
+    if isinstance(value, dict):
+        return {k: _redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_tree(v) for v in value]
+    return value
+
+
+def cli() -> None:
+    """Console script: the SDK's CLI, with errors a user can act on printed on one line."""
+    try:
+        TapRestGeneric.cli()
+    except (RestGenericError, FatalAPIError, RetriableAPIError) as exc:
+        _fail(exc)
+    except Exception as exc:  # noqa: BLE001 - anything else still gets one line, and a traceback at debug level
+        _fail(exc, unexpected=True)
+
+
+def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:
+    logger = logging.getLogger("tap-restgeneric")
+    if logger.isEnabledFor(logging.DEBUG) or logging.getLogger().isEnabledFor(logging.DEBUG):
+        logger.debug(REDACTOR("".join(__import__("traceback").format_exception(exc))))
+    text = str(exc) or type(exc).__name__
+    prefix = "tap-restgeneric: config error: " if type(exc).__name__ == "SourceConfigError" else "tap-restgeneric: error: "
+    if unexpected:
+        text = f"{type(exc).__name__}: {text}"
+    sys.stderr.write(REDACTOR(prefix + " ".join(text.split())) + "\n")
+    sys.stderr.flush()
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    cli()
