@@ -207,7 +207,9 @@ def _schema_problem(error: jsonschema.ValidationError) -> str:
         return f"{where}: expected {expected}, got {_json_type(error.instance)} {error.instance!r}"[:300]
     if validator == "pattern":
         return f"{where}: {error.instance!r} is not a valid name (letters, digits and _, not starting with a digit)"
-    if validator in ("minimum", "maximum", "minItems", "minLength"):
+    if validator == "minItems":
+        return f"{where}: at least {error.validator_value} item(s) required, got none"
+    if validator in ("minimum", "maximum", "minLength"):
         return f"{where}: {error.message}"
     return f"{where}: {error.message}"[:300]
 

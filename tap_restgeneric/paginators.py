@@ -219,10 +219,13 @@ class _NextReference(DialectPaginator):
 
     cursor_param: str | None = None
 
+    #: json_link and header_link values are always URLs (maybe relative); a cursor may be a token.
+    values_are_links: t.ClassVar[bool] = True
+
     def _reference(self, response: requests.Response, value: t.Any) -> t.Any:
         if value in (None, "", {}, []) or value is False:
             return None
-        if isinstance(value, str) and _is_link(value):
+        if isinstance(value, str) and (self.values_are_links or _is_link(value)):
             return urljoin(response.url, value)
         return value
 
@@ -251,6 +254,7 @@ class CursorPaginator(_NextReference, sdk.BaseAPIPaginator):
     """
 
     type_name = "cursor"
+    values_are_links = False
     options = frozenset({"cursor_path", "cursor_param", "cursor_value", "stop_condition"})
 
     def __init__(

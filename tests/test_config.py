@@ -1,0 +1,180 @@
+"""Table-driven config validation: valid configs and invalid ones with their exact messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_restgeneric.dialect import load_source
+from tap_restgeneric.errors import SourceConfigError
+from tests.support import last_line, run_cli
+
+
+def one(**endpoint):
+    return {"client": {"base_url": "http://127.0.0.1:9"}, "resources": [{"name": "r", "endpoint": {"path": "/r", **endpoint}}]}
+
+
+def src(**kw):
+    return {"client": {"base_url": "http://127.0.0.1:9", **kw.pop("client", {})}, **kw}
+
+
+INVALID = [
+    ({}, "no source: set exactly one of the settings `api` (a preset: learning, certifications, social_insights, incidents, operations), `source` (an inline config) or `source_file` (a YAML or JSON file)"),
+    ({"api": "learning", "source": one()}, "settings `api` and `source` are both set: set exactly one of `api`, `source`, `source_file`"),
+    ({"api": "nope"}, "api: 'nope' is not one of learning, certifications, social_insights, incidents, operations"),
+    ({"source_file": "/nonexistent/source.yaml"}, "source_file: no such file '/nonexistent/source.yaml'"),
+    (
+        {"source": src(resources=["a", "b", "c", {"name": "d", "endpoint": {"path": "/d", "paginator": {"type": "pages"}}}])},
+        "resources[3].endpoint.paginator.type: 'pages' is not one of single_page, page_number, offset, cursor, json_link, header_link, auto, json_response",
+    ),
+    (
+        {"source": one(paginator={"type": "page_number", "page_parm": "p"})},
+        "resources[0].endpoint.paginator.page_parm: unknown key for paginator type 'page_number' (valid keys: type, base_page, has_more_path, limit, limit_param, maximum_page, page, page_param, start_from_page, stop_after_empty_page, total_path)",
+    ),
+    ({"source": one(paginator="offset")}, "resources[0].endpoint.paginator.limit: required for paginator type 'offset'"),
+    (
+        {"source": src(client={"auth": {"type": "oauth2"}}, resources=["a"])},
+        "client.auth.type: 'oauth2' is not one of api_key, bearer, http_basic, oauth2_client_credentials",
+    ),
+    (
+        {"source": src(client={"auth": {"type": "api_key", "api_key": "k1234", "location": "body"}}, resources=["a"])},
+        "client.auth.location: 'body' is not one of header, query, cookie",
+    ),
+    (
+        {"source": src(client={"auth": {"type": "bearer", "token": "{{ secrets.token }}"}}, resources=["a"])},
+        "client.auth.token: secret 'token' is not set (set it in the `secrets` setting as secrets.token)",
+    ),
+    (
+        {"source": src(client={"auth": {"type": "http_basic", "password": "pw12"}}, resources=["a"])},
+        "client.auth.username: required for auth type 'http_basic'",
+    ),
+    (
+        {"source": one(paginator={"type": "cursor", "cursor_value": "{{ resp.next }}"})},
+        "resources[0].endpoint.paginator.cursor_value: template uses undeclared name 'resp' (available here: config, headers, last_record, response, secrets)",
+    ),
+    (
+        {"source": one(params={"since": "{{ response.x }}"})},
+        "resources[0].endpoint.params.since: template uses undeclared name 'response' (available here: config, incremental, secrets)",
+    ),
+    (
+        {"source": src(resources=[{"name": "a", "endpont": "/a"}])},
+        "resources[0].endpont: unknown key (valid keys: endpoint, error_handler, name, primary_key, schema, write_disposition)",
+    ),
+    ({"source": src(resources=[])}, "resources: at least 1 item(s) required, got none"),
+    ({"source": {"resources": ["a"]}}, "client.base_url: required (or set the `base_url` setting)"),
+    ({"source": src(resources=["a", "a"])}, "resources[1].name: 'a' is already the name of resources[0]"),
+    (
+        {"source": src(resources=[{"name": "a", "write_disposition": "upsert"}])},
+        "resources[0].write_disposition: 'upsert' is not one of append, replace, merge, skip",
+    ),
+    ({"source": one(data_selector=5)}, "resources[0].endpoint.data_selector: expected string or array, got integer 5"),
+    (
+        {"source": one(incremental={"cursor_path": "meta.updated", "start_param": "since"})},
+        "resources[0].endpoint.incremental.cursor_path: 'meta.updated': the cursor must be a top-level field of the record (it becomes the stream's replication key)",
+    ),
+    (
+        {"source": one(params={"since": {"type": "incremental"}})},
+        "resources[0].endpoint.params.since.cursor_path: required key is missing",
+    ),
+    (
+        {"source": src(resources=[{"name": "9 bad"}])},
+        "resources[0].name: '9 bad' is not a valid name (letters, digits and _, not starting with a digit)",
+    ),
+    (
+        {"source": one(error_handler={"max_retries": -1})},
+        "resources[0].endpoint.error_handler.max_retries: -1 is less than the minimum of 0",
+    ),
+]
+
+
+@pytest.mark.parametrize(("settings", "message"), INVALID, ids=[m.split(":")[0] for _, m in INVALID])
+def test_invalid_config_is_reported_with_its_path(settings, message):
+    with pytest.raises(SourceConfigError) as info:
+        load_source(settings)
+    assert str(info.value) == message
+
+
+def test_every_problem_is_reported_at_once():
+    settings = {"source": src(resources=[{"name": "a", "endpoint": {"paginator": "pages"}}, {"name": "b", "primary_key": 3}])}
+    with pytest.raises(SourceConfigError) as info:
+        load_source(settings)
+    assert info.value.problems == [
+        "resources[0].endpoint.paginator.type: 'pages' is not one of single_page, page_number, offset, cursor, json_link, header_link, auto, json_response",
+        "resources[1].primary_key: expected string or array, got integer 3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [INVALID[4], INVALID[9], INVALID[0]],
+    ids=["paginator-type", "missing-secret", "no-source"],
+)
+def test_cli_reports_config_errors_on_one_line_with_nonzero_exit(tmp_path, settings, message):
+    for args in (["--discover"], []):
+        out = run_cli(args, settings, tmp_path)
+        assert out.returncode == 1
+        assert last_line(out.stderr) == f"tap-restgeneric: config error: {message}"
+        assert "Traceback" not in out.stderr
+        assert out.stdout == ""
+
+
+def test_source_file_yaml_with_syntax_error_names_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("client:\n  base_url: http://x\nresources: [a\n")
+    with pytest.raises(SourceConfigError) as info:
+        load_source({"source_file": str(path)})
+    assert str(info.value).startswith(f"source_file: '{path}' is not valid YAML or JSON: ")
+    assert "line 4" in str(info.value)
+
+
+def test_dlt_shorthands_expand_to_full_resources():
+    source = load_source({
+        "source": {
+            "client": {"base_url": "http://127.0.0.1:9/", "paginator": "header_link"},
+            "resource_defaults": {"primary_key": ["org", "id"], "write_disposition": {"disposition": "merge", "strategy": "upsert"}},
+            "resources": [
+                "issues",
+                {"name": "events", "endpoint": "repos/events"},
+                {"name": "pulls", "endpoint": {"path": "pulls", "paginator": "single_page", "method": "post", "json": {"q": 1}}},
+                {"name": "tags", "endpoint": {"params": {"since": {"type": "incremental", "cursor_path": "updated", "initial_value": "2024-01-01"}}}},
+            ],
+        }
+    })
+    assert source.base_url == "http://127.0.0.1:9"
+    by_name = {r["name"]: r for r in source.resources}
+    assert by_name["issues"]["endpoint"]["path"] == "issues"
+    assert by_name["issues"]["endpoint"]["paginator"] == {"type": "header_link"}
+    assert by_name["events"]["endpoint"]["path"] == "repos/events"
+    assert by_name["pulls"]["endpoint"]["paginator"] == {"type": "single_page"}
+    assert by_name["pulls"]["endpoint"]["method"] == "POST"
+    assert by_name["pulls"]["primary_key"] == ["org", "id"]
+    assert by_name["pulls"]["write_disposition"] == "merge"
+    assert by_name["tags"]["endpoint"]["incremental"] == {"start_param": "since", "cursor_path": "updated", "initial_value": "2024-01-01"}
+    assert by_name["tags"]["endpoint"]["params"] == {}
+
+
+def test_resource_defaults_deep_merge_and_error_handler_levels():
+    source = load_source({
+        "source": {
+            "client": {"base_url": "http://127.0.0.1:9", "error_handler": {"max_retries": 1}},
+            "resource_defaults": {"endpoint": {"params": {"per_page": 50, "sort": "id"}, "error_handler": {"backoff_factor": 0.5}}},
+            "resources": [
+                {"name": "a", "endpoint": {"params": {"sort": "name"}}, "error_handler": {"max_retries": 7}},
+                {"name": "b", "endpoint": {"error_handler": {"retry_on_status_codes": [503]}}},
+            ],
+        }
+    })
+    a, b = source.resources
+    assert a["endpoint"]["params"] == {"per_page": 50, "sort": "name"}
+    assert a["endpoint"]["error_handler"] == {"retry_on_status_codes": [429, 500, 502, 503, 504], "max_retries": 1, "backoff_factor": 0.5, "max_retry_after": 60}
+    assert b["endpoint"]["error_handler"]["retry_on_status_codes"] == [503]
+    assert a["primary_key"] == [] and a["write_disposition"] == "append"
+
+
+def test_literal_secret_and_base_url_setting_override():
+    source = load_source({
+        "base_url": "http://127.0.0.1:1234/api/",
+        "source": {"client": {"base_url": "https://api.example.com", "auth": {"type": "bearer", "token": "literal-token"}}, "resources": ["a"]},
+    })
+    assert source.base_url == "http://127.0.0.1:1234/api"
+    assert source.auth == {"type": "bearer", "token": "literal-token"}
+    assert "literal-token" in source.secret_values

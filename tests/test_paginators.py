@@ -1,0 +1,236 @@
+"""Each paginator's stop rules, asserted on the exact requests a real HTTP server saw."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from werkzeug import Response
+
+from tap_restgeneric.errors import StreamError
+from tests.support import sync
+
+ITEMS = [{"id": i, "name": f"item {i}"} for i in range(1, 251)]
+SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}
+
+
+def config(httpserver, endpoint: dict, **client) -> dict:
+    return {"source": {"client": {"base_url": httpserver.url_for("/api"), **client}, "resources": [{"name": "items", "primary_key": "id", "write_disposition": "merge", "schema": SCHEMA, "endpoint": {"path": "/items", **endpoint}}]}}
+
+
+def queries(httpserver) -> list[dict]:
+    return [dict(request.args) for request, _ in httpserver.log]
+
+
+def serve(httpserver, handler) -> None:
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+
+
+def json_response(body, **headers) -> Response:
+    return Response(json.dumps(body), status=200, headers=headers, content_type="application/json")
+
+
+# ---------------------------------------------------------------- page_number
+
+
+def page_handler(total: int, size: int, body_extra=lambda page, n_pages: {}):
+    data = ITEMS[:total]
+
+    def handler(request):
+        page = int(request.args.get("page", 1))
+        chunk = data[(page - 1) * size : page * size]
+        n_pages = -(-total // size)
+        return json_response({"items": chunk, **body_extra(page, n_pages)})
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("total", "expected_pages"),
+    [(0, ["1"]), (1, ["1"]), (10, ["1", "2"]), (11, ["1", "2"]), (25, ["1", "2", "3"])],
+    ids=["empty", "one-record", "exactly-one-page", "one-page-plus-one", "short-last-page"],
+)
+def test_page_number_stops_on_empty_or_short_page(httpserver, total, expected_pages):
+    serve(httpserver, page_handler(total, 10))
+    out = sync(config(httpserver, {"data_selector": "items", "paginator": {"type": "page_number", "limit": 10, "page_param": "page"}}))
+    assert out.ids("items") == [r["id"] for r in ITEMS[:total]]
+    assert [q["page"] for q in queries(httpserver)] == expected_pages
+
+
+def test_page_number_starts_at_one_and_sends_limit_param(httpserver):
+    serve(httpserver, page_handler(15, 10))
+    sync(config(httpserver, {"data_selector": ["items"], "paginator": {"type": "page_number", "limit": 10, "limit_param": "per_page"}}))
+    assert queries(httpserver) == [{"page": "1", "per_page": "10"}, {"page": "2", "per_page": "10"}]
+
+
+def test_page_number_base_page_zero_and_total_pages(httpserver):
+    def handler(request):
+        page = int(request.args["p"])
+        return json_response({"items": ITEMS[page * 10 : page * 10 + 10], "meta": {"pages": 3}})
+
+    serve(httpserver, handler)
+    out = sync(config(httpserver, {"data_selector": "items", "paginator": {"type": "page_number", "page_param": "p", "base_page": 0, "total_path": "meta.pages"}}))
+    assert [q["p"] for q in queries(httpserver)] == ["0", "1", "2"]
+    assert out.ids("items") == list(range(1, 31))
+
+
+def test_page_number_maximum_page_is_exclusive_like_dlt(httpserver):
+    serve(httpserver, page_handler(250, 10))
+    out = sync(config(httpserver, {"data_selector": "items", "paginator": {"type": "page_number", "maximum_page": 4}}))
+    assert [q["page"] for q in queries(httpserver)] == ["1", "2", "3"]
+    assert len(out.ids("items")) == 30
+
+
+def test_page_number_has_more_false_stops(httpserver):
+    serve(httpserver, page_handler(40, 10, lambda page, n: {"has_more": page < 2}))
+    sync(config(httpserver, {"data_selector": "items", "paginator": {"type": "page_number", "has_more_path": "has_more"}}))
+    assert [q["page"] for q in queries(httpserver)] == ["1", "2"]
+
+
+# ---------------------------------------------------------------- offset
+
+
+def offset_handler(total: int, with_total: bool):
+    def handler(request):
+        offset, limit = int(request.args["offset"]), int(request.args["limit"])
+        body = {"data": ITEMS[offset : min(offset + limit, total)]}
+        if with_total:
+            body["total"] = total
+        return json_response(body)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("total", "with_total", "expected_offsets"),
+    [
+        (0, False, ["0"]),
+        (10, False, ["0", "10"]),
+        (11, False, ["0", "10"]),
+        (10, True, ["0"]),
+        (20, True, ["0", "10"]),
+    ],
+    ids=["empty", "exactly-one-page", "one-page-plus-one", "total-reached", "total-two-pages"],
+)
+def test_offset_stops_on_empty_short_page_or_total(httpserver, total, with_total, expected_offsets):
+    serve(httpserver, offset_handler(total, with_total))
+    out = sync(config(httpserver, {"data_selector": "data", "paginator": {"type": "offset", "limit": 10}}))
+    assert out.ids("items") == [r["id"] for r in ITEMS[:total]]
+    assert [q["offset"] for q in queries(httpserver)] == expected_offsets
+    assert {q["limit"] for q in queries(httpserver)} == {"10"}
+
+
+def test_offset_custom_params_and_maximum_offset(httpserver):
+    def handler(request):
+        start = int(request.args["skip"])
+        return json_response({"data": ITEMS[start : start + int(request.args["take"])]})
+
+    serve(httpserver, handler)
+    sync(config(httpserver, {"paginator": {"type": "offset", "limit": 5, "offset_param": "skip", "limit_param": "take", "maximum_offset": 15}}))
+    assert queries(httpserver) == [{"skip": "0", "take": "5"}, {"skip": "5", "take": "5"}, {"skip": "10", "take": "5"}]
+
+
+# ---------------------------------------------------------------- cursor, json_link, header_link
+
+
+def test_cursor_dlt_form_sends_cursor_param(httpserver):
+    def handler(request):
+        after = int(request.args.get("after", 0))
+        nxt = after + 3 if after + 3 < 7 else None
+        return json_response({"results": ITEMS[after : after + 3], "cursors": {"next": str(nxt) if nxt else None}})
+
+    serve(httpserver, handler)
+    out = sync(config(httpserver, {"paginator": {"type": "cursor", "cursor_path": "cursors.next", "cursor_param": "after"}}))
+    assert queries(httpserver) == [{}, {"after": "3"}, {"after": "6"}]
+    assert out.ids("items") == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
+@pytest.mark.parametrize("form", ["absolute", "path", "token"])
+def test_cursor_template_form_follows_urls_paths_and_tokens(httpserver, form):
+    def handler(request):
+        position = int(request.args.get("cursor", 0))
+        body = {"data": ITEMS[position : position + 2], "paging": {}}
+        if position + 2 < 5:
+            nxt = position + 2
+            body["paging"]["next"] = {
+                "absolute": httpserver.url_for(f"/api/items?cursor={nxt}"),
+                "path": f"/api/items?cursor={nxt}",
+                "token": str(nxt),
+            }[form]
+        return json_response(body)
+
+    serve(httpserver, handler)
+    out = sync(config(httpserver, {
+        "data_selector": "data",
+        "params": {"limit": 2},
+        "paginator": {
+            "type": "cursor",
+            "cursor_value": '{{ response.get("paging", {}).get("next", {}) }}',
+            "stop_condition": '{{ not response.get("paging", {}).get("next", {}) }}',
+        },
+    }))
+    assert out.ids("items") == [1, 2, 3, 4, 5, 6]
+    expected = [{"limit": "2"}] + ([{"cursor": "2"}, {"cursor": "4"}] if form != "token" else [{"limit": "2", "cursor": "2"}, {"limit": "2", "cursor": "4"}])
+    assert queries(httpserver) == expected
+
+
+def test_json_link_follows_next_url_until_null(httpserver):
+    def handler(request):
+        page = int(request.args.get("page", 1))
+        return json_response({"data": ITEMS[(page - 1) * 4 : page * 4], "links": {"next": f"items?page={page + 1}" if page < 3 else None}})
+
+    serve(httpserver, handler)
+    out = sync(config(httpserver, {"paginator": {"type": "json_link", "next_url_path": "links.next"}}))
+    assert [q.get("page") for q in queries(httpserver)] == [None, "2", "3"]
+    assert out.ids("items") == list(range(1, 13))
+
+
+def test_header_link_follows_rfc8288_next(httpserver):
+    def handler(request):
+        page = int(request.args.get("page", 1))
+        headers = {}
+        if page < 3:
+            headers["Link"] = f'<{httpserver.url_for("/api/items")}?page={page + 1}>; rel="next", <{httpserver.url_for("/api/items")}?page=1>; rel="first"'
+        return json_response(ITEMS[(page - 1) * 2 : page * 2], **headers)
+
+    serve(httpserver, handler)
+    out = sync(config(httpserver, {"paginator": "header_link"}))
+    assert [q.get("page") for q in queries(httpserver)] == [None, "2", "3"]
+    assert out.ids("items") == [1, 2, 3, 4, 5, 6]
+
+
+def test_single_page_makes_one_request(httpserver):
+    serve(httpserver, lambda request: json_response({"data": ITEMS[:5], "next": "/api/items?page=2"}))
+    out = sync(config(httpserver, {"paginator": "single_page"}))
+    assert len(httpserver.log) == 1 and out.ids("items") == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "paginator",
+    [
+        {"type": "cursor", "cursor_path": "next"},
+        {"type": "json_link", "next_url_path": "next"},
+    ],
+    ids=["cursor", "json_link"],
+)
+def test_paginator_that_would_repeat_a_page_stops_with_an_error(httpserver, paginator):
+    def handler(request):
+        nxt = {"": "A", "A": "B", "B": "A"}[request.args.get("cursor", "")]
+        return json_response({"data": ITEMS[:1], "next": f"/api/items?cursor={nxt}" if paginator["type"] == "json_link" else nxt})
+
+    serve(httpserver, handler)
+    with pytest.raises(StreamError) as info:
+        sync(config(httpserver, {**({"paginator": paginator}), **({"params": {}} if paginator["type"] == "json_link" else {})}) | {})
+    assert str(info.value).startswith(f"stream 'items': paginator '{paginator['type']}' would request the same page twice")
+    assert len(httpserver.log) == 3
+
+
+def test_auto_paginator_follows_next_link_in_body(httpserver):
+    def handler(request):
+        page = int(request.args.get("page", 1))
+        return json_response({"results": ITEMS[(page - 1) * 2 : page * 2], "next": f"/api/items?page={page + 1}" if page < 2 else None})
+
+    serve(httpserver, handler)
+    out = sync(config(httpserver, {}))
+    assert out.ids("items") == [1, 2, 3, 4]
+    assert [q.get("page") for q in queries(httpserver)] == [None, "2"]
