@@ -78,7 +78,7 @@ def run_cli(args: list[str], config: dict | None = None, tmp_path=None, env: dic
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
     messages = []
     for line in proc.stdout.splitlines():
-        if line.startswith("{"):
+        if line.startswith('{"type"'):
             messages.append(json.loads(line))
     out = Output(messages, proc.stderr, proc.returncode)
     out.stdout = proc.stdout  # type: ignore[attr-defined]

@@ -1,0 +1,202 @@
+"""Retries with injected faults, errors a user can act on, incremental state, schema inference."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+
+from tap_restgeneric.errors import StreamError
+from tap_restgeneric.tap import TapRestGeneric
+from tests.support import CANARY, last_line, preset_config, run_cli, sync
+
+CLIENTS = "/operations/v1/master/client"
+LOCATIONS = "/operations/v1/master/locations"
+
+
+def operations_source(sandbox, error_handler=None, **endpoint) -> dict:
+    return {
+        "secrets": {"api_key": CANARY},
+        "request_timeout": 5,
+        "source": {
+            "client": {"base_url": sandbox.base_url("operations"), "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}"}},
+            "resource_defaults": {"primary_key": "id", "write_disposition": "merge", "error_handler": {"backoff_factor": 0.01, **(error_handler or {})}},
+            "resources": [
+                {"name": "clients", "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}},
+                 "endpoint": {"path": "/v1/master/client", "data_selector": "data", "paginator": "single_page", **endpoint}},
+                {"name": "locations", "schema": {"properties": {"id": {"type": "integer"}}},
+                 "endpoint": {"path": "/v1/master/locations", "data_selector": "data", "paginator": "single_page"}},
+            ],
+        },
+    }
+
+
+def hits(sandbox, path: str) -> int:
+    return sum(1 for r in sandbox.requests if r.path == path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [("429", {"retry_after": 0}), ("500", {}), ("502", {}), ("503", {}), ("504", {}), ("reset", {}), ("slow", {"delay": 2})],
+)
+def test_transient_faults_are_retried(sandbox, kind, extra):
+    config = operations_source(sandbox)
+    if kind == "slow":
+        config["request_timeout"] = 0.5
+    sandbox.inject_fault(CLIENTS, kind, count=2, **extra)
+    out = sync(config)
+    assert out.ids("clients") == sandbox.ids("operations", "clients")
+    assert out.ids("locations") == sandbox.ids("operations", "locations")
+    assert hits(sandbox, CLIENTS) == 3
+
+
+def test_retries_give_up_after_max_retries_with_the_stream_status_and_url(sandbox):
+    sandbox.inject_fault(CLIENTS, "503", count=10)
+    with pytest.raises(StreamError) as info:
+        sync(operations_source(sandbox, {"max_retries": 2}))
+    assert str(info.value) == (
+        f"stream 'clients': HTTP 503 Service Unavailable from {sandbox.base_url('operations')}/v1/master/client (gave up after 3 attempts)"
+    )
+    assert hits(sandbox, CLIENTS) == 3
+    sandbox.clear_faults()
+
+
+def test_status_not_in_retry_on_status_codes_is_not_retried(sandbox):
+    sandbox.inject_fault(CLIENTS, "503", count=1)
+    with pytest.raises(StreamError, match=r"^stream 'clients': HTTP 503 Service Unavailable from "):
+        sync(operations_source(sandbox, {"retry_on_status_codes": [429]}))
+    assert hits(sandbox, CLIENTS) == 1
+
+
+@pytest.mark.parametrize("kind", ["401", "403"])
+def test_refused_credentials_are_named(sandbox, kind):
+    sandbox.inject_fault(CLIENTS, kind, count=1)
+    with pytest.raises(StreamError) as info:
+        sync(operations_source(sandbox))
+    assert str(info.value).startswith(f"stream 'clients': HTTP {kind} ")
+    assert str(info.value).endswith(
+        f"from {sandbox.base_url('operations')}/v1/master/client: the API refused the credentials (check `secrets` and client.auth)"
+    )
+    assert hits(sandbox, CLIENTS) == 1
+
+
+def test_non_json_body_names_stream_status_and_url(sandbox):
+    sandbox.inject_fault(CLIENTS, "html", count=1)
+    with pytest.raises(StreamError) as info:
+        sync(operations_source(sandbox))
+    assert str(info.value).startswith("stream 'clients': response is not JSON (text/html")
+    assert str(info.value).endswith(f"HTTP 200) from {sandbox.base_url('operations')}/v1/master/client")
+
+
+def test_data_selector_that_does_not_match_names_stream_status_and_url(sandbox):
+    with pytest.raises(StreamError) as info:
+        sync(operations_source(sandbox, data_selector="items"))
+    assert str(info.value) == (
+        f"stream 'clients': data_selector 'items' matched nothing in the response (HTTP 200) from {sandbox.base_url('operations')}/v1/master/client"
+    )
+
+
+def test_cli_error_is_one_line_nonzero_and_keeps_records_already_emitted(sandbox, tmp_path):
+    config = operations_source(sandbox)
+    sandbox.inject_fault(LOCATIONS, "html", count=1)
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr).startswith("tap-restgeneric: error: stream 'locations': response is not JSON")
+    assert "Traceback" not in out.stderr
+    assert out.ids("clients") == sandbox.ids("operations", "clients")
+    assert out.ids("locations") == []
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("3", 3.0), ("0", 0.0), ("600", 60.0), ("not-a-date", 0.04)],
+)
+def test_retry_after_seconds_are_honoured_and_capped(header, expected):
+    stream = _clients_stream()
+    assert stream.retry_delay(_retriable(header), attempt=2) == pytest.approx(expected)
+
+
+def test_retry_after_http_date_is_honoured():
+    stream = _clients_stream()
+    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    assert 3.5 <= stream.retry_delay(_retriable(when), attempt=0) <= 5.0
+
+
+def test_exponential_backoff_without_retry_after():
+    stream = _clients_stream()
+    assert [stream.retry_delay(RuntimeError("x"), attempt=n) for n in range(4)] == pytest.approx([0.01, 0.02, 0.04, 0.08])
+
+
+def _clients_stream():
+    from tests.conftest import SANDBOX
+
+    tap = TapRestGeneric(config=operations_source(SANDBOX), parse_env_config=False)
+    return tap.streams["clients"]
+
+
+def _retriable(retry_after: str):
+    import requests
+    from singer_sdk.exceptions import RetriableAPIError
+
+    response = requests.Response()
+    response.status_code = 429
+    response.headers["Retry-After"] = retry_after
+    return RetriableAPIError("429", response)
+
+
+# ---------------------------------------------------------------- incremental
+
+
+def test_incremental_over_two_runs_with_state(sandbox):
+    config = preset_config(sandbox, "operations")
+    first = sync(config)
+    all_ids = sandbox.ids("operations", "registrations_incremental")
+    assert sorted(first.ids("registrations_incremental")) == sorted(all_ids)
+    state = first.states[-1]
+    bookmark = state["bookmarks"]["registrations_incremental"]["replication_key_value"]
+    assert bookmark == max(r["updated_at"] for r in sandbox.records("operations", "registrations_incremental"))
+    assert state["bookmarks"]["registrations_incremental"]["replication_key"] == "updated_at"
+
+    changed = sandbox.advance("operations")
+    sandbox.clear_requests()
+    second = sync(config, state=state)
+    expected = changed["registrations"]["new"] + changed["registrations"]["updated"]
+    assert sorted(second.ids("registrations_incremental")) == sorted(expected)
+    assert sorted(second.ids("sessions_incremental")) == sorted(changed["sessions"]["new"] + changed["sessions"]["updated"])
+    sent = [r.query for r in sandbox.requests if r.path == "/operations/v1/transactional/registrations" and "updated_since" in r.query]
+    assert sent == [{"updated_since": [bookmark]}]
+    # Full-table resources reading the same endpoint still get everything.
+    assert sorted(second.ids("registrations_initial")) == sorted(sandbox.ids("operations", "registrations_initial"))
+    new_bookmark = second.states[-1]["bookmarks"]["registrations_incremental"]["replication_key_value"]
+    assert new_bookmark == max(r["updated_at"] for r in sandbox.records("operations", "registrations_incremental"))
+
+
+def test_start_date_is_the_first_start_value(sandbox):
+    records = sandbox.records("operations", "sessions_incremental")
+    cutoff = sorted(r["updated_at"] for r in records)[-5]
+    out = sync(preset_config(sandbox, "operations", start_date=cutoff))
+    assert sorted(out.ids("sessions_incremental")) == sorted(r["id"] for r in records if r["updated_at"] > cutoff)
+    assert any(r.query.get("updated_since") == [cutoff] for r in sandbox.requests)
+
+
+# ---------------------------------------------------------------- discovery of custom resources
+
+
+def test_discovery_infers_a_schema_from_more_than_the_first_page(sandbox):
+    config = {
+        "secrets": {"api_key": CANARY},
+        "source": {
+            "client": {"base_url": sandbox.base_url("learning"), "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}"}},
+            "resources": [{"name": "enrollments", "primary_key": "id", "write_disposition": "merge",
+                           "endpoint": {"path": "/v1/enrollments", "data_selector": "items", "paginator": {"type": "page_number", "limit": 250}}}],
+        },
+    }
+    tap = TapRestGeneric(config=config, parse_env_config=False)
+    schema = tap.streams["enrollments"].schema
+    assert [r.query.get("page") for r in sandbox.requests] == [["1"], ["2"], ["3"]]
+    served = sandbox.records("learning", "enrollments")
+    assert set(schema["properties"]) == set().union(*(r.keys() for r in served))
+    assert schema["properties"]["id"]["type"] == "integer"
+    assert schema["properties"]["created_at"] == {"type": ["string", "null"], "format": "date-time"}
+    assert "enrollments" in schema["description"]
