@@ -45,7 +45,7 @@ class TapRestGeneric(Tap):
         ),
         th.Property(
             "secrets",
-            th.ObjectType(additional_properties=th.StringType),
+            th.ObjectType(additional_properties=th.CustomType({"type": ["string", "null"]})),
             secret=True,
             description=(
                 "Named secrets, referenced in the source as {{ secrets.NAME }} (dlt's dlt.secrets[\"NAME\"]). "

@@ -1,0 +1,158 @@
+"""A Singer target for DuckDB, built with the Meltano SDK.
+
+Why not PyPI's target-duckdb 0.8.0: it loads through CSV ``COPY`` without
+``HEADER false``, so DuckDB's sniffer may take the first row of a batch for a
+header and drop it, silently. This loader writes each batch as newline-delimited
+JSON and reads it with ``read_json`` and an explicit column list: there is no
+header to guess. Streams with key properties are upserted (``INSERT OR REPLACE``
+on a primary key), so re-running a full sync leaves no duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import typing as t
+
+import duckdb
+import msgspec
+from singer_sdk import Target
+from singer_sdk import typing as th
+from singer_sdk.sinks import BatchSink
+
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def duckdb_type(schema: dict) -> str:
+    """The DuckDB column type for one JSON Schema property."""
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if not types and "anyOf" in schema:
+        types = [s.get("type") for s in schema["anyOf"] if isinstance(s.get("type"), str)]
+    kinds = [k for k in types if k != "null"]
+    if len(kinds) != 1:
+        return "JSON" if {"object", "array"} & set(kinds) else "VARCHAR"
+    kind = kinds[0]
+    if kind == "string":
+        return {"date-time": "TIMESTAMPTZ", "date": "DATE"}.get(schema.get("format", ""), "VARCHAR")
+    return {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "object": "JSON", "array": "JSON"}.get(kind, "VARCHAR")
+
+
+class DuckDBSink(BatchSink):
+    """Loads each batch with one ``read_json`` statement inside one transaction."""
+
+    max_size = 100_000
+
+    def __init__(self, target: TargetDuckDBExact, *args: t.Any, **kwargs: t.Any) -> None:
+        self.target = target
+        super().__init__(target, *args, **kwargs)
+
+    @property
+    def table(self) -> str:
+        return f"{quote(self.target.schema_name)}.{quote(self.stream_name)}"
+
+    def setup(self) -> None:
+        con = self.target.connection
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.target.schema_name)}")
+        self.columns = {name: duckdb_type(prop) for name, prop in self.schema["properties"].items()}
+        keys = list(self.key_properties)
+        column_sql = ", ".join(f"{quote(name)} {kind}" for name, kind in self.columns.items())
+        if keys:
+            column_sql += f", PRIMARY KEY ({', '.join(map(quote, keys))})"
+        con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({column_sql})")
+        existing = {row[0] for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [self.target.schema_name, self.stream_name],
+        ).fetchall()}
+        for name, kind in self.columns.items():
+            if name not in existing:
+                con.execute(f"ALTER TABLE {self.table} ADD COLUMN {quote(name)} {kind}")
+
+    def _validate_and_parse(self, record: dict) -> dict:
+        # The records go to DuckDB as JSON text, typed by the column list: parsing
+        # timestamps into Python objects here would only be undone again.
+        return record
+
+    def process_batch(self, context: dict) -> None:
+        records = context["records"]
+        if not records:
+            return
+        keys = list(self.key_properties)
+        if keys:
+            # One row per key within a batch (the last one wins), as an upsert would leave it.
+            latest = {tuple(r.get(k) for k in keys): r for r in records}
+            records = list(latest.values())
+        columns = list(self.columns)
+        fd, path = tempfile.mkstemp(suffix=".jsonl", dir=self.target.spool_dir)
+        try:
+            with os.fdopen(fd, "wb") as spool:
+                for record in records:
+                    spool.write(_ENCODER.encode({c: record.get(c) for c in columns}))
+                    spool.write(b"\n")
+            column_types = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': '{self.columns[c]}'" for c in columns) + "}"
+            select = ", ".join(map(quote, columns))
+            verb = "INSERT OR REPLACE INTO" if keys else "INSERT INTO"
+            with self.target.connection.cursor() as con:
+                con.execute("BEGIN TRANSACTION")
+                con.execute(
+                    f"{verb} {self.table} ({select}) SELECT {select} FROM read_json(?, format = 'newline_delimited', "
+                    f"columns = {column_types}, maximum_object_size = 134217728)",
+                    [path],
+                )
+                con.execute("COMMIT")
+        finally:
+            os.unlink(path)
+        self.logger.info("Loaded %d rows into %s", len(records), self.table)
+
+
+class TargetDuckDBExact(Target):
+    """Singer target for DuckDB that loads every record it reads."""
+
+    name = "target-duckdb-exact"
+    default_sink_class = DuckDBSink
+    #: The SDK drains sinks in worker processes when this is above 1; one DuckDB
+    #: file has one writer, so batches are loaded one after the other.
+    max_parallelism = 1
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("filepath", th.StringType, required=True, description="Path of the DuckDB database file (created if missing)."),
+        th.Property("default_target_schema", th.StringType, default="main", description="DuckDB schema the tables are created in."),
+    ).to_dict()
+
+    _connection: duckdb.DuckDBPyConnection | None = None
+    _spool: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def schema_name(self) -> str:
+        return self.config.get("default_target_schema") or "main"
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._connection is None:
+            path = os.path.expanduser(self.config["filepath"])
+            if os.path.dirname(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._connection = duckdb.connect(path)
+        return self._connection
+
+    @property
+    def spool_dir(self) -> str:
+        if self._spool is None:
+            self._spool = tempfile.TemporaryDirectory(prefix="target-duckdb-exact-")
+        return self._spool.name
+
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._spool is not None:
+            self._spool.cleanup()
+
+
+if __name__ == "__main__":
+    TargetDuckDBExact.cli()
