@@ -11,12 +11,8 @@ PORT=${SANDBOX_PORT:-8765}
 export SANDBOX_URL="http://127.0.0.1:${PORT}"
 export SANDBOX_SECRET=${SANDBOX_SECRET:-sandbox-secret}
 
-# 1. Meltano, installed with uv into .tools (not on the system).
-if [ ! -x .tools/bin/meltano ]; then
-  python3 -m venv .tools
-  .tools/bin/python -m pip install --quiet uv==0.13.9
-  .tools/bin/uv pip install --quiet --python .tools/bin/python meltano==4.4.1
-fi
+# 1. Meltano, installed with uv into .tools (not on the system); see scripts/setup.sh.
+bash scripts/setup.sh
 export PATH="$ROOT/.tools/bin:$PATH"
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false MELTANO_CLI_DISABLE_VERSION_CHECK=true
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Everything the tests need, installed into the project (idempotent):
+#   .venv   the tap, the DuckDB loader and the test tools
+#   .tools  Meltano (installed with uv), for the end-to-end Meltano tests and the demo
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .tools/bin/meltano ]; then
+  python3 -m venv .tools
+  .tools/bin/python -m pip install --quiet uv==0.13.9
+  .tools/bin/uv pip install --quiet --python .tools/bin/python meltano==4.4.1
+fi
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.tools/bin/uv pip install --quiet --python .venv/bin/python -e ".[test]" -e ./loaders/target-duckdb-exact

@@ -1,0 +1,88 @@
+"""The DuckDB loader loads exactly the records it reads (PyPI's target-duckdb 0.8.0 does not)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from tests.support import preset_config, sync
+
+
+def load(messages: list[dict], tmp_path, schema: str = "main", **config) -> str:
+    path = tmp_path / "warehouse.duckdb"
+    (tmp_path / "target.json").write_text(json.dumps({"filepath": str(path), "default_target_schema": schema, **config}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "target_duckdb_exact.target", "--config", str(tmp_path / "target.json")],
+        input="".join(json.dumps(m) + "\n" for m in messages), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return str(path)
+
+
+def rows(path: str, sql: str) -> list[tuple]:
+    con = duckdb.connect(path, read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def stream(name: str, properties: dict, records: list[dict], keys=("id",)) -> list[dict]:
+    return [
+        {"type": "SCHEMA", "stream": name, "schema": {"type": "object", "properties": properties}, "key_properties": list(keys)},
+        *({"type": "RECORD", "stream": name, "record": r} for r in records),
+        {"type": "STATE", "value": {"bookmarks": {name: {}}}},
+    ]
+
+
+def test_all_string_stream_of_1000_records_loads_1000_rows(tmp_path):
+    """target-duckdb 0.8.0 loads 999 here: DuckDB's CSV sniffer takes row one for a header."""
+    records = [{"code": f"code-{i:04d}", "label": f"label {i}", "note": "n"} for i in range(1000)]
+    path = load(stream("codes", {p: {"type": ["string", "null"]} for p in ("code", "label", "note")}, records, keys=()), tmp_path)
+    assert rows(path, "SELECT count(*), min(code), max(code) FROM codes") == [(1000, "code-0000", "code-0999")]
+
+
+def test_typed_stream_with_record_metadata_loses_no_row(tmp_path):
+    records = [{"id": i, "amount": i / 4, "active": i % 2 == 0, "created_at": f"2024-01-01T00:{i % 60:02d}:00Z"} for i in range(1, 1001)]
+    properties = {"id": {"type": "integer"}, "amount": {"type": ["number", "null"]}, "active": {"type": ["boolean", "null"]},
+                  "created_at": {"type": ["string", "null"], "format": "date-time"}}
+    path = load(stream("typed", properties, records), tmp_path, add_record_metadata=True)
+    assert rows(path, "SELECT count(*), sum(id), count(_sdc_extracted_at IS NULL) FROM typed")[0][:2] == (1000, sum(range(1, 1001)))
+    assert rows(path, "SELECT strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM typed WHERE id = 61") == [("2024-01-01T00:01:00Z",)]
+
+
+def test_merge_upserts_on_key_properties(tmp_path):
+    properties = {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}
+    first = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    load(stream("things", properties, first), tmp_path)
+    path = load(stream("things", properties, [{"id": 2, "name": "b2"}, {"id": 3, "name": "c"}, {"id": 3, "name": "c2"}]), tmp_path)
+    assert rows(path, "SELECT id, name FROM things ORDER BY id") == [(1, "a"), (2, "b2"), (3, "c2")]
+
+
+@pytest.mark.parametrize("api", ["certifications", "incidents"])
+def test_preset_records_round_trip_exactly(sandbox, tmp_path, api):
+    out = sync(preset_config(sandbox, api))
+    path = load(out.messages, tmp_path, schema=api)
+    for message in (m for m in out.messages if m["type"] == "SCHEMA"):
+        name = message["stream"]
+        emitted = {r["id"]: r for r in out.records(name)}
+        loaded = rows(path, f'SELECT to_json(t)::VARCHAR FROM "{api}"."{name}" t')
+        assert len(loaded) == len(emitted), name
+        for (text,) in loaded:
+            row = json.loads(text)
+            record = emitted[row["id"]]
+            for field, spec in message["schema"]["properties"].items():
+                expected, actual = record.get(field), row[field]
+                if spec.get("format") == "date-time" and expected is not None:
+                    actual = _iso_utc(actual)
+                assert actual == expected, f"{api}.{name} id={row['id']} {field}: {actual!r} != {expected!r}"
+
+
+def _iso_utc(value: str) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromisoformat(value).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

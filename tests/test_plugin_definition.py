@@ -1,0 +1,62 @@
+"""meltano.yml and the Hub-style definition describe the same settings as `--about`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB = yaml.safe_load((ROOT / "hub/extractors/tap-restgeneric--restgeneric.yml").read_text())
+MELTANO = yaml.safe_load((ROOT / "meltano.yml").read_text())
+TAP = next(p for p in MELTANO["plugins"]["extractors"] if p["name"] == "tap-restgeneric")
+KINDS = {"string": {"string", "options", "password", "date_iso8601"}, "object": {"object"}, "number": {"decimal"}, "integer": {"integer"}, "boolean": {"boolean"}}
+SDK_BUILTIN = {"stream_maps", "stream_map_config", "faker_config", "flattening_enabled", "flattening_max_depth", "flattening_max_key_length", "flattening_separator", "batch_config"}
+
+
+@pytest.fixture(scope="module")
+def about() -> dict:
+    return json.loads(run_cli(["--about", "--format=json"]).stdout)
+
+
+@pytest.mark.parametrize("definition", [HUB, TAP], ids=["hub", "meltano.yml"])
+def test_definition_matches_about(about, definition):
+    properties = about["settings"]["properties"]
+    declared = {s["name"]: s for s in definition["settings"]}
+    own = set(properties) - SDK_BUILTIN
+    assert own <= set(declared), f"settings missing from the definition: {sorted(own - set(declared))}"
+    for name in own:
+        setting, prop = declared[name], properties[name]
+        assert setting["description"] == prop["description"], name
+        assert bool(setting.get("sensitive")) == bool(prop.get("secret")), name
+        json_type = next(t for t in ([prop["type"]] if isinstance(prop["type"], str) else prop["type"]) if t != "null")
+        if prop.get("format") == "date-time":
+            assert setting["kind"] == "date_iso8601", name
+        else:
+            assert setting["kind"] in KINDS[json_type], f"{name}: kind {setting['kind']} for JSON type {json_type}"
+    for name in set(declared) - own:
+        parent = name.split(".")[0]
+        assert parent in own and declared[name].get("sensitive") == bool(properties[parent].get("secret")), name
+    assert set(definition["capabilities"]) <= set(about["capabilities"])
+    assert definition["namespace"] == "tap_restgeneric" and definition["executable"] == "tap-restgeneric"
+
+
+def test_hub_and_meltano_yml_agree():
+    assert HUB["settings"] == TAP["settings"]
+    assert HUB["capabilities"] == TAP["capabilities"]
+
+
+def test_preset_secrets_are_declared_sensitive():
+    declared = {s["name"]: s for s in TAP["settings"]}
+    for name in ("secrets", "secrets.api_key", "secrets.api_token"):
+        assert declared[name]["sensitive"] is True
+
+
+def test_every_preset_has_an_inheriting_extractor():
+    inherited = {p["config"]["api"]: p for p in MELTANO["plugins"]["extractors"] if p.get("inherit_from") == "tap-restgeneric"}
+    assert sorted(inherited) == sorted(["learning", "certifications", "social_insights", "incidents", "operations"])
+    assert MELTANO["send_anonymous_usage_stats"] is False and MELTANO["cli"]["disable_version_check"] is True
