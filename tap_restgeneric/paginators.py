@@ -52,6 +52,15 @@ class DialectPaginator:
     def apply(self, request: HTTPRequest, token: t.Any) -> None:
         """Put ``token`` (the current page value) into the request."""
 
+    # Predictable paginators (page_number, offset) also answer these, so that pages
+    # can be requested ahead of the responses that would name them.
+    def token_after(self, token: t.Any) -> t.Any:
+        raise NotImplementedError
+
+    def last_token(self) -> t.Any | None:
+        """The last token that can hold records, when the pages seen so far tell it."""
+        return None
+
     def advance(self, response: requests.Response) -> None:
         seen = self.__dict__.setdefault("_seen", set())
         seen.add(self._value)  # type: ignore[attr-defined]
@@ -161,6 +170,16 @@ class PageNumberPaginator(_RangeStopRules, DialectPaginator, sdk.PageNumberPagin
         if self.limit_param and self.limit is not None:
             request.params[self.limit_param] = self.limit
 
+    def token_after(self, token: int) -> int:
+        return token + 1
+
+    def last_token(self) -> int | None:
+        bounds = [self.maximum_page - 1] if self.maximum_page is not None else []
+        total = _number(self.total_path.first(self.page.body)) if self.total_path and self.page else None
+        if total is not None:
+            bounds.append(total + self.base_page - 1)
+        return min(bounds) if bounds else None
+
 
 class OffsetPaginator(_RangeStopRules, DialectPaginator, sdk.OffsetPaginator):
     """Sends ``offset_param`` and ``limit_param``; the offset grows by ``limit``.
@@ -208,6 +227,16 @@ class OffsetPaginator(_RangeStopRules, DialectPaginator, sdk.OffsetPaginator):
     def apply(self, request: HTTPRequest, token: int) -> None:
         request.params[self.offset_param] = token
         request.params[self.limit_param] = self.limit
+
+    def token_after(self, token: int) -> int:
+        return token + self.limit
+
+    def last_token(self) -> int | None:
+        bounds = [self.maximum_offset - 1] if self.maximum_offset is not None else []
+        total = _number(self.total_path.first(self.page.body)) if self.total_path and self.page else None
+        if total is not None:
+            bounds.append(total - 1)
+        return min(bounds) if bounds else None
 
 
 def _is_link(value: str) -> bool:

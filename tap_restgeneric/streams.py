@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import datetime
 import email.utils
 import json
+import threading
 import time
 import typing as t
 from urllib.parse import urlsplit, urlunsplit
@@ -12,11 +16,15 @@ import msgspec
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.paginators import PAGINATORS, Page, PaginationLoop
 from tap_restgeneric.schema_inference import infer_schema
+from tap_restgeneric.singer_output import BufferedSingerWriter, ConformanceCheck
 from tap_restgeneric.selectors import RecordSelector, SelectorMismatch
 from tap_restgeneric.templates import Template, has_templates, render_tree
 
@@ -69,7 +77,9 @@ class ResourceStream(RESTStream):
         self.primary_keys = resource["primary_key"] if resource["write_disposition"] == "merge" else []
         if self._incremental:
             self.replication_key = self._incremental["cursor_path"]
-        self._template_context_cache: dict | None = None
+        self._abandoned = threading.local()
+        self._fast_output: bool | None = None
+        self._record_suffix = b"}\n"
 
     # ------------------------------------------------------------ schema
 
@@ -82,7 +92,8 @@ class ResourceStream(RESTStream):
     def _infer_schema(self) -> dict:
         """Sample the API (several pages when it has them) and infer a schema."""
         records: list[dict] = []
-        for page_number, page in enumerate(self._pages(context=None, start_value=None)):
+        self._loop = None
+        for page_number, page in enumerate(self._pages(context=None, start_value=None, ahead=False)):
             records.extend(page.records)
             if page_number + 1 >= INFERENCE_MAX_PAGES or len(records) >= INFERENCE_MAX_RECORDS:
                 break
@@ -96,6 +107,10 @@ class ResourceStream(RESTStream):
         )
 
     # ------------------------------------------------------------ request
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self._tap.rate_limiter  # type: ignore[attr-defined]
 
     @property
     def url_base(self) -> str:
@@ -188,7 +203,8 @@ class ResourceStream(RESTStream):
 
     def retry_delay(self, exception: Exception, attempt: int) -> float:
         """``Retry-After`` (seconds or HTTP date) when the response has it, capped at
-        ``max_retry_after``; otherwise ``backoff_factor * 2 ** attempt``."""
+        ``max_retry_after``, and then every request of the tap waits that long;
+        otherwise ``backoff_factor * 2 ** attempt``."""
         handler = self._error_handler
         cap = float(handler["max_retry_after"])
         response = getattr(exception, "response", None)
@@ -196,13 +212,54 @@ class ResourceStream(RESTStream):
         if retry_after:
             seconds = _retry_after_seconds(retry_after)
             if seconds is not None:
-                return min(max(seconds, 0.0), cap)
+                seconds = min(max(seconds, 0.0), cap)
+                self.rate_limiter.pause(seconds)
+                return seconds
         return min(float(handler["backoff_factor"]) * (2**attempt), cap * 5)
 
     def backoff_handler(self, details: t.Any) -> None:
         exception = details.get("exception")
         reason = str(exception) if isinstance(exception, RetriableAPIError) else type(exception).__name__
         self.logger.warning("Retrying in %.2f s (attempt %d): %s", details.get("wait") or 0, details.get("tries"), reason)
+
+    # ------------------------------------------------------------ output
+
+    def _fast_output_applies(self) -> bool:
+        """The fast RECORD path is taken only where it provably writes what the SDK would:
+        no stream map or flattening, no deselected property."""
+        maps = self.stream_maps
+        return (
+            isinstance(self._tap.message_writer, BufferedSingerWriter)
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+            and not (maps[0].flattening_options and maps[0].flattening_enabled)
+            and all(self.mask.values())
+        )
+
+    def _write_record_message(self, record: dict) -> None:
+        if self._fast_output is None:
+            self._fast_output = self._fast_output_applies()
+            if self._fast_output:
+                schema = self.effective_schema
+                self._conforms = ConformanceCheck(schema)
+                self._record_prefix = b'{"type":"RECORD","stream":' + msgspec.json.encode(self.name) + b',"record":'
+                self._conform_level = self.TYPE_CONFORMANCE_LEVEL
+        if not self._fast_output:
+            super()._write_record_message(record)
+            return
+        if self._conform_level != TypeConformanceLevel.NONE and not self._conforms(record):
+            record = conform_record_data_types(
+                stream_name=self.name, record=record, schema=self.effective_schema, level=self._conform_level, logger=self.logger
+            )
+        BufferedSingerWriter.write_record(self._record_prefix, record, self._record_suffix)
+        self.state_manager.is_flushed = False
+
+    def _stamp_page(self) -> None:
+        """``time_extracted`` (and ``version``) of the RECORDs from the page just received."""
+        version = f',"version":{self._stream_version}' if self._stream_version is not None else ""
+        extracted = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        self._record_suffix = f'{version},"time_extracted":"{extracted}"}}\n'.encode()
 
     # ------------------------------------------------------------ records
 
@@ -217,37 +274,102 @@ class ResourceStream(RESTStream):
             value = self.config.get("start_date")
         return value
 
-    def _pages(self, context: t.Any, start_value: t.Any) -> t.Iterator[Page]:
-        """Request page after page until the paginator's stop rule says so."""
+    def _pages(self, context: t.Any, start_value: t.Any, *, ahead: bool = True) -> t.Iterator[Page]:
+        """Request page after page until the paginator's stop rule says so.
+
+        When the next request does not depend on the previous response (page_number,
+        offset) up to ``max_concurrency`` pages are requested ahead; they are still
+        read, checked against the stop rule and yielded strictly in page order.
+        """
         self._paginator = paginator = self.get_new_paginator()
         decorated_request = self.request_decorator(self._request)
+        concurrency = int(self.config.get("max_concurrency") or 1) if ahead else 1
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
+            first = True
             while not paginator.finished:
+                if not first and paginator.predictable and concurrency > 1:
+                    yield from self._pages_ahead(context, paginator, decorated_request, request_counter, concurrency)
+                    return
+                first = False
                 prepared = self._prepare_request(context=context, page=paginator)
-                try:
-                    response = decorated_request(prepared, context)
-                except RetriableAPIError as exc:
-                    raise StreamError(f"{exc} (gave up after {self.backoff_max_tries()} attempts)") from exc
-                except FatalAPIError as exc:
-                    raise StreamError(str(exc)) from exc
-                except requests.exceptions.RequestException as exc:
-                    raise StreamError(
-                        f"stream '{self.name}': request to {display_url(prepared.url or '')} failed after "
-                        f"{self.backoff_max_tries()} attempts: {type(exc).__name__}"
-                    ) from exc
+                response = self._send(decorated_request, prepared, context)
                 request_counter.increment()
-                page = Page(response, self._parse_body(response), [])
-                page.records = self._select(page)
-                paginator.page = page
-                yield page
-                try:
-                    paginator.advance(response)
-                except PaginationLoop as exc:
-                    raise StreamError(
-                        f"stream '{self.name}': paginator {self._endpoint['paginator']['type']!r} would request the "
-                        f"same page twice ({exc}); stopping instead of looping"
-                    ) from None
+                yield self._read_page(paginator, response)
+
+    def _pages_ahead(self, context, paginator, decorated_request, request_counter, concurrency: int) -> t.Iterator[Page]:
+        """Pages past the end may be requested when no total tells where it is (at most
+        ``concurrency - 1`` of them); they are never read, so their errors do not count."""
+        pool = self._thread_pool(concurrency)
+        in_flight: collections.deque = collections.deque()
+        abandoned = threading.Event()
+        next_token = paginator.current_value
+        last_token = paginator.last_token()
+
+        def submit() -> None:
+            nonlocal next_token
+            if last_token is not None and next_token > last_token:
+                return
+            prepared = self._prepare_request(context=context, page=_Token(next_token))
+            in_flight.append((next_token, pool.submit(self._send_ahead, abandoned, decorated_request, prepared, context)))
+            next_token = paginator.token_after(next_token)
+
+        try:
+            for _ in range(concurrency):
+                submit()
+            while in_flight and not paginator.finished:
+                token, future = in_flight.popleft()
+                assert token == paginator.current_value, (token, paginator.current_value)
+                response = future.result()
+                request_counter.increment()
+                yield self._read_page(paginator, response)
+                submit()
+        finally:
+            abandoned.set()  # requests still running stop retrying
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _thread_pool(self, concurrency: int) -> concurrent.futures.ThreadPoolExecutor:
+        if not getattr(self, "_pool_mounted", False):
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=concurrency)
+            self.requests_session.mount("http://", adapter)
+            self.requests_session.mount("https://", adapter)
+            self._pool_mounted = True
+        return concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix=f"{self.name}-page")
+
+    def _send_ahead(self, abandoned: threading.Event, decorated_request: t.Callable, prepared: requests.PreparedRequest, context: t.Any) -> requests.Response:
+        self._abandoned.event = abandoned
+        return self._send(decorated_request, prepared, context)
+
+    def _send(self, decorated_request: t.Callable, prepared: requests.PreparedRequest, context: t.Any) -> requests.Response:
+        """One request with the retries of the error handler; failures become StreamErrors."""
+        try:
+            return decorated_request(prepared, context)
+        except RetriableAPIError as exc:
+            raise StreamError(f"{exc} (gave up after {self.backoff_max_tries()} attempts)") from exc
+        except FatalAPIError as exc:
+            raise StreamError(str(exc)) from exc
+        except requests.exceptions.RequestException as exc:
+            raise StreamError(
+                f"stream '{self.name}': request to {display_url(prepared.url or '')} failed after "
+                f"{self.backoff_max_tries()} attempts: {type(exc).__name__}"
+            ) from exc
+
+    def _request(self, prepared_request: requests.PreparedRequest, context: t.Any) -> requests.Response:
+        abandoned = getattr(self._abandoned, "event", None)
+        if abandoned is not None and abandoned.is_set():
+            raise _Abandoned  # not retried: nobody will read this page
+        self.rate_limiter.wait()
+        return super()._request(prepared_request, context)
+
+    def _read_page(self, paginator: t.Any, response: requests.Response) -> Page:
+        page = Page(response, self._parse_body(response), [])
+        page.records = self._select(page)
+        paginator.page = page
+        try:
+            paginator.advance(response)
+        except PaginationLoop as exc:
+            self._loop = exc
+        return page
 
     def _parse_body(self, response: requests.Response) -> t.Any:
         content = response.content
@@ -280,7 +402,9 @@ class ResourceStream(RESTStream):
     def request_records(self, context: t.Any) -> t.Iterable[dict]:
         start = self._start_value
         cursor = self._incremental["cursor_path"] if self._incremental else None
+        self._loop = None
         for page in self._pages(context, start):
+            self._stamp_page()
             if cursor is None or start is None:
                 yield from page.records
             else:
@@ -290,6 +414,49 @@ class ResourceStream(RESTStream):
                     value = record.get(cursor)
                     if value is None or type(value) is not type(start) or value >= start:
                         yield record
+            if self._loop is not None:
+                raise StreamError(
+                    f"stream '{self.name}': paginator {self._endpoint['paginator']['type']!r} would request the "
+                    f"same page twice ({self._loop}); stopping instead of looping"
+                ) from None
+
+
+class _Abandoned(Exception):
+    """A page requested ahead is no longer wanted."""
+
+
+class _Token:
+    """What ``_prepare_request`` reads off a paginator: a page token requested ahead."""
+
+    __slots__ = ("current_value",)
+
+    def __init__(self, token: t.Any) -> None:
+        self.current_value = token
+
+
+class RateLimiter:
+    """Shared by every stream and thread of a tap: at most ``per_second`` request starts
+    per second (when set), and no request during a ``Retry-After`` pause."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self._lock = threading.Lock()
+        self._next_start = 0.0
+        self._paused_until = 0.0
+
+    def wait(self) -> None:
+        if not self.interval and not self._paused_until:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start, self._paused_until)
+            self._next_start = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
 def _retry_after_seconds(value: str) -> float | None:

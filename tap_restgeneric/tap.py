@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import typing as t
@@ -14,13 +15,15 @@ from tap_restgeneric.auth import AUTHENTICATORS, HostScopedAuth
 from tap_restgeneric.dialect import PRESETS, load_source, schemas_dir
 from tap_restgeneric.errors import RestGenericError
 from tap_restgeneric.redact import REDACTOR, install_log_redaction
-from tap_restgeneric.streams import load_json, stream_class_for
+from tap_restgeneric.singer_output import BufferedSingerWriter
+from tap_restgeneric.streams import RateLimiter, load_json, stream_class_for
 
 
 class TapRestGeneric(Tap):
     """Singer tap for any REST API described in dlt's rest_api_source dialect."""
 
     name = "tap-restgeneric"
+    message_writer_class = BufferedSingerWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -64,6 +67,20 @@ class TapRestGeneric(Tap):
             description="Seconds to wait for a response before the request is retried (as a timeout).",
         ),
         th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=8,
+            description=(
+                "Pages requested at once for page_number and offset paginators (1 = one after the other); "
+                "records still come in page order."
+            ),
+        ),
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType,
+            description="Upper bound on request starts per second across all streams and threads (default: no bound).",
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             description="User-Agent header sent with every request (default tap-restgeneric/<version>).",
@@ -77,6 +94,10 @@ class TapRestGeneric(Tap):
             REDACTOR.add(*secrets.values())
         install_log_redaction()
         return super()._validate_config(raise_errors=raise_errors)
+
+    @functools.cached_property
+    def rate_limiter(self) -> RateLimiter:
+        return RateLimiter(self.config.get("max_requests_per_second"))
 
     def discover_streams(self) -> list:
         source = load_source(self.config)
@@ -124,6 +145,7 @@ def cli() -> None:
 
 
 def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:
+    sys.stdout.flush()  # records already emitted are kept
     logger = logging.getLogger("tap-restgeneric")
     if logger.isEnabledFor(logging.DEBUG) or logging.getLogger().isEnabledFor(logging.DEBUG):
         logger.debug(REDACTOR("".join(__import__("traceback").format_exception(exc))))

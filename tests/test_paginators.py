@@ -14,8 +14,9 @@ ITEMS = [{"id": i, "name": f"item {i}"} for i in range(1, 251)]
 SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}
 
 
-def config(httpserver, endpoint: dict, **client) -> dict:
-    return {"source": {"client": {"base_url": httpserver.url_for("/api"), **client}, "resources": [{"name": "items", "primary_key": "id", "write_disposition": "merge", "schema": SCHEMA, "endpoint": {"path": "/items", **endpoint}}]}}
+def config(httpserver, endpoint: dict, max_concurrency: int = 1, **client) -> dict:
+    # Stop rules are asserted one request after the other; concurrency has its own tests below.
+    return {"max_concurrency": max_concurrency, "source": {"client": {"base_url": httpserver.url_for("/api"), **client}, "resources": [{"name": "items", "primary_key": "id", "write_disposition": "merge", "schema": SCHEMA, "endpoint": {"path": "/items", **endpoint}}]}}
 
 
 def queries(httpserver) -> list[dict]:

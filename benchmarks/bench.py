@@ -1,0 +1,205 @@
+"""Benchmark: tap-restgeneric against a bare requests loop on the same data, in one run.
+
+    .venv/bin/python benchmarks/bench.py [--records 100000] [--runs 5] [--competitors] [--million]
+
+Starts the sandbox API on 127.0.0.1 (100 records per page, offset pagination, API key
+in a header), then, alternating runs, times each contender to /dev/null and reads its
+peak RSS (``wait4``); prints medians, records/s, the ratio to the bare loop and peak
+RSS. Then the same with 20 ms of latency per page, and end to end into DuckDB
+(target-duckdb-exact, the loader meltano.yml uses), checking exact row counts.
+``--competitors`` adds tap-rest-api-msdk 1.4.2 and tap-rest-api-msdk | target-duckdb
+0.8.0 (installed under .bench/ by benchmarks/competitors.py). Not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tap_restgeneric.sandbox import SandboxServer  # noqa: E402
+
+SECRET = "bench-secret-value"
+PAGE_SIZE = 100
+BIN = Path(sys.executable).parent
+SCHEMA = {
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": ["string", "null"]},
+        "email": {"type": ["string", "null"]},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "amount": {"type": ["number", "null"]},
+        "quantity": {"type": ["integer", "null"]},
+        "active": {"type": ["boolean", "null"]},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+        "address": {"type": ["object", "null"], "properties": {"city": {"type": ["string", "null"]}, "zip": {"type": ["string", "null"]}}},
+    }
+}
+
+
+def tap_config(base_url: str, **settings) -> dict:
+    return {
+        "secrets": {"api_key": SECRET},
+        "source": {
+            "client": {"base_url": base_url, "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}"}},
+            "resources": [{
+                "name": "items", "primary_key": "id", "write_disposition": "merge", "schema": SCHEMA,
+                "endpoint": {"path": "/v1/items", "data_selector": "data", "paginator": {"type": "offset", "limit": PAGE_SIZE}},
+            }],
+        },
+        **settings,
+    }
+
+
+def run(argv: list[str], stdout=subprocess.DEVNULL, stdin=None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.DEVNULL, stdin=stdin)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{argv[0]} failed with exit code {os.waitstatus_to_exitcode(status)}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def pipeline(producer: list[str], consumer: list[str]) -> tuple[float, float, float]:
+    """Wall seconds of ``producer | consumer`` and the peak RSS (MB) of each."""
+    start = time.perf_counter()
+    first = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    second = subprocess.Popen(consumer, stdin=first.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first.stdout.close()
+    rss = {}
+    for proc in (first, second):
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{proc.args[0]} failed")
+        rss[proc.pid] = usage.ru_maxrss / 1024
+    return time.perf_counter() - start, rss[first.pid], rss[second.pid]
+
+
+def count_ids(argv: list[str], records: int) -> str:
+    """Run once into a file and check the id set is exactly 1..records."""
+    with tempfile.TemporaryFile() as out:
+        run(argv, stdout=out)
+        out.seek(0)
+        ids = []
+        for line in out:
+            message = json.loads(line)
+            if message.get("type") == "RECORD":
+                ids.append(message["record"]["id"])
+            elif "type" not in message:
+                ids.append(message["id"])
+    ok = sorted(ids) == list(range(1, records + 1))
+    return f"{len(ids)} records, id set {'exact' if ok else 'WRONG'}"
+
+
+def measure(contenders: dict[str, list[str]], runs: int) -> dict[str, tuple[float, float]]:
+    walls: dict[str, list[float]] = {name: [] for name in contenders}
+    rss: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(runs):  # alternate: bare, tap, bare, tap, ...
+        for name, argv in contenders.items():
+            wall, peak = run(argv)
+            walls[name].append(wall)
+            rss[name].append(peak)
+    return {name: (statistics.median(walls[name]), max(rss[name])) for name in contenders}
+
+
+def table(title: str, results: dict[str, tuple[float, float]], records: int, reference: str) -> None:
+    base = results[reference][0]
+    print(f"\n{title}")
+    print(f"| what | wall s (median) | records/s | x bare loop (throughput) | peak RSS MB |")
+    print("|---|---|---|---|---|")
+    for name, (wall, peak) in results.items():
+        print(f"| {name} | {wall:.2f} | {records / wall:,.0f} | {base / wall:.2f} | {peak:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--latency-ms", type=float, default=20)
+    parser.add_argument("--competitors", action="store_true", help="also tap-rest-api-msdk (and | target-duckdb 0.8.0)")
+    parser.add_argument("--million", action="store_true", help="also peak RSS of the tap at 1,000,000 records")
+    args = parser.parse_args()
+
+    with SandboxServer(secret=SECRET, port=0, bench_records=args.records) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        base_url = sandbox.base_url("bench")
+        config = Path(tmp, "tap.json")
+        config.write_text(json.dumps(tap_config(base_url)))
+        bare = [sys.executable, str(ROOT / "benchmarks/bare_loop.py"), base_url, SECRET, str(PAGE_SIZE)]
+        tap = [str(BIN / "tap-restgeneric"), "--config", str(config)]
+        contenders = {"bare loop (requests + json)": bare, "tap-restgeneric": tap}
+        competitors = None
+        if args.competitors:
+            from benchmarks import competitors as comp
+
+            competitors = comp.ensure_installed(ROOT)
+            msdk_config = Path(tmp, "msdk.json")
+            msdk_config.write_text(json.dumps(comp.msdk_config(base_url, SECRET, PAGE_SIZE)))
+            contenders["tap-rest-api-msdk 1.4.2"] = [str(competitors["tap"]), "--config", str(msdk_config)]
+
+        print(f"{args.records:,} records, {PAGE_SIZE} per page, offset pagination, API key header; "
+              f"{args.runs} alternating runs, 2 cores ({os.cpu_count()} visible), Python {sys.version.split()[0]}")
+        print("correctness:", "; ".join(f"{name}: {count_ids(argv, args.records)}" for name, argv in list(contenders.items())[:2]))
+        results = measure(contenders, args.runs)
+        table("To /dev/null, no latency", results, args.records, "bare loop (requests + json)")
+
+        sandbox.latency_ms = args.latency_ms
+        latency = measure({"bare loop (requests + json)": bare, "tap-restgeneric": tap}, max(1, args.runs // 2))
+        table(f"To /dev/null, {args.latency_ms:.0f} ms latency per page", latency, args.records, "bare loop (requests + json)")
+        print("correctness with latency:", count_ids(tap, args.records))
+        sandbox.latency_ms = 0
+
+        print("\nEnd to end into DuckDB")
+        print("| what | wall s (median) | records/s | rows loaded | peak RSS tap / loader MB |")
+        print("|---|---|---|---|---|")
+        import duckdb
+
+        def into_duckdb(name: str, producer: list[str], loader: list[str], db: Path, count) -> float:
+            walls, rss = [], []
+            for _ in range(max(1, args.runs // 2)):
+                db.unlink(missing_ok=True)
+                wall, rss_tap, rss_loader = pipeline(producer, loader)
+                walls.append(wall)
+                rss.append((rss_tap, rss_loader))
+            rows = count()
+            wall = statistics.median(walls)
+            print(f"| {name} | {wall:.2f} | {args.records / wall:,.0f} | {rows:,} | {max(r[0] for r in rss):.0f} / {max(r[1] for r in rss):.0f} |")
+            return wall
+
+        db = Path(tmp, "bench.duckdb")
+        target_config = Path(tmp, "target.json")
+        target_config.write_text(json.dumps({"filepath": str(db), "default_target_schema": "bench"}))
+
+        def our_rows() -> int:
+            with duckdb.connect(str(db), read_only=True) as con:
+                return con.execute("SELECT count(*) FROM bench.items").fetchall()[0][0]
+
+        ours = into_duckdb("tap-restgeneric | target-duckdb-exact", tap, [str(BIN / "target-duckdb-exact"), "--config", str(target_config)], db, our_rows)
+        if competitors:
+            theirs_db = Path(tmp, "msdk.duckdb")
+            theirs_config = Path(tmp, "msdk-target.json")
+            theirs_config.write_text(json.dumps(comp.target_duckdb_config(str(theirs_db))))
+            theirs = into_duckdb("tap-rest-api-msdk | target-duckdb 0.8.0", contenders["tap-rest-api-msdk 1.4.2"],
+                                 [str(competitors["target"]), "--config", str(theirs_config)], theirs_db,
+                                 lambda: comp.count_rows(str(theirs_db), "bench", "items"))
+            print(f"end to end: tap-restgeneric is {theirs / ours:.1f}x faster")
+
+        if args.million:
+            sandbox.bench_records = 1_000_000
+            wall, peak = run(tap)
+            print(f"\n1,000,000 records: tap-restgeneric {wall:.1f} s, peak RSS {peak:.0f} MB "
+                  f"({peak / results['tap-restgeneric'][1]:.2f}x the {args.records:,}-record run)")
+
+
+if __name__ == "__main__":
+    main()
