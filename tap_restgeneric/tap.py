@@ -145,7 +145,7 @@ def cli() -> None:
 
 
 def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:
-    sys.stdout.flush()  # records already emitted are kept
+    BufferedSingerWriter.flush()  # records already emitted are kept
     logger = logging.getLogger("tap-restgeneric")
     if logger.isEnabledFor(logging.DEBUG) or logging.getLogger().isEnabledFor(logging.DEBUG):
         logger.debug(REDACTOR("".join(__import__("traceback").format_exception(exc))))

@@ -55,6 +55,16 @@ def test_typed_stream_with_record_metadata_loses_no_row(tmp_path):
     assert rows(path, "SELECT strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM typed WHERE id = 61") == [("2024-01-01T00:01:00Z",)]
 
 
+def test_database_file_named_like_its_schema(tmp_path):
+    path = tmp_path / "bench.duckdb"
+    (tmp_path / "t.json").write_text(json.dumps({"filepath": str(path), "default_target_schema": "bench"}))
+    messages = stream("items", {"id": {"type": "integer"}}, [{"id": 1}, {"id": 2}])
+    proc = subprocess.run([sys.executable, "-m", "target_duckdb_exact.target", "--config", str(tmp_path / "t.json")],
+                          input="".join(json.dumps(m) + "\n" for m in messages), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    assert rows(str(path), "SELECT count(*) FROM bench.bench.items") == [(2,)]
+
+
 def test_merge_upserts_on_key_properties(tmp_path):
     properties = {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}
     first = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]

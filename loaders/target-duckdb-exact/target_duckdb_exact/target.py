@@ -53,11 +53,12 @@ class DuckDBSink(BatchSink):
 
     @property
     def table(self) -> str:
-        return f"{quote(self.target.schema_name)}.{quote(self.stream_name)}"
+        # Fully qualified: a file named like its schema (bench.duckdb, schema bench) is otherwise ambiguous.
+        return f"{self.target.qualified_schema}.{quote(self.stream_name)}"
 
     def setup(self) -> None:
         con = self.target.connection
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.target.schema_name)}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.target.qualified_schema}")
         self.columns = {name: duckdb_type(prop) for name, prop in self.schema["properties"].items()}
         keys = list(self.key_properties)
         column_sql = ", ".join(f"{quote(name)} {kind}" for name, kind in self.columns.items())
@@ -65,7 +66,7 @@ class DuckDBSink(BatchSink):
             column_sql += f", PRIMARY KEY ({', '.join(map(quote, keys))})"
         con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({column_sql})")
         existing = {row[0] for row in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
             [self.target.schema_name, self.stream_name],
         ).fetchall()}
         for name, kind in self.columns.items():
@@ -129,6 +130,11 @@ class TargetDuckDBExact(Target):
     @property
     def schema_name(self) -> str:
         return self.config.get("default_target_schema") or "main"
+
+    @property
+    def qualified_schema(self) -> str:
+        (catalog,) = self.connection.execute("SELECT current_database()").fetchall()[0]
+        return f"{quote(catalog)}.{quote(self.schema_name)}"
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
