@@ -159,8 +159,8 @@ def main() -> None:
 
             competitors = comp.ensure_installed(ROOT)
             msdk_config = Path(tmp, "msdk.json")
-            msdk_config.write_text(json.dumps(comp.msdk_config(base_url, SECRET, PAGE_SIZE)))
-            contenders["tap-rest-api-msdk 1.4.2"] = [str(competitors["tap"]), "--config", str(msdk_config)]
+            msdk_config.write_text(json.dumps(comp.msdk_config(sandbox.url, SECRET, PAGE_SIZE)))
+            contenders["tap-rest-api-msdk 1.4.2"] = [str(competitors["tap-rest-api-msdk"]), "--config", str(msdk_config)]
 
         print(f"{args.records:,} records, {PAGE_SIZE} per page, offset pagination, API key header; "
               f"{args.runs} alternating runs, 2 cores ({os.cpu_count()} visible), Python {sys.version.split()[0]}")
@@ -205,15 +205,18 @@ def main() -> None:
             theirs_config = Path(tmp, "msdk-target.json")
             theirs_config.write_text(json.dumps(comp.target_duckdb_config(str(theirs_db))))
             theirs = into_duckdb("tap-rest-api-msdk | target-duckdb 0.8.0", contenders["tap-rest-api-msdk 1.4.2"],
-                                 [str(competitors["target"]), "--config", str(theirs_config)], theirs_db,
+                                 [str(competitors["target-duckdb"]), "--config", str(theirs_config)], theirs_db,
                                  lambda: comp.count_rows(str(theirs_db), "bench", "items"))
             print(f"end to end: tap-restgeneric is {theirs / ours:.1f}x faster")
 
-        if args.million:
-            sandbox.store.bench_records = 1_000_000
+    if args.million:
+        with SandboxServer(secret=SECRET, port=0, bench_records=1_000_000) as big, tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp, "tap.json")
+            config.write_text(json.dumps(tap_config(big.base_url("bench"))))
+            tap = [str(BIN / "tap-restgeneric"), "--config", str(config)]
             wall, peak = run(tap)
             print(f"\n1,000,000 records: tap-restgeneric {wall:.1f} s, peak RSS {peak:.0f} MB "
-                  f"({peak / results['tap-restgeneric'][1]:.2f}x the {args.records:,}-record run)")
+                  f"({peak / results['tap-restgeneric'][1]:.2f}x the {args.records:,}-record run); {count_ids(tap, 1_000_000)}")
 
 
 if __name__ == "__main__":

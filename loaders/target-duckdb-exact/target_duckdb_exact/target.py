@@ -45,7 +45,8 @@ def duckdb_type(schema: dict) -> str:
 class DuckDBSink(BatchSink):
     """Loads each batch with one ``read_json`` statement inside one transaction."""
 
-    max_size = 100_000
+    #: Rows per batch: bounds the loader's memory; each batch is one read_json + one transaction.
+    max_size = 20_000
 
     def __init__(self, target: TargetDuckDBExact, *args: t.Any, **kwargs: t.Any) -> None:
         self.target = target

@@ -1,0 +1,207 @@
+"""The fast paths change nothing a user can see: same records as the SDK's own path,
+pages in order under concurrency, Retry-After and rate limits still hold."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from singer_sdk.plugin_base import SingerWriter
+from werkzeug import Response
+
+from tap_restgeneric.singer_output import ConformanceCheck
+from tap_restgeneric.tap import TapRestGeneric
+from tests.support import _captured_stdout
+
+SCHEMA = {
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": ["string", "null"]},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "day": {"type": ["string", "null"], "format": "date"},
+        "amount": {"type": ["number", "null"]},
+        "count": {"type": ["integer", "null"]},
+        "active": {"type": ["boolean", "null"]},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+        "lines": {"type": ["array", "null"], "items": {"type": "object", "properties": {"sku": {"type": ["string", "null"]}, "gift": {"type": ["boolean", "null"]}}}},
+        "address": {"type": ["object", "null"], "properties": {"city": {"type": ["string", "null"]}, "geo": {"type": ["object", "null"], "properties": {"lat": {"type": ["number", "null"]}}}}},
+    }
+}
+
+RECORDS = [
+    {"id": 1, "name": "plain", "created_at": "2024-01-02T03:04:05Z", "day": "2024-01-02", "amount": 1.5, "count": 3, "active": True,
+     "tags": ["a", "b"], "lines": [{"sku": "x", "gift": False}], "address": {"city": "Lisbon", "geo": {"lat": 38.7}}},
+    {"id": 2, "name": None, "created_at": None, "day": None, "amount": None, "count": None, "active": None, "tags": None, "lines": None, "address": None},
+    {"id": 3, "extra": "dropped", "active": 1, "amount": 0.1},  # unknown field, non-boolean in a boolean field
+    {"id": 4, "address": {"city": "Porto", "unknown": 1, "geo": {"lat": -8.6, "lng": 41.1}}},  # unknown nested fields
+    {"id": 5, "lines": [{"sku": "y", "gift": 0, "qty": 2}, {"sku": None}], "tags": []},  # unknown/int inside array items
+    {"id": 6, "amount": 12345678901234567890, "count": -1, "name": "ünïcødé \" \\ \n"},
+]
+
+
+def _config(httpserver, **settings) -> dict:
+    return {
+        **settings,
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api")},
+            "resources": [{"name": "things", "schema": SCHEMA, "primary_key": "id", "write_disposition": "merge",
+                           "endpoint": {"path": "/things", "paginator": "single_page"}}],
+        },
+    }
+
+
+class StockWriterTap(TapRestGeneric):
+    """The same tap with the SDK's default writer: every record takes the SDK's own path."""
+
+    message_writer_class = SingerWriter
+
+
+def _records(tap_class, config) -> list[dict]:
+    with _captured_stdout() as buffer:
+        tap_class(config=config, parse_env_config=False).sync_all()
+    lines = [json.loads(line) for line in buffer.getvalue().decode().splitlines()]
+    return [m["record"] for m in lines if m["type"] == "RECORD"]
+
+
+def test_fast_path_emits_the_same_records_as_the_sdk_path(httpserver):
+    httpserver.expect_request("/api/things").respond_with_json({"data": RECORDS})
+    fast = _records(TapRestGeneric, _config(httpserver))
+    stock = _records(StockWriterTap, _config(httpserver))
+    assert fast == stock
+    assert fast[2] == {"id": 3, "active": True, "amount": 0.1}
+    assert fast[3]["address"] == {"city": "Porto", "geo": {"lat": -8.6}}
+    assert fast[4]["lines"] == [{"sku": "y", "gift": False}, {"sku": None}]
+
+
+def test_stream_maps_and_flattening_take_the_sdk_path_and_still_work(httpserver):
+    httpserver.expect_request("/api/things").respond_with_json({"data": RECORDS[:2]})
+    config = _config(httpserver, stream_maps={"things": {"name": None, "upper": "name.upper() if name else None"}}, flattening_enabled=True, flattening_max_depth=2)
+    records = _records(TapRestGeneric, config)
+    assert records[0]["upper"] == "PLAIN" and "name" not in records[0]
+    assert records[0]["address__city"] == "Lisbon"
+
+
+@pytest.mark.parametrize(
+    ("record", "conformant"),
+    [(RECORDS[0], True), (RECORDS[1], True), (RECORDS[2], False), (RECORDS[3], False), (RECORDS[4], False), ({"id": 7, "lines": [{"gift": None}]}, True)],
+)
+def test_conformance_check_says_when_the_sdk_would_change_a_record(record, conformant):
+    assert ConformanceCheck(SCHEMA)(record) is conformant
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+@pytest.fixture
+def threaded_server():
+    """A fresh multi-threaded server per test: requests made ahead really overlap, and
+    requests a finished sync abandoned cannot reach the next test's handler."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+def offset_api(httpserver, total: int, *, delay: float = 0.01, with_total: bool = True, log=None, fault=None):
+    items = [{"id": i} for i in range(1, total + 1)]
+    lock = threading.Lock()
+
+    def handler(request):
+        offset, limit = int(request.args["offset"]), int(request.args["limit"])
+        with lock:
+            if log is not None:
+                log.append((time.monotonic(), offset))
+        refusal = fault(offset) if fault else None
+        if refusal is not None:
+            return refusal
+        time.sleep(delay)
+        body = {"data": items[offset : offset + limit]}
+        if with_total:
+            body["total"] = total
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+
+
+def offset_config(httpserver, limit=10, **settings) -> dict:
+    return {
+        "max_concurrency": 8,
+        **settings,
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api")},
+            "resources": [{"name": "items", "schema": {"properties": {"id": {"type": "integer"}}}, "primary_key": "id", "write_disposition": "merge",
+                           "endpoint": {"path": "/items", "data_selector": "data", "paginator": {"type": "offset", "limit": limit},
+                                        "error_handler": {"backoff_factor": 0.01}}}],
+        },
+    }
+
+
+def _ids(config) -> list[int]:
+    return [r["id"] for r in _records(TapRestGeneric, config)]
+
+
+def test_pages_requested_ahead_come_out_in_order_and_stop_exactly_at_the_total(threaded_server):
+    httpserver = threaded_server
+    log: list = []
+    offset_api(httpserver, 205, log=log)
+    assert _ids(offset_config(httpserver)) == list(range(1, 206))
+    offsets = sorted(offset for _, offset in log)
+    assert offsets == list(range(0, 210, 10))  # 21 pages, none past the total
+    assert max(_in_flight(log)) > 1, "no page was requested ahead"
+
+
+def _in_flight(log) -> list[int]:
+    """How many requests arrived within 5 ms of each other (a proxy for overlap)."""
+    times = sorted(t for t, _ in log)
+    return [sum(1 for u in times if 0 <= u - t < 0.005) for t in times]
+
+
+def test_without_a_total_pages_past_the_end_are_never_read_even_when_they_fail(threaded_server):
+    httpserver = threaded_server
+    log: list = []
+    offset_api(httpserver, 95, with_total=False, log=log,
+               fault=lambda offset: Response("gone", status=404) if offset > 100 else None)
+    assert _ids(offset_config(httpserver)) == list(range(1, 96))
+    assert max(offset for _, offset in log) <= 90 + 8 * 10  # at most max_concurrency pages past the end
+
+
+def test_max_concurrency_one_requests_one_page_after_the_other(threaded_server):
+    httpserver = threaded_server
+    log: list = []
+    offset_api(httpserver, 50, log=log, with_total=False)
+    assert _ids(offset_config(httpserver, max_concurrency=1)) == list(range(1, 51))
+    assert [offset for _, offset in log] == [0, 10, 20, 30, 40, 50]
+
+
+def test_retry_after_pauses_every_request_under_concurrency(threaded_server):
+    httpserver = threaded_server
+    log: list = []
+    refused: list = []
+
+    def fault(offset):
+        if offset == 60 and not refused:
+            refused.append(time.monotonic())
+            return Response("slow down", status=429, headers={"Retry-After": "1"})
+        return None
+
+    offset_api(httpserver, 300, log=log, fault=fault)
+    assert _ids(offset_config(httpserver)) == list(range(1, 301))
+    assert refused, "the 429 was never served"
+    paused_from, paused_to = refused[0] + 0.1, refused[0] + 0.9
+    assert not [t for t, _ in log if paused_from < t < paused_to], "a request started during the Retry-After pause"
+
+
+def test_max_requests_per_second_bounds_request_starts(threaded_server):
+    httpserver = threaded_server
+    log: list = []
+    offset_api(httpserver, 100, log=log, delay=0.01)
+    assert _ids(offset_config(httpserver, max_requests_per_second=20)) == list(range(1, 101))
+    times = sorted(t for t, _ in log)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) > 0.04, gaps
