@@ -10,7 +10,7 @@ import sys
 
 from singer_sdk.plugin_base import SingerWriter
 
-from tap_restgeneric import streams, tap
+from tap_restgeneric import cli, streams, tap
 
 variant = sys.argv.pop(1)
 if variant == "sdk-output":
@@ -19,4 +19,4 @@ elif variant == "env-proxies":
     streams.ResourceStream._use_environment_proxies_once = lambda self: None
 elif variant != "full":
     raise SystemExit(f"unknown variant {variant}")
-tap.cli()
+cli.main()

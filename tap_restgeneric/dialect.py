@@ -401,8 +401,6 @@ class _Checker:
         if kind == "cursor":
             if "cursor_value" in paginator and "cursor_path" in paginator:
                 self.problem(where, "set either cursor_path (dlt) or cursor_value (template), not both")
-            if "stop_condition" in paginator and "cursor_value" not in paginator and "cursor_path" not in paginator:
-                pass
             for key in ("cursor_value", "stop_condition"):
                 if key in paginator:
                     compiled = self._compile(paginator[key], f"{where}.{key}", PAGINATOR_NAMES)

@@ -82,12 +82,17 @@ def _number(value: t.Any) -> int | None:
 class _RangeStopRules:
     """Stop rules shared by page_number and offset (dlt's RangePaginator, plus short pages)."""
 
-    limit: int | None
-    total_path: JSONPath | None
-    has_more_path: JSONPath | None
-    stop_after_empty_page: bool
+    def _set_stop_rules(self, *, limit: int | None, total_path: t.Any, has_more_path: t.Any, stop_after_empty_page: bool) -> None:
+        self.limit = limit
+        self.total_path = JSONPath(total_path) if total_path else None
+        self.has_more_path = JSONPath(has_more_path) if has_more_path else None
+        self.stop_after_empty_page = stop_after_empty_page
 
-    def _range_has_more(self, next_value: int, total_to_reach: t.Callable[[int], int] | None, maximum: int | None) -> bool:
+    def _total(self) -> int | None:
+        """The total the last page states (pages or items), if it states one."""
+        return _number(self.total_path.first(self.page.body)) if self.total_path and self.page else None
+
+    def _range_has_more(self, next_value: int, total_to_reach: t.Callable[[int], int], maximum: int | None) -> bool:
         page = self.page
         assert page is not None
         count = len(page.records)
@@ -97,10 +102,9 @@ class _RangeStopRules:
             return False
         if self.has_more_path is not None and not self.has_more_path.first(page.body, default=True):
             return False
-        if self.total_path is not None and total_to_reach is not None:
-            total = _number(self.total_path.first(page.body))
-            if total is not None and next_value >= total_to_reach(total):
-                return False
+        total = self._total()
+        if total is not None and next_value >= total_to_reach(total):
+            return False
         return not (maximum is not None and next_value >= maximum)
 
 
@@ -151,12 +155,9 @@ class PageNumberPaginator(_RangeStopRules, DialectPaginator, sdk.PageNumberPagin
         self.base_page = next((v for v in (base_page, start_from_page) if v is not None), 1)
         super().__init__(page if page is not None else self.base_page)
         self.page_param = page_param
-        self.limit = limit
         self.limit_param = limit_param
-        self.total_path = JSONPath(total_path) if total_path else None
         self.maximum_page = maximum_page
-        self.has_more_path = JSONPath(has_more_path) if has_more_path else None
-        self.stop_after_empty_page = stop_after_empty_page
+        self._set_stop_rules(limit=limit, total_path=total_path, has_more_path=has_more_path, stop_after_empty_page=stop_after_empty_page)
 
     def has_more(self, response: requests.Response) -> bool:
         return self._range_has_more(
@@ -175,7 +176,7 @@ class PageNumberPaginator(_RangeStopRules, DialectPaginator, sdk.PageNumberPagin
 
     def last_token(self) -> int | None:
         bounds = [self.maximum_page - 1] if self.maximum_page is not None else []
-        total = _number(self.total_path.first(self.page.body)) if self.total_path and self.page else None
+        total = self._total()
         if total is not None:
             bounds.append(total + self.base_page - 1)
         return min(bounds) if bounds else None
@@ -213,13 +214,10 @@ class OffsetPaginator(_RangeStopRules, DialectPaginator, sdk.OffsetPaginator):
         stop_after_empty_page: bool = True,
     ) -> None:
         super().__init__(offset, limit)
-        self.limit = limit
         self.offset_param = offset_param
         self.limit_param = limit_param
-        self.total_path = JSONPath(total_path) if total_path else None
         self.maximum_offset = maximum_offset
-        self.has_more_path = JSONPath(has_more_path) if has_more_path else None
-        self.stop_after_empty_page = stop_after_empty_page
+        self._set_stop_rules(limit=limit, total_path=total_path, has_more_path=has_more_path, stop_after_empty_page=stop_after_empty_page)
 
     def has_more(self, response: requests.Response) -> bool:
         return self._range_has_more(self._value + self.limit, lambda total: total, self.maximum_offset)
@@ -233,7 +231,7 @@ class OffsetPaginator(_RangeStopRules, DialectPaginator, sdk.OffsetPaginator):
 
     def last_token(self) -> int | None:
         bounds = [self.maximum_offset - 1] if self.maximum_offset is not None else []
-        total = _number(self.total_path.first(self.page.body)) if self.total_path and self.page else None
+        total = self._total()
         if total is not None:
             bounds.append(total - 1)
         return min(bounds) if bounds else None

@@ -48,6 +48,17 @@ class Redactor:
 REDACTOR = Redactor()
 
 
+def redact_tree(value: t.Any) -> t.Any:
+    """A JSON-like value with secrets masked in every string (for STATE)."""
+    if isinstance(value, str):
+        return REDACTOR(value)
+    if isinstance(value, dict):
+        return {k: redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_tree(v) for v in value]
+    return value
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites each log record (message, arguments, traceback) with secrets masked."""
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import functools
-import logging
-import sys
 import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_restgeneric.auth import AUTHENTICATORS, HostScopedAuth
 from tap_restgeneric.dialect import PRESETS, load_source, schemas_dir
-from tap_restgeneric.errors import RestGenericError
-from tap_restgeneric.redact import REDACTOR, install_log_redaction
+from tap_restgeneric.redact import REDACTOR, install_log_redaction, redact_tree
 from tap_restgeneric.singer_output import BufferedSingerWriter
 from tap_restgeneric.streams import RateLimiter, load_json, stream_class_for
 
@@ -120,43 +116,5 @@ class TapRestGeneric(Tap):
 
     def write_message(self, message: t.Any) -> None:
         if type(message).__name__ == "StateMessage" and REDACTOR._pattern is not None:  # noqa: SLF001
-            message.value = _redact_tree(message.value)
+            message.value = redact_tree(message.value)
         super().write_message(message)
-
-
-def _redact_tree(value: t.Any) -> t.Any:
-    if isinstance(value, str):
-        return REDACTOR(value)
-    if isinstance(value, dict):
-        return {k: _redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_tree(v) for v in value]
-    return value
-
-
-def cli() -> None:
-    """Console script: the SDK's CLI, with errors a user can act on printed on one line."""
-    try:
-        TapRestGeneric.cli()
-    except (RestGenericError, FatalAPIError, RetriableAPIError) as exc:
-        _fail(exc)
-    except Exception as exc:  # noqa: BLE001 - anything else still gets one line, and a traceback at debug level
-        _fail(exc, unexpected=True)
-
-
-def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:
-    BufferedSingerWriter.flush()  # records already emitted are kept
-    logger = logging.getLogger("tap-restgeneric")
-    if logger.isEnabledFor(logging.DEBUG) or logging.getLogger().isEnabledFor(logging.DEBUG):
-        logger.debug(REDACTOR("".join(__import__("traceback").format_exception(exc))))
-    text = str(exc) or type(exc).__name__
-    prefix = "tap-restgeneric: config error: " if type(exc).__name__ == "SourceConfigError" else "tap-restgeneric: error: "
-    if unexpected:
-        text = f"{type(exc).__name__}: {text}"
-    sys.stderr.write(REDACTOR(prefix + " ".join(text.split())) + "\n")
-    sys.stderr.flush()
-    sys.exit(1)
-
-
-if __name__ == "__main__":
-    cli()

@@ -70,7 +70,7 @@ def sync(config: dict, state: dict | None = None, catalog: dict | None = None) -
 
 def run_cli(args: list[str], config: dict | None = None, tmp_path=None, env: dict | None = None, timeout: float = 120) -> Output:
     """Run the console script as a user would; returns parsed stdout, stderr and exit code."""
-    argv = [sys.executable, "-c", "from tap_restgeneric.tap import cli; cli()", *args]
+    argv = [sys.executable, "-c", "from tap_restgeneric.cli import main; main()", *args]
     if config is not None:
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
