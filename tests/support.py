@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import io
@@ -10,10 +11,24 @@ import os
 import subprocess
 import sys
 import typing as t
+from urllib.parse import quote, quote_plus
 
 from tap_restgeneric.tap import TapRestGeneric
 
 CANARY = "canary-S3cr3t/+&=v4lue"  # a distinctive secret with characters that URL-encode
+CANARY_FORMS = (
+    CANARY,
+    quote(CANARY, safe=""),
+    quote_plus(CANARY),
+    base64.b64encode(f"user:{CANARY}".encode()).decode(),
+    base64.b64encode(CANARY.encode()).decode(),
+)
+
+
+def assert_no_canary(*texts: str) -> None:
+    """Every run of the CLI or of Meltano in the suite is checked: the secret never shows."""
+    leaked = [form for form in CANARY_FORMS for text in texts if form in text]
+    assert not leaked, f"the secret leaked in the forms {sorted(set(leaked))}"
 PRESET_SECRET_NAME = {"incidents": "api_token"}
 
 
@@ -80,6 +95,7 @@ def run_cli(args: list[str], config: dict | None = None, tmp_path=None, env: dic
     for line in proc.stdout.splitlines():
         if line.startswith('{"type"'):
             messages.append(json.loads(line))
+    assert_no_canary(proc.stdout, proc.stderr)
     out = Output(messages, proc.stderr, proc.returncode)
     out.stdout = proc.stdout  # type: ignore[attr-defined]
     return out

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from tests.conftest import SANDBOX
-from tests.support import CANARY, preset_config, sync
+from tests.support import CANARY, assert_no_canary, preset_config, sync
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = {"learning": "learning", "certifications": "certifications", "social-insights": "social_insights",
@@ -45,6 +45,7 @@ def meltano(tmp_path_factory):
     def run(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
         proc = subprocess.run([binary, *args], cwd=ROOT, env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"meltano {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        assert_no_canary(proc.stdout, proc.stderr)
         return proc
 
     run("install")
