@@ -80,3 +80,41 @@ def test_test_flag_syncs_one_record_per_stream(sandbox, tmp_path):
         if message["type"] == "RECORD":
             counts[message["stream"]] = counts.get(message["stream"], 0) + 1
     assert counts and set(counts.values()) == {1}
+
+
+def test_catalog_selection_and_deselected_properties(sandbox, tmp_path):
+    config = preset_config(sandbox, "incidents")
+    catalog = json.loads(run_cli(["--discover"], config, tmp_path).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] == "teams"
+            elif item["breadcrumb"] == ["properties", "description"]:
+                item["metadata"]["selected"] = False
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    out = run_cli(["--catalog", str(path)], config, tmp_path)
+    assert out.returncode == 0
+    assert {m["stream"] for m in out.messages if m["type"] == "RECORD"} == {"teams"}
+    records = out.records("teams")
+    assert sorted(r["id"] for r in records) == sorted(sandbox.ids("incidents", "teams"))
+    assert all("description" not in r and "name" in r for r in records)
+
+
+def test_plain_pipe_into_the_duckdb_loader(sandbox, tmp_path):
+    import subprocess
+    import sys
+
+    import duckdb
+
+    (tmp_path / "tap.json").write_text(json.dumps(preset_config(sandbox, "certifications")))
+    (tmp_path / "target.json").write_text(json.dumps({"filepath": str(tmp_path / "plain.duckdb"), "default_target_schema": "certifications"}))
+    bin_dir = f"{sys.prefix}/bin"
+    proc = subprocess.run(
+        f"{bin_dir}/tap-restgeneric --config tap.json | {bin_dir}/target-duckdb-exact --config target.json",
+        shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    with duckdb.connect(str(tmp_path / "plain.duckdb"), read_only=True) as con:
+        for name, count in sandbox.counts()["certifications"].items():
+            assert con.execute(f'SELECT count(*) FROM certifications."{name}"').fetchall() == [(count,)], name
