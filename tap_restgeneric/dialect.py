@@ -97,6 +97,12 @@ def _package_file(name: str) -> t.Any:
 DIALECT_SCHEMA = json.loads(_package_file("dialect.schema.json").read_text())
 
 
+def preset_schema(api: str, resource: str) -> dict | None:
+    """``schemas/<api>/<resource>.json`` of a bundled preset, if there is one."""
+    path = schemas_dir() / api / f"{resource}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def preset_path(api: str) -> t.Any:
     return _package_file(f"presets/{api}.yaml")
 
@@ -307,8 +313,8 @@ class _Checker:
     def _static(self, value: t.Any, where: str) -> t.Any:
         """Compile and render a value whose templates may only use secrets and config."""
         compiled = self._compile(value, where, STATIC_NAMES)
-        if compiled is None or self.problems:
-            return value if compiled is None else {}
+        if compiled is None or self.problems:  # the config is rejected anyway: nothing to render
+            return value
         try:
             return render_tree(compiled, self.static_context)
         except Exception as exc:  # noqa: BLE001 - any template runtime error is a config error
@@ -341,7 +347,7 @@ class _Checker:
         endpoint["method"] = endpoint.get("method", "GET").upper()
         self._incremental_from_params(endpoint, where)
         incremental = endpoint.get("incremental")
-        if incremental and "." in incremental["cursor_path"] or (incremental and incremental["cursor_path"].startswith("$")):
+        if incremental and ("." in incremental["cursor_path"] or incremental["cursor_path"].startswith("$")):
             self.problem(f"{where}.endpoint.incremental.cursor_path",
                          f"{incremental['cursor_path']!r}: the cursor must be a top-level field of the record (it becomes the stream's replication key)")
         for key in ("params", "json", "headers"):

@@ -30,7 +30,7 @@ class JSONPath:
             if spec.startswith("$") or any(c in spec for c in "[]*?@"):
                 try:
                     self._jsonpath = parse_jsonpath(spec)
-                except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # noqa: BLE001
+                except (JsonPathLexerError, JsonPathParserError) as exc:
                     raise ValueError(f"invalid JSONPath {spec!r}: {exc}") from None
             else:
                 self._parts = tuple(spec.split("."))

@@ -6,7 +6,6 @@ import collections
 import concurrent.futures
 import datetime
 import email.utils
-import json
 import math
 import threading
 import time
@@ -39,11 +38,9 @@ INFERENCE_MAX_PAGES = 5
 INFERENCE_MAX_RECORDS = 1000
 #: Responses faster than this (seconds) are not worth requesting ahead; see _pages_ahead.
 AHEAD_MIN_LATENCY = 0.003
+#: Ceiling of the exponential backoff between retries, in seconds.
+MAX_BACKOFF = 300
 USER_AGENT = "tap-restgeneric/0.1"
-
-
-def _decoder() -> msgspec.json.Decoder:
-    return msgspec.json.Decoder()
 
 
 def display_url(url: str) -> str:
@@ -69,7 +66,7 @@ class ResourceStream(RESTStream):
         self._endpoint = endpoint
         self._auth = authenticator
         self._selector = RecordSelector(endpoint.get("data_selector"))
-        self._decode = _decoder().decode
+        self._decode = msgspec.json.Decoder().decode
         self._error_handler = endpoint["error_handler"]
         self._retry_statuses = frozenset(self._error_handler["retry_on_status_codes"])
         self._incremental = endpoint.get("incremental")
@@ -81,6 +78,7 @@ class ResourceStream(RESTStream):
         self._use_environment_proxies_once()
         if self._incremental:
             self.replication_key = self._incremental["cursor_path"]
+        self._start: t.Any = None  # the incremental start value of the sync under way
         self._abandoned = threading.local()
         self._fast_output: bool | None = None
         self._record_suffix = b"}\n"
@@ -107,19 +105,18 @@ class ResourceStream(RESTStream):
     def _infer_schema(self) -> dict:
         """Sample the API (several pages when it has them) and infer a schema."""
         records: list[dict] = []
-        self._loop = None
-        for page_number, page in enumerate(self._pages(context=None, start_value=None, ahead=False)):
+        for page_number, page in enumerate(self._pages(context=None, ahead=False)):
             records.extend(page.records)
             if page_number + 1 >= INFERENCE_MAX_PAGES or len(records) >= INFERENCE_MAX_RECORDS:
                 break
-        required = list(self.resource["primary_key"])
-        if self._incremental and self._incremental["cursor_path"] not in required:
-            records = records or [{self._incremental["cursor_path"]: None}]
-        return infer_schema(
+        schema = infer_schema(
             records,
-            required=required,
+            required=list(self.resource["primary_key"]),
             description=f"Stream {self.resource['name']}: {self.http_method} {self.path} (inferred from {len(records)} sampled records).",
         )
+        if self._incremental:  # the replication key belongs in the schema even if no sample had it
+            schema["properties"].setdefault(self._incremental["cursor_path"], {"type": ["string", "null"]})
+        return schema
 
     # ------------------------------------------------------------ request
 
@@ -143,17 +140,17 @@ class ResourceStream(RESTStream):
     def user_agent(self) -> str:
         return self.config.get("user_agent") or USER_AGENT
 
-    def _template_context(self, context: t.Any) -> dict:
+    def _template_context(self) -> dict:
         return {
             "secrets": dict(self.config.get("secrets") or {}),
             "config": dict(self.config),
-            "incremental": {"start_value": self._start_value, "end_value": (self._incremental or {}).get("end_value")},
+            "incremental": {"start_value": self._start, "end_value": (self._incremental or {}).get("end_value")},
         }
 
     def get_url(self, context: t.Any) -> str:
         path = self._endpoint["path"]
         if isinstance(path, Template):
-            path = path(self._template_context(context))
+            path = path(self._template_context())
         if path.startswith(("http://", "https://")):
             return path
         return f"{self.url_base}/{path.lstrip('/')}" if path else self.url_base
@@ -162,11 +159,11 @@ class ResourceStream(RESTStream):
         endpoint = self._endpoint
         params, headers, body = endpoint.get("params") or {}, endpoint.get("headers") or {}, endpoint.get("json")
         if self._dynamic_request:
-            ctx = self._template_context(page.stream_context)
+            ctx = self._template_context()
             params, headers, body = render_tree(params, ctx), render_tree(headers, ctx), render_tree(body, ctx)
         params = {k: v for k, v in params.items() if v is not None}
         if self._incremental:
-            for key, value in (("start_param", self._start_value), ("end_param", self._incremental.get("end_value"))):
+            for key, value in (("start_param", self._start), ("end_param", self._incremental.get("end_value"))):
                 if self._incremental.get(key) and value is not None:
                     params[self._incremental[key]] = value
         request = HTTPRequest(
@@ -230,7 +227,7 @@ class ResourceStream(RESTStream):
                 seconds = min(max(seconds, 0.0), cap)
                 self.rate_limiter.pause(seconds)
                 return seconds
-        return min(float(handler["backoff_factor"]) * (2**attempt), cap * 5)
+        return min(float(handler["backoff_factor"]) * (2**attempt), MAX_BACKOFF)
 
     def backoff_handler(self, details: t.Any) -> None:
         exception = details.get("exception")
@@ -278,8 +275,8 @@ class ResourceStream(RESTStream):
 
     # ------------------------------------------------------------ records
 
-    @property
-    def _start_value(self) -> t.Any:
+    def _starting_value(self) -> t.Any:
+        """Bookmark from state, else ``initial_value``, else the ``start_date`` setting."""
         if not self._incremental:
             return None
         value = self.get_starting_replication_key_value(self.context)
@@ -289,13 +286,14 @@ class ResourceStream(RESTStream):
             value = self.config.get("start_date")
         return value
 
-    def _pages(self, context: t.Any, start_value: t.Any, *, ahead: bool = True) -> t.Iterator[Page]:
+    def _pages(self, context: t.Any, *, ahead: bool = True) -> t.Iterator[Page]:
         """Request page after page until the paginator's stop rule says so.
 
         When the next request does not depend on the previous response (page_number,
         offset) up to ``max_concurrency`` pages are requested ahead; they are still
         read, checked against the stop rule and yielded strictly in page order.
         """
+        self._start = self._starting_value()
         self._paginator = paginator = self.get_new_paginator()
         decorated_request = self.request_decorator(self._request)
         concurrency = int(self.config.get("max_concurrency") or 1) if ahead else 1
@@ -311,6 +309,7 @@ class ResourceStream(RESTStream):
                 response = self._send(decorated_request, prepared, context)
                 request_counter.increment()
                 yield self._read_page(paginator, response)
+                self._advance(paginator, response)
 
     def _pages_ahead(self, context, paginator, decorated_request, request_counter, concurrency: int) -> t.Iterator[Page]:
         """Pages past the end may be requested when no total tells where it is (at most
@@ -354,6 +353,7 @@ class ResourceStream(RESTStream):
                 yield page
                 work = 0.7 * work + 0.3 * (time.perf_counter() - started)
                 latency = 0.7 * latency + 0.3 * response.elapsed.total_seconds()
+                self._advance(paginator, response)
         finally:
             abandoned.set()  # requests still running stop retrying
             pool.shutdown(wait=False, cancel_futures=True)
@@ -395,11 +395,17 @@ class ResourceStream(RESTStream):
         page = Page(response, self._parse_body(response), [])
         page.records = self._select(page)
         paginator.page = page
+        return page
+
+    def _advance(self, paginator: t.Any, response: requests.Response) -> None:
+        """After a page's records are out: the paginator's stop rule, or its loop guard."""
         try:
             paginator.advance(response)
         except PaginationLoop as exc:
-            self._loop = exc
-        return page
+            raise StreamError(
+                f"stream '{self.name}': paginator {self._endpoint['paginator']['type']!r} would request the "
+                f"same page twice ({exc}); stopping instead of looping"
+            ) from None
 
     def _parse_body(self, response: requests.Response) -> t.Any:
         content = response.content
@@ -438,11 +444,10 @@ class ResourceStream(RESTStream):
         return self.request_records(context)
 
     def request_records(self, context: t.Any) -> t.Iterable[dict]:
-        start = self._start_value
         cursor = self._incremental["cursor_path"] if self._incremental else None
-        self._loop = None
-        for page in self._pages(context, start):
+        for page in self._pages(context):
             self._stamp_page()
+            start = self._start
             if cursor is None or start is None:
                 yield from page.records
             else:
@@ -452,11 +457,6 @@ class ResourceStream(RESTStream):
                     value = record.get(cursor)
                     if value is None or type(value) is not type(start) or value >= start:
                         yield record
-            if self._loop is not None:
-                raise StreamError(
-                    f"stream '{self.name}': paginator {self._endpoint['paginator']['type']!r} would request the "
-                    f"same page twice ({self._loop}); stopping instead of looping"
-                ) from None
 
 
 class _Abandoned(Exception):
@@ -513,7 +513,3 @@ def stream_class_for(source: Source, resource: ResourceConfig, preset_schema: di
     """Build the stream class of one resource (one class per resource)."""
     class_name = "".join(part.capitalize() for part in resource["name"].split("_")) + "Stream"
     return type(class_name, (ResourceStream,), {"source": source, "resource": resource, "preset_schema": preset_schema, "__module__": __name__})
-
-
-def load_json(path: t.Any) -> dict:
-    return json.loads(path.read_text())

@@ -7,12 +7,13 @@ import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.singerlib.messages import SingerMessageType
 
 from tap_restgeneric.auth import AUTHENTICATORS, HostScopedAuth
-from tap_restgeneric.dialect import PRESETS, load_source, schemas_dir
+from tap_restgeneric.dialect import PRESETS, load_source, preset_schema
 from tap_restgeneric.redact import REDACTOR, install_log_redaction, redact_tree
 from tap_restgeneric.singer_output import BufferedSingerWriter
-from tap_restgeneric.streams import RateLimiter, load_json, stream_class_for
+from tap_restgeneric.streams import RateLimiter, stream_class_for
 
 
 class TapRestGeneric(Tap):
@@ -102,19 +103,17 @@ class TapRestGeneric(Tap):
         if auth and auth["type"] == "http_basic":
             REDACTOR.add_basic(auth["username"], auth.get("password", ""))
         authenticator = HostScopedAuth(AUTHENTICATORS[auth["type"]](auth) if auth else None, source.base_url)
-        preset_dir = schemas_dir() / source.name if self.config.get("api") else None
-        streams = []
-        for resource in source.resources:
-            schema_file = preset_dir / f"{resource['name']}.json" if preset_dir else None
-            preset_schema = load_json(schema_file) if schema_file and schema_file.is_file() else None
-            streams.append(stream_class_for(source, resource, preset_schema)(tap=self, authenticator=authenticator))
-        return streams
+        preset = self.config.get("api")
+        return [
+            stream_class_for(source, resource, preset_schema(preset, resource["name"]) if preset else None)(tap=self, authenticator=authenticator)
+            for resource in source.resources
+        ]
 
     @property
     def catalog_json_text(self) -> str:
         return REDACTOR(super().catalog_json_text)
 
     def write_message(self, message: t.Any) -> None:
-        if type(message).__name__ == "StateMessage" and REDACTOR._pattern is not None:  # noqa: SLF001
+        if message.type == SingerMessageType.STATE and REDACTOR._pattern is not None:  # noqa: SLF001
             message.value = redact_tree(message.value)
         super().write_message(message)

@@ -101,13 +101,7 @@ def render_tree(value: t.Any, context: t.Mapping[str, t.Any]) -> t.Any:
 
 
 def has_templates(value: t.Any) -> bool:
-    if isinstance(value, Template):
-        return True
-    if isinstance(value, dict):
-        return any(has_templates(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_templates(v) for v in value)
-    return False
+    return next(templates_in(value), None) is not None
 
 
 def templates_in(value: t.Any) -> t.Iterator[Template]:

@@ -36,10 +36,8 @@ def test_canary_absent_from_about_discover_sync_and_state(sandbox, tmp_path):
 
 
 def test_canary_absent_from_errors_and_retries(sandbox, tmp_path):
-    config = preset_config(sandbox, "social_insights")
-    config["source_file"] = None
     sandbox.inject_fault("/social_insights/v1/media", "500", count=50)
-    failed = run_cli([], {**config, "api": None, "source": _fast_social(sandbox)}, tmp_path, env=DEBUG)
+    failed = run_cli([], {"secrets": {"api_key": CANARY}, "source": _fast_social(sandbox)}, tmp_path, env=DEBUG)
     sandbox.clear_faults()
     assert failed.returncode == 1
     assert "HTTP 500" in failed.stderr
