@@ -19,7 +19,7 @@ import jsonschema
 import yaml
 
 from tap_restgeneric.auth import API_KEY_LOCATIONS, AUTH_OPTIONS, SECRET_KEYS
-from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError
 from tap_restgeneric.paginators import PAGINATOR_ALIASES, PAGINATORS
 from tap_restgeneric.selectors import JSONPath
 from tap_restgeneric.templates import (
@@ -29,7 +29,9 @@ from tap_restgeneric.templates import (
     Template,
     compile_tree,
     render_tree,
+    template_config,
     templates_in,
+    uses_secrets,
 )
 
 PRESETS = ("learning", "certifications", "social_insights", "incidents", "operations")
@@ -88,6 +90,8 @@ class Source:
     auth: dict[str, t.Any] | None
     resources: list[ResourceConfig]
     secret_values: list[str] = field(default_factory=list)
+    #: client.headers whose templates read secrets: credentials, sent only to base_url's origin.
+    secret_headers: frozenset[str] = frozenset()
 
 
 def _package_file(name: str) -> t.Any:
@@ -259,7 +263,7 @@ class _Checker:
         self.source = source
         self.problems: list[str] = []
         self.secrets = dict(settings.get("secrets") or {})
-        self.static_context = {"secrets": self.secrets, "config": dict(settings)}
+        self.static_context = {"secrets": self.secrets, "config": template_config(settings)}
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -270,7 +274,8 @@ class _Checker:
         if not base_url:
             self.problem("client.base_url", "required (or set the `base_url` setting)")
         auth = self._auth(client.get("auth"))
-        headers = self._static(client.get("headers", {}), "client.headers")
+        headers, compiled_headers = self._static(client.get("headers", {}), "client.headers")
+        secret_headers = frozenset(name for name, value in (compiled_headers or {}).items() if uses_secrets(value))
         defaults = self.source.get("resource_defaults", {})
         for key in ("paginator", "error_handler"):
             if key in client:
@@ -297,6 +302,7 @@ class _Checker:
             auth=auth,
             resources=resources,
             secret_values=sorted(set(secret_values), key=len, reverse=True),
+            secret_headers=secret_headers,
         )
 
     def _compile(self, value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:
@@ -310,16 +316,17 @@ class _Checker:
                 self.problem(template.where, f"secret {missing!r} is not set (set it in the `secrets` setting as secrets.{missing})")
         return compiled
 
-    def _static(self, value: t.Any, where: str) -> t.Any:
-        """Compile and render a value whose templates may only use secrets and config."""
+    def _static(self, value: t.Any, where: str) -> tuple[t.Any, t.Any]:
+        """Compile and render a value whose templates may only use secrets and config:
+        (rendered, compiled)."""
         compiled = self._compile(value, where, STATIC_NAMES)
         if compiled is None or self.problems:  # the config is rejected anyway: nothing to render
-            return value
+            return value, compiled
         try:
-            return render_tree(compiled, self.static_context)
-        except Exception as exc:  # noqa: BLE001 - any template runtime error is a config error
-            self.problem(where, f"template error: {exc}")
-            return value
+            return render_tree(compiled, self.static_context), compiled
+        except TemplateEvaluationError as exc:
+            self.problems.extend(exc.problems)
+            return value, compiled
 
     def _auth(self, auth: dict | None) -> dict | None:
         if not auth:
@@ -332,7 +339,7 @@ class _Checker:
             self.problem(f"client.auth.{key}", f"required for auth type {kind!r}")
         if kind == "api_key" and auth.get("location", "header") not in API_KEY_LOCATIONS:
             self.problem("client.auth.location", f"{auth['location']!r} is not one of {', '.join(API_KEY_LOCATIONS)}")
-        rendered = self._static(auth, "client.auth")
+        rendered, _ = self._static(auth, "client.auth")
         for key in sorted(required & set(rendered)):
             if rendered.get(key) in (None, ""):
                 self.problem(f"client.auth.{key}", "is empty")

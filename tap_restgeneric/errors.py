@@ -15,5 +15,12 @@ class SourceConfigError(RestGenericError):
         super().__init__("; ".join(problems))
 
 
+class TemplateEvaluationError(SourceConfigError):
+    """A config template failed or went over its limits while evaluated; names its config path."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([message])
+
+
 class StreamError(RestGenericError):
     """A stream could not continue (bad response, refused credentials, paging loop)."""

@@ -39,6 +39,10 @@ class Redactor:
         ordered = sorted(self._values, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
+    def contains(self, text: str) -> bool:
+        """Whether ``text`` holds a secret in any of its forms."""
+        return self._pattern is not None and bool(text) and self._pattern.search(text) is not None
+
     def __call__(self, text: str) -> str:
         if self._pattern is None or not text:
             return text

@@ -9,11 +9,12 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.singerlib.messages import SingerMessageType
 
-from tap_restgeneric.auth import AUTHENTICATORS, HostScopedAuth
-from tap_restgeneric.dialect import PRESETS, load_source, preset_schema
+from tap_restgeneric.auth import AUTHENTICATORS, AuthRuntime, OriginScopedAuth, register_secrets
+from tap_restgeneric.dialect import DEFAULT_ERROR_HANDLER, PRESETS, load_source, preset_schema
+from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.redact import REDACTOR, install_log_redaction, redact_tree
 from tap_restgeneric.singer_output import BufferedSingerWriter
-from tap_restgeneric.streams import RateLimiter, stream_class_for
+from tap_restgeneric.streams import DEFAULT_MAX_RESPONSE_MB, stream_class_for
 
 
 class TapRestGeneric(Tap):
@@ -61,7 +62,19 @@ class TapRestGeneric(Tap):
             "request_timeout",
             th.NumberType,
             default=60,
-            description="Seconds to wait for a response before the request is retried (as a timeout).",
+            description=(
+                "Seconds a whole response may take (connect, headers and body) before the request "
+                "is retried as a timeout."
+            ),
+        ),
+        th.Property(
+            "max_response_mb",
+            th.NumberType,
+            default=DEFAULT_MAX_RESPONSE_MB,
+            description=(
+                "Largest response body, in MiB once decompressed, that the tap reads; a larger one "
+                "stops the stream with an error."
+            ),
         ),
         th.Property(
             "max_concurrency",
@@ -100,9 +113,15 @@ class TapRestGeneric(Tap):
         source = load_source(self.config)
         REDACTOR.add(*source.secret_values)
         auth = source.auth
-        if auth and auth["type"] == "http_basic":
-            REDACTOR.add_basic(auth["username"], auth.get("password", ""))
-        authenticator = HostScopedAuth(AUTHENTICATORS[auth["type"]](auth) if auth else None, source.base_url)
+        register_secrets(auth)
+        runtime = AuthRuntime(
+            timeout=float(self.config.get("request_timeout") or 60),
+            max_bytes=int(float(self.config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 1024 * 1024),
+            error_handler=source.resources[0]["endpoint"]["error_handler"] if source.resources else DEFAULT_ERROR_HANDLER,
+            rate_limiter=self.rate_limiter,
+            logger=self.logger,
+        )
+        authenticator = OriginScopedAuth(AUTHENTICATORS[auth["type"]](auth, runtime) if auth else None, source.base_url)
         preset = self.config.get("api")
         return [
             stream_class_for(source, resource, preset_schema(preset, resource["name"]) if preset else None)(tap=self, authenticator=authenticator)

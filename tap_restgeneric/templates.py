@@ -1,4 +1,4 @@
-"""Jinja templates in config strings, evaluated in Jinja's immutable sandbox.
+"""Jinja templates in config strings, evaluated in Jinja's immutable sandbox, with bounded work.
 
 A string containing ``{{ ... }}`` is a template. A string that is exactly one
 expression (``'{{ not response.get("next") }}'``) evaluates to the native value
@@ -8,22 +8,58 @@ before any request is sent.
 
 Context names, by where the template appears:
 
-- everywhere: ``secrets`` (the ``secrets`` setting), ``config`` (all settings)
+- everywhere: ``secrets`` (the ``secrets`` setting), ``config`` (the other settings)
 - request parts (``params``, ``headers``, ``json``, ``path``): also ``incremental``
   (``incremental.start_value``, ``incremental.end_value``)
 - paginator templates: also ``response`` (the parsed JSON body), ``headers``
   (response headers), ``last_record`` (last record of the page)
+
+Jinja's sandbox stops escapes (``__class__``, ``mro``...) but not work: ``'x' * 10**9``
+builds gigabytes and ``10**(10**8)`` hangs, even at compile time (constant folding).
+``BoundedEnvironment`` intercepts every operator, call, filter and test a template
+can run: it refuses, before they run, operations whose result would exceed
+``MAX_STRING_LENGTH`` items or ``MAX_INT_BITS`` bits, counts what each evaluation
+builds against ``MAX_WORK``, and checks a ``TIME_BUDGET`` at each step. Loops and
+macros (``{% for %}``, ``{% macro %}``) are refused at load time: without them, a
+template's work is its length times the bounded cost of each step.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import threading
+import time
 import typing as t
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+from tap_restgeneric.errors import TemplateEvaluationError
+
+#: The longest string, list or mapping a template may build (items or characters).
+MAX_STRING_LENGTH = 1_000_000
+#: The largest integer a template may compute, in bits (2**4096 is far beyond any id or timestamp).
+MAX_INT_BITS = 4096
+#: Characters and items built in all the steps of one evaluation.
+MAX_WORK = 16_000_000
+#: Seconds one evaluation may take.
+TIME_BUDGET = 1.0
+#: Statements a config template may use; loops and macros are the only ways to repeat work.
+REFUSED_STATEMENTS = {
+    nodes.For: "{% for %} loops",
+    nodes.Macro: "{% macro %}",
+    nodes.CallBlock: "{% call %}",
+    nodes.FilterBlock: "{% filter %} blocks",
+    nodes.Include: "{% include %}",
+    nodes.Import: "{% import %}",
+    nodes.FromImport: "{% from ... import %}",
+    nodes.Extends: "{% extends %}",
+    nodes.Block: "{% block %}",
+}
+_FORMAT_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or more in a format spec
+
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
 
 STATIC_NAMES = frozenset({"secrets", "config"})
@@ -31,12 +67,192 @@ REQUEST_NAMES = STATIC_NAMES | {"incremental"}
 PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record"}
 
 
+class TemplateLimitError(Exception):
+    """A template tried to do more work than the limits allow."""
+
+
+class _Budget:
+    """The work and time left to the evaluation running on this thread."""
+
+    __slots__ = ("deadline", "work")
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + TIME_BUDGET
+        self.work = 0
+
+    def step(self, built: t.Any = None) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateLimitError(f"it ran longer than {TIME_BUDGET:g} s")
+        size = _size(built)
+        if size > MAX_STRING_LENGTH:
+            raise TemplateLimitError(f"it built a value of {size:,} items (limit {MAX_STRING_LENGTH:,})")
+        if size:
+            self.work += size
+            if self.work > MAX_WORK:
+                raise TemplateLimitError(f"it built more than {MAX_WORK:,} characters or items in all")
+
+
+_ACTIVE = threading.local()
+
+
+def _budget() -> _Budget:
+    budget = getattr(_ACTIVE, "budget", None)
+    return budget if budget is not None else _Budget()  # compile-time constant folding
+
+
+def _size(value: t.Any) -> int:
+    if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)):
+        return len(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
+        raise TemplateLimitError(f"it computed an integer of {value.bit_length():,} bits (limit {MAX_INT_BITS:,})")
+    return 0
+
+
+def _weight(seq: t.Any) -> int:
+    """Characters a sequence stands for once joined (a list of long strings weighs their lengths)."""
+    if isinstance(seq, (str, bytes)):
+        return len(seq)
+    if isinstance(seq, (list, tuple)):
+        return sum(len(item) if isinstance(item, (str, bytes)) else 1 for item in seq)
+    return 0
+
+
+def _check_int(value: t.Any, what: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_STRING_LENGTH:
+        raise TemplateLimitError(f"{what} {value:,} is above the limit {MAX_STRING_LENGTH:,}")
+
+
+def _check_binop(operator: str, left: t.Any, right: t.Any) -> None:
+    """Refuse an operation whose result would be too large, before it runs."""
+    if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
+        if right * math.log2(abs(left)) > MAX_INT_BITS:
+            raise TemplateLimitError(f"{left} ** {right} would exceed {MAX_INT_BITS:,} bits")
+    elif operator == "*":
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(count, int) and not isinstance(count, bool) and _weight(seq) * count > MAX_STRING_LENGTH:
+                raise TemplateLimitError(f"repeating a value {count:,} times would exceed {MAX_STRING_LENGTH:,} items")
+        if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise TemplateLimitError(f"the product would exceed {MAX_INT_BITS:,} bits")
+    elif operator == "+" and _weight(left) + _weight(right) > MAX_STRING_LENGTH:
+        raise TemplateLimitError(f"the concatenation would exceed {MAX_STRING_LENGTH:,} items")
+    elif operator == "%" and isinstance(left, str):
+        _check_format(left, right if isinstance(right, tuple) else (right,))
+
+
+def _check_format(spec: str, args: t.Iterable[t.Any]) -> None:
+    if _FORMAT_WIDTH.search(spec):
+        raise TemplateLimitError("a width or precision in a format string is above the limit")
+    for arg in args:
+        _check_int(arg, "a format argument")
+
+
+def _check_call(name: str, target: t.Any, args: tuple, kwargs: dict) -> None:
+    """Arguments that ask for a huge result: widths, counts, replacement sizes."""
+    for value in (*args, *kwargs.values()):
+        _check_int(value, f"an argument of {name}()")
+    if name in ("replace", "do_replace") and isinstance(target, str) and len(args) >= 2:
+        old, new = str(args[0]), str(args[1])
+        growth = (len(target) // max(len(old), 1) + 1) * max(len(new) - len(old), 0)
+        if len(target) + growth > MAX_STRING_LENGTH:
+            raise TemplateLimitError(f"{name}() could build more than {MAX_STRING_LENGTH:,} characters")
+    elif name in ("join", "do_join"):
+        parts = target if isinstance(target, (list, tuple)) else args[0] if args and isinstance(args[0], (list, tuple)) else ()
+        if _weight(list(parts)) > MAX_STRING_LENGTH:
+            raise TemplateLimitError(f"{name}() would build more than {MAX_STRING_LENGTH:,} characters")
+    elif name in ("format", "format_map", "do_format") and isinstance(target, str):
+        _check_format(target, args)
+    elif name == "expandtabs" and isinstance(target, str):
+        width = args[0] if args else kwargs.get("tabsize", 8)
+        if isinstance(width, int) and target.count("\t") * width > MAX_STRING_LENGTH:
+            raise TemplateLimitError(f"expandtabs() would build more than {MAX_STRING_LENGTH:,} characters")
+
+
+def _guarded(name: str, func: t.Callable) -> t.Callable:
+    """A filter or test that checks its arguments first and counts what it builds."""
+
+    @functools.wraps(func)  # keeps Jinja's pass_context/pass_environment marks
+    def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        budget = _budget()
+        budget.step()
+        values = [a for a in args if not _is_jinja_internal(a)]
+        target, rest = (values[0], tuple(values[1:])) if values else (None, ())
+        _check_call(name, target, rest, kwargs)
+        result = func(*args, **kwargs)
+        budget.step(result)
+        return result
+
+    return call
+
+
+def _is_jinja_internal(value: t.Any) -> bool:
+    module = type(value).__module__
+    return module.startswith("jinja2.") and type(value).__name__ in ("Context", "EvalContext", "BoundedEnvironment")
+
+
+class BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with every operator, call, filter and test bounded."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "-", "/", "//", "%"})
+    intercepted_unops = frozenset({"-", "+"})
+
+    def __init__(self, **options: t.Any) -> None:
+        super().__init__(**options)
+        # Helpers that only exist to produce text (lorem ipsum) or state are not needed in a config.
+        for name in ("lipsum", "cycler", "joiner"):
+            self.globals.pop(name, None)
+        self.filters = {name: _guarded(name, func) for name, func in self.filters.items()}
+        self.tests = {name: _guarded(name, func) for name, func in self.tests.items()}
+
+    def call_binop(self, context: t.Any, operator: str, left: t.Any, right: t.Any) -> t.Any:
+        budget = _budget()
+        budget.step()
+        _check_binop(operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        budget.step(result)
+        return result
+
+    def call(__self, __context: t.Any, __obj: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:  # noqa: N805 - Jinja's signature
+        budget = _budget()
+        budget.step()
+        _check_call(getattr(__obj, "__name__", ""), getattr(__obj, "__self__", None), args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        budget.step(result)
+        return result
+
+    def wrap_str_format(self, value: t.Any) -> t.Callable[..., str] | None:
+        sandboxed = super().wrap_str_format(value)
+        if sandboxed is None:
+            return None
+        spec = value.__self__
+
+        def checked(*args: t.Any, **kwargs: t.Any) -> str:
+            mapping = args[0] if args and isinstance(args[0], dict) else {}
+            _check_format(spec, (*args, *kwargs.values(), *mapping.values()))
+            return sandboxed(*args, **kwargs)
+
+        checked.__name__ = value.__name__
+        return checked
+
+    def getattr(self, obj: t.Any, attribute: str) -> t.Any:
+        _budget().step()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: t.Any, argument: t.Any) -> t.Any:
+        _budget().step()
+        return super().getitem(obj, argument)
+
+
+_ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
 def is_template(value: t.Any) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
 class Template:
-    """A compiled config template; call it with a context dict."""
+    """A compiled config template; call it with a context dict.
+
+    ``where`` is its config path, named by every error it raises."""
 
     def __init__(self, source: str, where: str, allowed: t.AbstractSet[str]) -> None:
         self.source = source
@@ -45,6 +261,9 @@ class Template:
             ast = _ENV.parse(source)
         except TemplateSyntaxError as exc:
             raise ValueError(f"{where}: template syntax error: {exc.message}") from None
+        for node_type, label in REFUSED_STATEMENTS.items():
+            if next(ast.find_all(node_type), None) is not None:
+                raise ValueError(f"{where}: {label} are not allowed in config templates (expressions and {{% if %}} are)")
         unknown = sorted(meta.find_undeclared_variables(ast) - set(allowed))
         if unknown:
             raise ValueError(
@@ -53,17 +272,38 @@ class Template:
             )
         self.secret_names = sorted(_referenced_keys(ast, "secrets"))
         single = _SINGLE_EXPRESSION.match(source)
-        if single and "{{" not in single.group(1) and "{%" not in source:
-            self._expression = _ENV.compile_expression(single.group(1).strip())
-            self._template = None
-        else:
-            self._expression = None
-            self._template = _ENV.from_string(source)
+        try:
+            if single and "{{" not in single.group(1) and "{%" not in source:
+                self._expression: t.Any = _ENV.compile_expression(single.group(1).strip())
+                self._template: t.Any = None
+            else:
+                self._expression = None
+                self._template = _ENV.from_string(source)
+        except TemplateSyntaxError as exc:
+            raise ValueError(f"{where}: template syntax error: {exc.message}") from None
+
+    @property
+    def uses_secrets(self) -> bool:
+        return bool(self.secret_names)
 
     def __call__(self, context: t.Mapping[str, t.Any]) -> t.Any:
-        if self._expression is not None:
-            return self._expression(**context)
-        return self._template.render(**context)  # type: ignore[union-attr]
+        outer = getattr(_ACTIVE, "budget", None)
+        _ACTIVE.budget = budget = _Budget()
+        try:
+            if self._expression is not None:
+                result = self._expression(**context)
+            else:
+                result = self._template.render(**context)
+            budget.step(result)
+            return result
+        except TemplateLimitError as exc:
+            raise TemplateEvaluationError(f"{self.where}: template refused: {exc}") from None
+        except TemplateEvaluationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure inside a template is reported with its path
+            raise TemplateEvaluationError(f"{self.where}: template error: {type(exc).__name__}: {exc}") from None
+        finally:
+            _ACTIVE.budget = outer
 
 
 def _referenced_keys(ast: nodes.Template, name: str) -> set[str]:
@@ -75,6 +315,8 @@ def _referenced_keys(ast: nodes.Template, name: str) -> set[str]:
                 keys.add(node.attr)
             elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
                 keys.add(node.arg.value)
+    if not keys and any(n.name == name for n in ast.find_all(nodes.Name)):
+        keys.add("*")  # the whole mapping, or a key computed at run time
     return keys
 
 
@@ -100,8 +342,19 @@ def render_tree(value: t.Any, context: t.Mapping[str, t.Any]) -> t.Any:
     return value
 
 
+def template_config(settings: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """What ``config`` names in a template: the settings except ``secrets``, so that a
+    secret is only ever read as ``secrets.NAME`` (and so known to be a credential)."""
+    return {key: value for key, value in settings.items() if key != "secrets"}
+
+
 def has_templates(value: t.Any) -> bool:
     return next(templates_in(value), None) is not None
+
+
+def uses_secrets(value: t.Any) -> bool:
+    """Whether any template in the tree reads ``secrets``."""
+    return any(template.uses_secrets for template in templates_in(value))
 
 
 def templates_in(value: t.Any) -> t.Iterator[Template]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.support import run_cli
 
-OWN_SETTINGS = ["api", "source", "source_file", "base_url", "secrets", "start_date", "request_timeout", "max_concurrency", "max_requests_per_second", "user_agent"]
+OWN_SETTINGS = ["api", "source", "source_file", "base_url", "secrets", "start_date", "request_timeout", "max_response_mb", "max_concurrency", "max_requests_per_second", "user_agent"]
 
 
 def test_about_json_lists_settings_with_descriptions_and_secret_flag(tmp_path):

@@ -1,0 +1,1 @@
+"""The HTTP side of a stream: sending requests, retries, auth, paging and record selection."""

@@ -1,0 +1,69 @@
+"""How long to wait before a retry, and the rate limiter every request of the tap passes.
+
+The delay is ``Retry-After`` when the response has one (seconds or an HTTP date), capped
+at the error handler's ``max_retry_after``; otherwise ``backoff_factor * 2 ** attempt``,
+capped at ``MAX_BACKOFF``. A ``Retry-After`` pauses every request of the tap, not only
+the one that got it: the API said so to the client, not to one thread.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+import typing as t
+
+if t.TYPE_CHECKING:
+    import requests
+
+#: Ceiling of the exponential backoff between retries, in seconds.
+MAX_BACKOFF = 300
+
+
+class RateLimiter:
+    """Shared by every stream and thread of a tap: at most ``per_second`` request starts
+    per second (when set), and no request during a ``Retry-After`` pause."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.interval = 1.0 / float(per_second) if per_second else 0.0
+        self._lock = threading.Lock()
+        self._next_start = 0.0
+        self._paused_until = 0.0
+
+    def wait(self) -> None:
+        if not self.interval and not self._paused_until:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start, self._paused_until)
+            self._next_start = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+def retry_delay(error_handler: t.Mapping[str, t.Any], response: requests.Response | None, attempt: int, limiter: RateLimiter) -> float:
+    """Seconds to wait before retry number ``attempt + 1`` (see the module docstring)."""
+    retry_after = response.headers.get("Retry-After") if response is not None else None
+    if retry_after:
+        seconds = retry_after_seconds(retry_after)
+        if seconds is not None:
+            seconds = min(max(seconds, 0.0), float(error_handler["max_retry_after"]))
+            limiter.pause(seconds)
+            return seconds
+    return min(float(error_handler["backoff_factor"]) * (2**attempt), MAX_BACKOFF)
+
+
+def retry_after_seconds(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - time.time()
