@@ -94,9 +94,10 @@ class ResourceStream(RESTStream):
         """A session that never reads the environment per request (``Transport`` reads
         proxies and CA bundles once per origin: requests scans os.environ three times per
         request, 0.6 s per 1000 pages in a profile) and whose responses have deadlines."""
-        if not self._requests_session:
-            self._requests_session = new_session()
-        return self._requests_session
+        session = self.__dict__.get("_transport_session")
+        if session is None:  # (the SDK's own _requests_session is a plain Session made in __init__)
+            session = self.__dict__["_transport_session"] = new_session()
+        return session
 
     def build_prepared_request(self, *args: t.Any, **kwargs: t.Any) -> requests.PreparedRequest:
         """As the SDK's, without attaching the authenticator: ``Transport`` adds

@@ -82,14 +82,14 @@ class _Budget:
 
     def step(self, built: t.Any = None) -> None:
         if time.monotonic() > self.deadline:
-            raise TemplateLimitError(f"it ran longer than {TIME_BUDGET:g} s")
+            raise TemplateLimitError(f"ran longer than {TIME_BUDGET:g} s")
         size = _size(built)
         if size > MAX_STRING_LENGTH:
-            raise TemplateLimitError(f"it built a value of {size:,} items (limit {MAX_STRING_LENGTH:,})")
+            raise TemplateLimitError(f"built a value of {size:,} items (limit {MAX_STRING_LENGTH:,})")
         if size:
             self.work += size
             if self.work > MAX_WORK:
-                raise TemplateLimitError(f"it built more than {MAX_WORK:,} characters or items in all")
+                raise TemplateLimitError(f"built more than {MAX_WORK:,} characters or items in all")
 
 
 _ACTIVE = threading.local()
@@ -104,7 +104,7 @@ def _size(value: t.Any) -> int:
     if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)):
         return len(value)
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
-        raise TemplateLimitError(f"it computed an integer of {value.bit_length():,} bits (limit {MAX_INT_BITS:,})")
+        raise TemplateLimitError(f"computed an integer of {value.bit_length():,} bits (limit {MAX_INT_BITS:,})")
     return 0
 
 

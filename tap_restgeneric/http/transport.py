@@ -27,6 +27,7 @@ import heapq
 import itertools
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -126,21 +127,20 @@ class EnvironmentSettings:
 class Deadline:
     """Armed around one response; when it passes, the watchdog shuts its socket down."""
 
-    __slots__ = ("at", "connection", "done", "expired", "seconds")
+    __slots__ = ("at", "done", "expired", "seconds", "sock")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.at = time.monotonic() + seconds
-        self.connection: t.Any = None
+        self.sock: socket.socket | None = None
         self.done = False
         self.expired = False
 
     def fire(self) -> None:
         self.expired = True
-        sock = getattr(self.connection, "sock", None)
-        if sock is not None:
+        if self.sock is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)  # wakes a recv() blocked in any thread
+                self.sock.shutdown(socket.SHUT_RDWR)  # wakes a recv() blocked in any thread
             except OSError:
                 pass
 
@@ -184,27 +184,30 @@ _ACTIVE = threading.local()  # the deadline of the response this thread is waiti
 
 
 def _register(connection: t.Any) -> None:
+    """Hand the socket of the connection this thread is using to its deadline. The socket
+    object is kept: http.client lets go of it (``sock = None``) once a response that
+    closes the connection is under way, while its body is still being read."""
     deadline = getattr(_ACTIVE, "deadline", None)
-    if deadline is not None:
-        deadline.connection = connection
+    if deadline is not None and connection.sock is not None:
+        deadline.sock = connection.sock
         if deadline.expired:
             deadline.fire()
 
 
 class _TrackedHTTPConnection(HTTPConnection):
     def connect(self) -> None:
-        _register(self)
         super().connect()
+        _register(self)
 
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _register(self)
+        _register(self)  # a kept-alive connection: connect() is not called again
         super().request(*args, **kwargs)
 
 
 class _TrackedHTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
-        _register(self)
         super().connect()
+        _register(self)
 
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
         _register(self)
@@ -411,6 +414,8 @@ class Transport:
                 verify=self.environment.verify,
             )
             body = read_body(response, self.max_bytes, self.label)
+            if deadline.expired:  # the watchdog's shutdown can read as a clean end of the body
+                raise DeadlineExceeded
         except requests.exceptions.SSLError as exc:
             raise StreamError(f"{self.label}: TLS error with {origin}: {_tls_reason(exc)}") from None
         except ResponseTooLarge:
@@ -424,6 +429,8 @@ class Transport:
                 raise DeadlineExceeded(
                     f"no complete response from {display_url(request.url or '')} within {self.timeout:g} s (request_timeout)"
                 ) from None
+            if isinstance(exc, requests.exceptions.RequestException):
+                raise
             if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
                 raise requests.exceptions.ReadTimeout(str(exc)) from None
             if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
@@ -442,14 +449,13 @@ class Transport:
         return response
 
 
+_SSL_REASON = re.compile(r"\[SSL[^\]]*\] ([^(]*?) \(_ssl\.c")
+
+
 def _tls_reason(exc: requests.exceptions.SSLError) -> str:
-    text = str(exc)
-    for marker in ("certificate verify failed: ", "SSLError(", "SSL: "):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-            break
-    reason = text.split("(_ssl.c", 1)[0].strip(" ('\")")
-    hint = ""
-    if "certificate" in reason:
-        hint = " (for a private CA, set REQUESTS_CA_BUNDLE or SSL_CERT_FILE to its bundle)"
-    return f"{reason or type(exc).__name__}{hint}"
+    """``certificate verify failed: unable to get local issuer certificate`` out of the
+    nested urllib3/ssl message, with a hint when the certificate is the problem."""
+    found = _SSL_REASON.search(str(exc))
+    reason = found.group(1) if found else type(exc).__name__
+    hint = " (for a private CA, set REQUESTS_CA_BUNDLE or SSL_CERT_FILE to its bundle)" if "certificate" in reason else ""
+    return f"{reason}{hint}"
