@@ -157,11 +157,17 @@ class _Watchdog:
     def arm(self, seconds: float) -> Deadline:
         deadline = Deadline(seconds)
         with self._cond:
+            # Deadlines mostly arrive in order: the thread is woken only when the new one
+            # is the earliest (waking it per request cost a thread switch per page).
+            while self._heap and self._heap[0][2].done:  # finished ones, mostly the oldest
+                heapq.heappop(self._heap)
+            earliest = not self._heap or deadline.at < self._heap[0][0]
             heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tap-restgeneric-deadlines", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif earliest:
+                self._cond.notify()
         return deadline
 
     def _run(self) -> None:
