@@ -92,6 +92,8 @@ class Source:
     secret_values: list[str] = field(default_factory=list)
     #: client.headers whose templates read secrets: credentials, sent only to base_url's origin.
     secret_headers: frozenset[str] = frozenset()
+    #: client.error_handler over the defaults: the retry policy of requests outside any resource (OAuth2 tokens).
+    error_handler: ErrorHandlerConfig = field(default_factory=lambda: ErrorHandlerConfig(**DEFAULT_ERROR_HANDLER))
 
 
 def _package_file(name: str) -> t.Any:
@@ -303,6 +305,7 @@ class _Checker:
             resources=resources,
             secret_values=sorted(set(secret_values), key=len, reverse=True),
             secret_headers=secret_headers,
+            error_handler=_deep_merge(DEFAULT_ERROR_HANDLER, client.get("error_handler") or {}),
         )
 
     def _compile(self, value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:

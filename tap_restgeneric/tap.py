@@ -10,7 +10,7 @@ from singer_sdk import typing as th
 from singer_sdk.singerlib.messages import SingerMessageType
 
 from tap_restgeneric.auth import AUTHENTICATORS, AuthRuntime, OriginScopedAuth, register_secrets
-from tap_restgeneric.dialect import DEFAULT_ERROR_HANDLER, PRESETS, load_source, preset_schema
+from tap_restgeneric.dialect import PRESETS, load_source, preset_schema
 from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.redact import REDACTOR, install_log_redaction, redact_tree
 from tap_restgeneric.singer_output import BufferedSingerWriter
@@ -117,7 +117,7 @@ class TapRestGeneric(Tap):
         runtime = AuthRuntime(
             timeout=float(self.config.get("request_timeout") or 60),
             max_bytes=int(float(self.config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 1024 * 1024),
-            error_handler=source.resources[0]["endpoint"]["error_handler"] if source.resources else DEFAULT_ERROR_HANDLER,
+            error_handler=source.error_handler,
             rate_limiter=self.rate_limiter,
             logger=self.logger,
         )

@@ -248,8 +248,8 @@ def test_no_proxy_sends_the_request_directly(monkeypatch):
 def oauth_config(api_url: str, token_url: str, **settings: object) -> dict:
     return {"secrets": {"key": CANARY}, **settings, "source": {
         "client": {"base_url": f"{api_url}/api", "auth": {
-            "type": "oauth2_client_credentials", "access_token_url": token_url, "client_id": "cid", "client_secret": "{{ secrets.key }}"}},
-        "resource_defaults": {"error_handler": {"max_retries": 1, "backoff_factor": 0.01}},
+            "type": "oauth2_client_credentials", "access_token_url": token_url, "client_id": "cid", "client_secret": "{{ secrets.key }}"},
+            "error_handler": {"max_retries": 1, "backoff_factor": 0.01}},  # the token request's retry policy
         "resources": [{"name": "items", "schema": SCHEMA, "endpoint": {"path": "items", "data_selector": "data", "paginator": "single_page"}}],
     }}
 
