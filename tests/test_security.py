@@ -462,3 +462,23 @@ def test_max_response_mb_caps_plain_and_compressed_bodies(tmp_path):
             ok = sync(config_for(api, "bearer", paginator="single_page", max_response_mb=3))
             assert len(ok.ids("items")) == 20_000, encoding
             assert api.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("paginator", [
+    {"type": "cursor", "cursor_path": "cursor", "cursor_param": "after"},
+    {"type": "cursor", "cursor_value": "{{ response.get('cursor') }}", "stop_condition": "{{ not response.get('cursor') }}"},
+    {"type": "header_link"},
+    {"type": "auto"},
+])
+@pytest.mark.parametrize("kind", ["api_key_query", "bearer", "endpoint_headers", "endpoint_params"])
+def test_absolute_cursors_and_link_headers_to_another_origin_carry_no_credential(kind, paginator, foreign):
+    def respond(request: Request) -> Reply:
+        target = f"{foreign.url('/items')}?page=2&{request.target.partition('?')[2]}"
+        if paginator["type"] == "header_link":
+            return Reply(200, {"data": [{"id": 1}]}, {"Link": f'<{target}>; rel="next"'})
+        return Reply(200, {"data": [{"id": 1}], "cursor": target, "next": target})
+
+    with Listener("127.0.0.1", respond) as api:
+        out = sync(config_for(api, kind, paginator=paginator))
+    assert out.ids("items") == [1, 2]
+    assert leaked(api.requests[0].raw) and leaked(foreign.raw) == []
