@@ -10,8 +10,8 @@ import typing as t
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_restgeneric.errors import RestGenericError, SourceConfigError
-from tap_restgeneric.redact import REDACTOR
-from tap_restgeneric.singer_output import BufferedSingerWriter
+from tap_restgeneric.output.redact import REDACTOR
+from tap_restgeneric.output.writer import STDOUT
 from tap_restgeneric.tap import TapRestGeneric
 
 
@@ -26,7 +26,7 @@ def main() -> None:
 
 
 def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:
-    BufferedSingerWriter.flush()  # records already emitted are kept
+    STDOUT.flush()  # records already emitted are out before the error line
     if logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger("tap-restgeneric").debug(REDACTOR("".join(traceback.format_exception(exc))))
     text = " ".join((str(exc) or type(exc).__name__).split())

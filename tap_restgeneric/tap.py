@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import functools
-import typing as t
 
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.singerlib.messages import SingerMessageType
+from typing_extensions import override
 
-from tap_restgeneric.auth import AUTHENTICATORS, AuthRuntime, OriginScopedAuth, register_secrets
-from tap_restgeneric.dialect import PRESETS, load_source, preset_schema
+from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.retry import RateLimiter
-from tap_restgeneric.redact import REDACTOR, install_log_redaction, redact_tree
-from tap_restgeneric.singer_output import BufferedSingerWriter
-from tap_restgeneric.streams import DEFAULT_MAX_RESPONSE_MB, stream_class_for
+from tap_restgeneric.http.stream import DEFAULT_MAX_RESPONSE_MB, stream_class_for
+from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
+from tap_restgeneric.output.writer import BufferedSingerWriter
+from tap_restgeneric.source import PRESETS, load_source, preset_schema
 
 
 class TapRestGeneric(Tap):
@@ -97,6 +96,7 @@ class TapRestGeneric(Tap):
         ),
     ).to_dict()
 
+    @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Register secrets before anything else can log the config.
         secrets = self._config.get("secrets")
@@ -109,7 +109,8 @@ class TapRestGeneric(Tap):
     def rate_limiter(self) -> RateLimiter:
         return RateLimiter(self.config.get("max_requests_per_second"))
 
-    def discover_streams(self) -> list:
+    @override
+    def discover_streams(self) -> list[Stream]:
         source = load_source(self.config)
         REDACTOR.add(*source.secret_values)
         auth = source.auth
@@ -121,18 +122,16 @@ class TapRestGeneric(Tap):
             rate_limiter=self.rate_limiter,
             logger=self.logger,
         )
-        authenticator = OriginScopedAuth(AUTHENTICATORS[auth["type"]](auth, runtime) if auth else None, source.base_url)
+        authenticator = OriginScopedAuth(AUTH_TYPES[auth["type"]].build(auth, runtime) if auth else None, source.base_url)
         preset = self.config.get("api")
         return [
-            stream_class_for(source, resource, preset_schema(preset, resource["name"]) if preset else None)(tap=self, authenticator=authenticator)
+            stream_class_for(source, resource, preset_schema(preset, resource["name"]) if preset else None)(
+                tap=self, authenticator=authenticator, rate_limiter=self.rate_limiter
+            )
             for resource in source.resources
         ]
 
     @property
+    @override
     def catalog_json_text(self) -> str:
         return REDACTOR(super().catalog_json_text)
-
-    def write_message(self, message: t.Any) -> None:
-        if message.type == SingerMessageType.STATE and REDACTOR._pattern is not None:  # noqa: SLF001
-            message.value = redact_tree(message.value)
-        super().write_message(message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_restgeneric.dialect import load_source
+from tap_restgeneric.source import load_source
 from tap_restgeneric.errors import SourceConfigError
 from tests.support import last_line, run_cli
 

@@ -11,7 +11,7 @@ import pytest
 from singer_sdk.plugin_base import SingerWriter
 from werkzeug import Response
 
-from tap_restgeneric.singer_output import ConformanceCheck
+from tap_restgeneric.output.conformance import ConformanceCheck
 from tap_restgeneric.tap import TapRestGeneric
 from tests.support import _captured_stdout
 

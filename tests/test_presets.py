@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tap_restgeneric.dialect import PRESETS, load_source, preset_path, schemas_dir
+from tap_restgeneric.source import PRESETS, load_source, preset_path, schemas_dir
 from tests.support import preset_config, sync
 
 

@@ -42,7 +42,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.redact import REDACTOR
+from tap_restgeneric.output.redact import REDACTOR
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable

@@ -39,6 +39,11 @@ class Redactor:
         ordered = sorted(self._values, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
+    @property
+    def active(self) -> bool:
+        """Whether any secret is registered."""
+        return self._pattern is not None
+
     def contains(self, text: str) -> bool:
         """Whether ``text`` holds a secret in any of its forms."""
         return self._pattern is not None and bool(text) and self._pattern.search(text) is not None
@@ -67,7 +72,7 @@ class RedactingFilter(logging.Filter):
     """Rewrites each log record (message, arguments, traceback) with secrets masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if REDACTOR._pattern is None:  # noqa: SLF001
+        if not REDACTOR.active:
             return True
         message = record.getMessage()
         record.msg = REDACTOR(message)

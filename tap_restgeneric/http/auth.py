@@ -1,7 +1,7 @@
 """Authenticators of the dialect (``client.auth.type``), built from the SDK's.
 
-``AUTHENTICATORS`` maps a ``type`` to a factory taking the auth config (templates
-already rendered). ``AUTH_OPTIONS`` lists the keys each type accepts and requires.
+``AUTH_TYPES`` maps a ``type`` to how to build it from the auth config (templates
+already rendered) and the keys it accepts and requires.
 ``OriginScopedAuth`` applies them only to the origin of ``base_url``.
 """
 
@@ -26,7 +26,7 @@ from singer_sdk.authenticators import (
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.retry import RateLimiter, retry_delay
 from tap_restgeneric.http.transport import Origin, Transport, display_url, new_session
-from tap_restgeneric.redact import REDACTOR
+from tap_restgeneric.output.redact import REDACTOR
 
 
 class CookieAPIKeyAuthenticator(APIAuthenticatorBase):
@@ -211,19 +211,22 @@ def _oauth2_client_credentials(cfg: dict, runtime: AuthRuntime) -> APIAuthentica
     )
 
 
-AUTHENTICATORS: dict[str, t.Callable[[dict, AuthRuntime], APIAuthenticatorBase]] = {
-    "api_key": _api_key,
-    "bearer": _bearer,
-    "http_basic": _http_basic,
-    "oauth2_client_credentials": _oauth2_client_credentials,
-}
+@dataclasses.dataclass(frozen=True)
+class AuthType:
+    """One ``client.auth.type``: how to build it, the keys it accepts and those it requires."""
 
-#: type -> (accepted keys, required keys); ``type`` itself is implied.
-AUTH_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "api_key": (frozenset({"name", "api_key", "location"}), frozenset({"api_key"})),
-    "bearer": (frozenset({"token"}), frozenset({"token"})),
-    "http_basic": (frozenset({"username", "password"}), frozenset({"username"})),
-    "oauth2_client_credentials": (
+    build: t.Callable[[dict, AuthRuntime], APIAuthenticatorBase]
+    accepted: frozenset[str]
+    required: frozenset[str]
+
+
+#: The auth types of the dialect (``type`` itself is implied in every key set).
+AUTH_TYPES: dict[str, AuthType] = {
+    "api_key": AuthType(_api_key, frozenset({"name", "api_key", "location"}), frozenset({"api_key"})),
+    "bearer": AuthType(_bearer, frozenset({"token"}), frozenset({"token"})),
+    "http_basic": AuthType(_http_basic, frozenset({"username", "password"}), frozenset({"username"})),
+    "oauth2_client_credentials": AuthType(
+        _oauth2_client_credentials,
         frozenset({"access_token_url", "client_id", "client_secret", "access_token_request_data", "default_token_expiration"}),
         frozenset({"access_token_url", "client_id", "client_secret"}),
     ),

@@ -1,32 +1,38 @@
-"""Paginators of the dialect, one small class per ``type``, on the SDK's base classes.
+"""Paginators of the dialect, one small class per ``type``: what the next request is.
 
-Every paginator gets the parsed page (``Page``: response, body, records) before the
-SDK's ``advance()`` runs, states its stop rule in ``has_more()``, and puts its
-token into the next request in ``apply()``. ``PAGINATORS`` maps ``type`` names to
-classes; ``options`` lists the config keys each accepts.
+Each decides from the page just read, passed in: ``update(page)`` gets the ``Page``
+(response, parsed body, records), as dlt's paginators get ``update_state(response, data)``,
+and either moves ``current_value`` to the next page's token or sets ``finished``. The token
+goes into the next request through ``apply(request, token)``. ``PAGINATORS`` maps ``type``
+names to classes; the config keys each accepts are its ``__init__``'s keyword parameters
+(``paginator_options``), the one list the dialect's validation reads.
 
-A paginator that would request a page it already requested raises
-``PaginationLoop`` instead of looping.
+They do not build on the SDK's ``BaseAPIPaginator``: its ``advance(response)`` sees only the
+``requests.Response``, so every paginator reading the body (total, cursor, next URL, has-more)
+would parse it a second time. A paginator that would request a page it already requested
+raises ``PaginationLoop`` instead of looping.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import typing as t
 from urllib.parse import urljoin, urlsplit
 
-from singer_sdk import pagination as sdk
-
-from tap_restgeneric.selectors import JSONPath
-from tap_restgeneric.templates import Template
+from tap_restgeneric.http.selectors import JSONPath
 
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk.streams.rest import HTTPRequest
 
+    from tap_restgeneric.templates import Template
+
 
 @dataclasses.dataclass(slots=True)
 class Page:
+    """One response, its parsed body and the records the selector found in it."""
+
     response: requests.Response
     body: t.Any
     records: list
@@ -38,38 +44,59 @@ class PaginationLoop(Exception):
         self.token = token
 
 
-class DialectPaginator:
-    """Mixin shared by the dialect's paginators (put it before the SDK base)."""
+class Paginator:
+    """Base of the dialect's paginators."""
 
     type_name: t.ClassVar[str]
-    options: t.ClassVar[frozenset[str]] = frozenset()
-    #: True when the next request does not depend on the previous response.
+    #: True when the next request does not depend on the previous response (page_number, offset).
     predictable: t.ClassVar[bool] = False
 
-    page: Page | None = None
-    _seen: set
+    def __init__(self, first: t.Any) -> None:
+        self.current_value = first
+        self.finished = False
+        self._requested = {_key(first)}
+
+    def update(self, page: Page) -> None:
+        """Decide the request after ``page``: the next token, or finished."""
+        if not self.has_more(page):
+            self.finished = True
+            return
+        following = self.next_value(page)
+        if following is None:
+            self.finished = True
+            return
+        key = _key(following)
+        if key in self._requested:
+            raise PaginationLoop(following)
+        self._requested.add(key)
+        self.current_value = following
+
+    def has_more(self, page: Page) -> bool:  # noqa: ARG002 - the stop rules of most paginators read the page
+        return True
+
+    def next_value(self, page: Page) -> t.Any:
+        """The token of the page after ``page`` (None: there is none)."""
+        raise NotImplementedError
 
     def apply(self, request: HTTPRequest, token: t.Any) -> None:
-        """Put ``token`` (the current page value) into the request."""
+        """Put ``token`` into the request for its page."""
 
     # Predictable paginators (page_number, offset) also answer these, so that pages
     # can be requested ahead of the responses that would name them.
-    def token_after(self, token: t.Any) -> t.Any:
+    def value_after(self, token: t.Any) -> t.Any:
         raise NotImplementedError
 
-    def last_token(self) -> t.Any | None:
+    def last_value(self, page: Page | None) -> t.Any | None:  # noqa: ARG002
         """The last token that can hold records, when the pages seen so far tell it."""
         return None
 
-    def advance(self, response: requests.Response) -> None:
-        seen = self.__dict__.setdefault("_seen", set())
-        seen.add(self._value)  # type: ignore[attr-defined]
-        try:
-            super().advance(response)  # type: ignore[misc]
-        except RuntimeError:  # the SDK's guard against the same token twice in a row
-            raise PaginationLoop(self._value) from None  # type: ignore[attr-defined]
-        if not self.finished and self._value in seen:  # type: ignore[attr-defined]
-            raise PaginationLoop(self._value)  # type: ignore[attr-defined]
+
+def _key(token: t.Any) -> t.Hashable:
+    try:
+        hash(token)
+    except TypeError:
+        return repr(token)
+    return t.cast("t.Hashable", token)
 
 
 def _number(value: t.Any) -> int | None:
@@ -79,22 +106,31 @@ def _number(value: t.Any) -> int | None:
         return None
 
 
-class _RangeStopRules:
+class _RangePaginator(Paginator):
     """Stop rules shared by page_number and offset (dlt's RangePaginator, plus short pages)."""
 
-    def _set_stop_rules(self, *, limit: int | None, total_path: t.Any, has_more_path: t.Any, stop_after_empty_page: bool) -> None:
+    predictable = True
+
+    def __init__(
+        self, first: int, *, limit: int | None, total_path: t.Any, has_more_path: t.Any,
+        maximum: int | None, stop_after_empty_page: bool,
+    ) -> None:
+        super().__init__(first)
         self.limit = limit
         self.total_path = JSONPath(total_path) if total_path else None
         self.has_more_path = JSONPath(has_more_path) if has_more_path else None
+        self.maximum = maximum
         self.stop_after_empty_page = stop_after_empty_page
 
-    def _total(self) -> int | None:
-        """The total the last page states (pages or items), if it states one."""
-        return _number(self.total_path.first(self.page.body)) if self.total_path and self.page else None
+    def total(self, page: Page | None) -> int | None:
+        """The total ``page`` states (pages or items), if it states one."""
+        return _number(self.total_path.first(page.body)) if self.total_path and page else None
 
-    def _range_has_more(self, next_value: int, total_to_reach: t.Callable[[int], int], maximum: int | None) -> bool:
-        page = self.page
-        assert page is not None
+    def _end_from_total(self, total: int) -> int:
+        """The first token past the records, given the stated total."""
+        raise NotImplementedError
+
+    def has_more(self, page: Page) -> bool:
         count = len(page.records)
         if self.stop_after_empty_page and count == 0:
             return False
@@ -102,13 +138,27 @@ class _RangeStopRules:
             return False
         if self.has_more_path is not None and not self.has_more_path.first(page.body, default=True):
             return False
-        total = self._total()
-        if total is not None and next_value >= total_to_reach(total):
+        following = self.value_after(self.current_value)
+        total = self.total(page)
+        if total is not None and following >= self._end_from_total(total):
             return False
-        return not (maximum is not None and next_value >= maximum)
+        return not (self.maximum is not None and following >= self.maximum)
+
+    def next_value(self, page: Page) -> int:  # noqa: ARG002 - the next token is the one after this
+        return self.value_after(self.current_value)
+
+    def last_value(self, page: Page | None) -> int | None:
+        bounds = [self.value_before(self.maximum)] if self.maximum is not None else []
+        total = self.total(page)
+        if total is not None:
+            bounds.append(self.value_before(self._end_from_total(total)))
+        return min(bounds) if bounds else None
+
+    def value_before(self, end: int) -> int:
+        raise NotImplementedError
 
 
-class SinglePagePaginator(DialectPaginator, sdk.SinglePagePaginator):
+class SinglePagePaginator(Paginator):
     """One request, no paging.
 
     Sample response ``{"data": [{"id": 1}, {"id": 2}]}`` with config
@@ -117,8 +167,14 @@ class SinglePagePaginator(DialectPaginator, sdk.SinglePagePaginator):
 
     type_name = "single_page"
 
+    def __init__(self) -> None:
+        super().__init__(None)
 
-class PageNumberPaginator(_RangeStopRules, DialectPaginator, sdk.PageNumberPaginator):
+    def has_more(self, page: Page) -> bool:  # noqa: ARG002
+        return False
+
+
+class PageNumberPaginator(_RangePaginator):
     """Sends the page number in ``page_param``; numbering starts at 1.
 
     Sample response ``{"items": [...250 records...], "total_pages": 3}`` with config
@@ -132,11 +188,6 @@ class PageNumberPaginator(_RangeStopRules, DialectPaginator, sdk.PageNumberPagin
     """
 
     type_name = "page_number"
-    options = frozenset({
-        "page_param", "start_from_page", "base_page", "page", "limit", "limit_param",
-        "total_path", "maximum_page", "has_more_path", "stop_after_empty_page",
-    })
-    predictable = True
 
     def __init__(
         self,
@@ -153,36 +204,29 @@ class PageNumberPaginator(_RangeStopRules, DialectPaginator, sdk.PageNumberPagin
         stop_after_empty_page: bool = True,
     ) -> None:
         self.base_page = next((v for v in (base_page, start_from_page) if v is not None), 1)
-        super().__init__(page if page is not None else self.base_page)
+        super().__init__(
+            page if page is not None else self.base_page, limit=limit, total_path=total_path,
+            has_more_path=has_more_path, maximum=maximum_page, stop_after_empty_page=stop_after_empty_page,
+        )
         self.page_param = page_param
         self.limit_param = limit_param
-        self.maximum_page = maximum_page
-        self._set_stop_rules(limit=limit, total_path=total_path, has_more_path=has_more_path, stop_after_empty_page=stop_after_empty_page)
 
-    def has_more(self, response: requests.Response) -> bool:
-        return self._range_has_more(
-            self._value + 1,
-            lambda total_pages: total_pages + self.base_page,
-            self.maximum_page,
-        )
+    def _end_from_total(self, total: int) -> int:
+        return total + self.base_page
 
     def apply(self, request: HTTPRequest, token: int) -> None:
         request.params[self.page_param] = token
         if self.limit_param and self.limit is not None:
             request.params[self.limit_param] = self.limit
 
-    def token_after(self, token: int) -> int:
+    def value_after(self, token: int) -> int:
         return token + 1
 
-    def last_token(self) -> int | None:
-        bounds = [self.maximum_page - 1] if self.maximum_page is not None else []
-        total = self._total()
-        if total is not None:
-            bounds.append(total + self.base_page - 1)
-        return min(bounds) if bounds else None
+    def value_before(self, end: int) -> int:
+        return end - 1
 
 
-class OffsetPaginator(_RangeStopRules, DialectPaginator, sdk.OffsetPaginator):
+class OffsetPaginator(_RangePaginator):
     """Sends ``offset_param`` and ``limit_param``; the offset grows by ``limit``.
 
     Sample response ``{"data": [...100 records...], "total": 250}`` with config
@@ -195,11 +239,6 @@ class OffsetPaginator(_RangeStopRules, DialectPaginator, sdk.OffsetPaginator):
     """
 
     type_name = "offset"
-    options = frozenset({
-        "limit", "offset", "offset_param", "limit_param", "total_path",
-        "maximum_offset", "has_more_path", "stop_after_empty_page",
-    })
-    predictable = True
 
     def __init__(
         self,
@@ -213,35 +252,33 @@ class OffsetPaginator(_RangeStopRules, DialectPaginator, sdk.OffsetPaginator):
         has_more_path: str | list | None = None,
         stop_after_empty_page: bool = True,
     ) -> None:
-        super().__init__(offset, limit)
+        super().__init__(
+            offset, limit=limit, total_path=total_path, has_more_path=has_more_path,
+            maximum=maximum_offset, stop_after_empty_page=stop_after_empty_page,
+        )
+        self.step = limit
         self.offset_param = offset_param
         self.limit_param = limit_param
-        self.maximum_offset = maximum_offset
-        self._set_stop_rules(limit=limit, total_path=total_path, has_more_path=has_more_path, stop_after_empty_page=stop_after_empty_page)
 
-    def has_more(self, response: requests.Response) -> bool:
-        return self._range_has_more(self._value + self.limit, lambda total: total, self.maximum_offset)
+    def _end_from_total(self, total: int) -> int:
+        return total
 
     def apply(self, request: HTTPRequest, token: int) -> None:
         request.params[self.offset_param] = token
-        request.params[self.limit_param] = self.limit
+        request.params[self.limit_param] = self.step
 
-    def token_after(self, token: int) -> int:
-        return token + self.limit
+    def value_after(self, token: int) -> int:
+        return token + self.step
 
-    def last_token(self) -> int | None:
-        bounds = [self.maximum_offset - 1] if self.maximum_offset is not None else []
-        total = self._total()
-        if total is not None:
-            bounds.append(total - 1)
-        return min(bounds) if bounds else None
+    def value_before(self, end: int) -> int:
+        return end - 1
 
 
 def _is_link(value: str) -> bool:
     return value.startswith("/") or urlsplit(value).scheme in ("http", "https")
 
 
-class _NextReference(DialectPaginator):
+class _NextReference(Paginator):
     """Tokens are either a next URL (absolute or resolved against the last URL) or a cursor."""
 
     cursor_param: str | None = None
@@ -249,11 +286,14 @@ class _NextReference(DialectPaginator):
     #: json_link and header_link values are always URLs (maybe relative); a cursor may be a token.
     values_are_links: t.ClassVar[bool] = True
 
-    def _reference(self, response: requests.Response, value: t.Any) -> t.Any:
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def _reference(self, page: Page, value: t.Any) -> t.Any:
         if value in (None, "", {}, []) or value is False:
             return None
         if isinstance(value, str) and (self.values_are_links or _is_link(value)):
-            return urljoin(response.url, value)
+            return urljoin(page.response.url, value)
         return value
 
     def apply(self, request: HTTPRequest, token: t.Any) -> None:
@@ -267,7 +307,7 @@ class _NextReference(DialectPaginator):
             request.params[self.cursor_param or "cursor"] = token
 
 
-class CursorPaginator(_NextReference, sdk.BaseAPIPaginator):
+class CursorPaginator(_NextReference):
     """A cursor from the body, sent back as ``cursor_param``, or followed as a link.
 
     dlt form: ``{"type": "cursor", "cursor_path": "cursors.next", "cursor_param": "cursor"}``
@@ -282,7 +322,6 @@ class CursorPaginator(_NextReference, sdk.BaseAPIPaginator):
 
     type_name = "cursor"
     values_are_links = False
-    options = frozenset({"cursor_path", "cursor_param", "cursor_value", "stop_condition"})
 
     def __init__(
         self,
@@ -293,7 +332,7 @@ class CursorPaginator(_NextReference, sdk.BaseAPIPaginator):
         stop_condition: Template | None = None,
         context: t.Mapping[str, t.Any] | None = None,
     ) -> None:
-        super().__init__(None)
+        super().__init__()
         if cursor_value is None and cursor_path is None:
             cursor_path = "cursors.next"
         self.cursor_path = JSONPath(cursor_path) if cursor_path else None
@@ -302,9 +341,7 @@ class CursorPaginator(_NextReference, sdk.BaseAPIPaginator):
         self.stop_condition = stop_condition
         self.context = context or {}
 
-    def _template_context(self) -> dict:
-        page = self.page
-        assert page is not None
+    def _template_context(self, page: Page) -> dict:
         return {
             **self.context,
             "response": page.body,
@@ -312,20 +349,21 @@ class CursorPaginator(_NextReference, sdk.BaseAPIPaginator):
             "last_record": page.records[-1] if page.records else None,
         }
 
-    def has_more(self, response: requests.Response) -> bool:
+    def has_more(self, page: Page) -> bool:
         if self.stop_condition is not None:
-            return not self.stop_condition(self._template_context())
+            return not self.stop_condition(self._template_context(page))
         return True
 
-    def get_next(self, response: requests.Response) -> t.Any:
+    def next_value(self, page: Page) -> t.Any:
         if self.cursor_value is not None:
-            value = self.cursor_value(self._template_context())
+            value = self.cursor_value(self._template_context(page))
         else:
-            value = self.cursor_path.first(self.page.body)  # type: ignore[union-attr]
-        return self._reference(response, value)
+            assert self.cursor_path is not None
+            value = self.cursor_path.first(page.body)
+        return self._reference(page, value)
 
 
-class JSONLinkPaginator(_NextReference, sdk.BaseAPIPaginator):
+class JSONLinkPaginator(_NextReference):
     """Follows a next-page URL found in the body at ``next_url_path`` (default ``next``).
 
     ``{"data": [...], "links": {"next": "https://api.example.com/items?page=2"}}`` with
@@ -333,17 +371,16 @@ class JSONLinkPaginator(_NextReference, sdk.BaseAPIPaginator):
     """
 
     type_name = "json_link"
-    options = frozenset({"next_url_path"})
 
     def __init__(self, *, next_url_path: str | list = "next") -> None:
-        super().__init__(None)
+        super().__init__()
         self.next_url_path = JSONPath(next_url_path)
 
-    def get_next(self, response: requests.Response) -> t.Any:
-        return self._reference(response, self.next_url_path.first(self.page.body))  # type: ignore[union-attr]
+    def next_value(self, page: Page) -> t.Any:
+        return self._reference(page, self.next_url_path.first(page.body))
 
 
-class HeaderLinkPaginator(_NextReference, sdk.BaseAPIPaginator):
+class HeaderLinkPaginator(_NextReference):
     """Follows the RFC 8288 ``Link`` header's ``rel="next"`` (``links_next_key``).
 
     ``Link: <https://api.example.com/items?page=2>; rel="next"`` with
@@ -351,35 +388,33 @@ class HeaderLinkPaginator(_NextReference, sdk.BaseAPIPaginator):
     """
 
     type_name = "header_link"
-    options = frozenset({"links_next_key"})
 
     def __init__(self, *, links_next_key: str = "next") -> None:
-        super().__init__(None)
+        super().__init__()
         self.links_next_key = links_next_key
 
-    def get_next(self, response: requests.Response) -> t.Any:
-        return self._reference(response, response.links.get(self.links_next_key, {}).get("url"))
+    def next_value(self, page: Page) -> t.Any:
+        return self._reference(page, page.response.links.get(self.links_next_key, {}).get("url"))
 
 
-class AutoPaginator(_NextReference, sdk.BaseAPIPaginator):
+class AutoPaginator(_NextReference):
     """dlt's default when no paginator is configured: follow a ``Link: rel="next"``
     header, else a URL under ``next`` in the body; otherwise the first page is the only one.
+
+    ``{"data": [...], "next": "https://api.example.com/items?page=2"}`` with no paginator.
     """
 
     type_name = "auto"
 
-    def __init__(self) -> None:
-        super().__init__(None)
-
-    def get_next(self, response: requests.Response) -> t.Any:
-        link = response.links.get("next", {}).get("url")
-        if link is None and isinstance(self.page.body, dict):  # type: ignore[union-attr]
-            candidate = self.page.body.get("next")  # type: ignore[union-attr]
+    def next_value(self, page: Page) -> t.Any:
+        link = page.response.links.get("next", {}).get("url")
+        if link is None and isinstance(page.body, dict):
+            candidate = page.body.get("next")
             link = candidate if isinstance(candidate, str) and _is_link(candidate) else None
-        return self._reference(response, link)
+        return self._reference(page, link)
 
 
-PAGINATORS: dict[str, type[DialectPaginator]] = {
+PAGINATORS: dict[str, type[Paginator]] = {
     cls.type_name: cls
     for cls in (
         SinglePagePaginator,
@@ -391,5 +426,13 @@ PAGINATORS: dict[str, type[DialectPaginator]] = {
         AutoPaginator,
     )
 }
-# dlt's older name for json_link.
+#: dlt's older name for json_link.
 PAGINATOR_ALIASES = {"json_response": "json_link"}
+#: Arguments a paginator gets from the stream, not from the config.
+_RUNTIME_ARGUMENTS = frozenset({"self", "context"})
+
+
+def paginator_options(kind: str) -> frozenset[str]:
+    """The config keys paginator type ``kind`` accepts: its ``__init__``'s keyword parameters."""
+    parameters = inspect.signature(PAGINATORS[kind].__init__).parameters
+    return frozenset(parameters) - _RUNTIME_ARGUMENTS

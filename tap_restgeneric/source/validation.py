@@ -1,9 +1,9 @@
-"""Settings -> source config: load, expand dlt shorthands, validate, merge defaults.
+"""The raw source config -> a ``Source``: JSON Schema check, semantic checks, defaults merged.
 
-The whole config is checked before any request; every problem is reported with
-its path (``resources[3].endpoint.paginator.type``) and, where it applies, the
-valid values. ``load_source`` returns a ``Source`` whose resources are complete:
-defaults merged, templates compiled, the auth config rendered.
+The whole config is checked before any request; every problem is reported with its path
+(``resources[3].endpoint.paginator.type``) and, where it applies, the valid values. The JSON
+Schema (``dialect.schema.json``) types every key; the lists of paginator and auth types in it
+are filled from the registries in ``tap_restgeneric.http`` (their one source).
 """
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ from __future__ import annotations
 import copy
 import json
 import typing as t
-from dataclasses import dataclass, field
-from importlib import resources as importlib_resources
-from pathlib import Path
 
 import jsonschema
-import yaml
 
-from tap_restgeneric.auth import API_KEY_LOCATIONS, AUTH_OPTIONS, SECRET_KEYS
 from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError
-from tap_restgeneric.paginators import PAGINATOR_ALIASES, PAGINATORS
-from tap_restgeneric.selectors import JSONPath
+from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, SECRET_KEYS
+from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
+from tap_restgeneric.http.selectors import JSONPath
+from tap_restgeneric.source.loading import _package_file, raw_source
+from tap_restgeneric.source.model import (
+    DEFAULT_ERROR_HANDLER,
+    WRITE_DISPOSITIONS,
+    ResourceConfig,
+    Source,
+)
 from tap_restgeneric.templates import (
     PAGINATOR_NAMES,
     REQUEST_NAMES,
@@ -34,161 +37,18 @@ from tap_restgeneric.templates import (
     uses_secrets,
 )
 
-PRESETS = ("learning", "certifications", "social_insights", "incidents", "operations")
-WRITE_DISPOSITIONS = ("append", "replace", "merge", "skip")
-DEFAULT_RETRY_STATUS_CODES = (429, 500, 502, 503, 504)
-DEFAULT_ERROR_HANDLER = {
-    "retry_on_status_codes": list(DEFAULT_RETRY_STATUS_CODES),
-    "max_retries": 5,
-    "backoff_factor": 1,
-    "max_retry_after": 60,
-}
+
+def dialect_schema() -> dict:
+    """``dialect.schema.json`` with the paginator and auth type lists from the registries."""
+    schema = json.loads(_package_file("source/dialect.schema.json").read_text())
+    definitions = schema["$defs"]
+    definitions["paginator"]["properties"]["type"]["enum"] = [*PAGINATORS, *PAGINATOR_ALIASES]
+    definitions["auth"]["properties"]["type"]["enum"] = list(AUTH_TYPES)
+    definitions["auth"]["properties"]["location"]["enum"] = list(API_KEY_LOCATIONS)
+    return schema
 
 
-class ErrorHandlerConfig(t.TypedDict, total=False):
-    retry_on_status_codes: list[int]
-    max_retries: int
-    backoff_factor: float
-    max_retry_after: float
-
-
-class IncrementalConfig(t.TypedDict, total=False):
-    cursor_path: str
-    start_param: str | None
-    end_param: str | None
-    initial_value: t.Any
-    end_value: t.Any
-
-
-class EndpointConfig(t.TypedDict, total=False):
-    path: str
-    method: str
-    params: dict[str, t.Any]  # values may be compiled Templates
-    json: t.Any
-    headers: dict[str, t.Any]
-    data_selector: str | list[str] | None
-    paginator: dict[str, t.Any]  # "type" plus that type's options; templates compiled
-    incremental: IncrementalConfig | None
-    error_handler: ErrorHandlerConfig
-
-
-class ResourceConfig(t.TypedDict):
-    name: str
-    endpoint: EndpointConfig
-    primary_key: list[str]
-    write_disposition: str
-    schema: dict | None
-
-
-@dataclass
-class Source:
-    """A validated source: what every stream of the tap is built from."""
-
-    name: str
-    base_url: str
-    headers: dict[str, str]
-    auth: dict[str, t.Any] | None
-    resources: list[ResourceConfig]
-    secret_values: list[str] = field(default_factory=list)
-    #: client.headers whose templates read secrets: credentials, sent only to base_url's origin.
-    secret_headers: frozenset[str] = frozenset()
-    #: client.error_handler over the defaults: the retry policy of requests outside any resource (OAuth2 tokens).
-    error_handler: ErrorHandlerConfig = field(default_factory=lambda: ErrorHandlerConfig(**DEFAULT_ERROR_HANDLER))
-
-
-def _package_file(name: str) -> t.Any:
-    return importlib_resources.files("tap_restgeneric").joinpath(name)
-
-
-DIALECT_SCHEMA = json.loads(_package_file("dialect.schema.json").read_text())
-
-
-def preset_schema(api: str, resource: str) -> dict | None:
-    """``schemas/<api>/<resource>.json`` of a bundled preset, if there is one."""
-    path = schemas_dir() / api / f"{resource}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def preset_path(api: str) -> t.Any:
-    return _package_file(f"presets/{api}.yaml")
-
-
-def schemas_dir() -> Path:
-    """``schemas/`` (top level of the repo; packaged as ``tap_restgeneric/schemas``)."""
-    packaged = Path(str(_package_file("schemas")))
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
-
-
-# ---------------------------------------------------------------- loading
-
-
-def _raw_source(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
-    chosen = [key for key in ("api", "source", "source_file") if settings.get(key) not in (None, "", {})]
-    if not chosen:
-        raise SourceConfigError([
-            "no source: set exactly one of the settings `api` (a preset: "
-            f"{', '.join(PRESETS)}), `source` (an inline config) or `source_file` (a YAML or JSON file)"
-        ])
-    if len(chosen) > 1:
-        raise SourceConfigError([
-            f"settings {' and '.join(f'`{k}`' for k in chosen)} are both set: set exactly one of `api`, `source`, `source_file`"
-        ])
-    key = chosen[0]
-    value = settings[key]
-    if key == "api":
-        if value not in PRESETS:
-            raise SourceConfigError([f"api: {value!r} is not one of {', '.join(PRESETS)}"])
-        return value, yaml.safe_load(preset_path(value).read_text())
-    if key == "source":
-        if isinstance(value, str):  # e.g. from an environment variable
-            try:
-                value = yaml.safe_load(value)
-            except yaml.YAMLError as exc:
-                raise SourceConfigError([f"source: not valid JSON or YAML: {_yaml_problem(exc)}"]) from None
-        return "custom", value
-    path = Path(str(value)).expanduser()
-    if not path.is_file():
-        raise SourceConfigError([f"source_file: no such file '{path}'"])
-    try:
-        return path.stem, yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SourceConfigError([f"source_file: '{path}' is not valid YAML or JSON: {_yaml_problem(exc)}"]) from None
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
-
-
-def _expand_shorthands(raw: dict) -> dict:
-    """dlt shorthands -> full form, keeping list positions so error paths still match."""
-    source = copy.deepcopy(raw)
-    resources = source.get("resources")
-    if isinstance(resources, list):
-        for i, resource in enumerate(resources):
-            if isinstance(resource, str):
-                resources[i] = resource = {"name": resource, "endpoint": {"path": resource}}
-            if isinstance(resource, dict):
-                _expand_endpoint(resource)
-    defaults = source.get("resource_defaults")
-    if isinstance(defaults, dict):
-        _expand_endpoint(defaults)
-    client = source.get("client")
-    if isinstance(client, dict) and isinstance(client.get("paginator"), str):
-        client["paginator"] = {"type": client["paginator"]}
-    return source
-
-
-def _expand_endpoint(holder: dict) -> None:
-    endpoint = holder.get("endpoint")
-    if isinstance(endpoint, str):
-        holder["endpoint"] = endpoint = {"path": endpoint}
-    if isinstance(endpoint, dict) and isinstance(endpoint.get("paginator"), str):
-        endpoint["paginator"] = {"type": endpoint["paginator"]}
-
-
-# ---------------------------------------------------------------- validation
+DIALECT_SCHEMA = dialect_schema()
 
 
 def format_path(parts: t.Iterable[t.Any]) -> str:
@@ -246,10 +106,9 @@ def _deep_merge(base: t.Any, override: t.Any) -> t.Any:
 
 def load_source(settings: t.Mapping[str, t.Any]) -> Source:
     """Read the source named by the settings and validate all of it, or raise SourceConfigError."""
-    name, raw = _raw_source(settings)
-    if not isinstance(raw, dict):
-        raise SourceConfigError([f"source: expected an object with client, resource_defaults and resources, got {_json_type(raw)}"])
-    source = _expand_shorthands(raw)
+    name, source = raw_source(settings)
+    if not isinstance(source, dict):
+        raise SourceConfigError([f"source: expected an object with client, resource_defaults and resources, got {_json_type(source)}"])
     problems = [_schema_problem(e) for e in sorted(_VALIDATOR.iter_errors(source), key=lambda e: list(map(str, e.absolute_path)))]
     if problems:
         raise SourceConfigError(problems)
@@ -335,7 +194,7 @@ class _Checker:
         if not auth:
             return None
         kind = auth["type"]
-        accepted, required = AUTH_OPTIONS[kind]
+        accepted, required = AUTH_TYPES[kind].accepted, AUTH_TYPES[kind].required
         for key in sorted(set(auth) - accepted - {"type"}):
             self.problem(f"client.auth.{key}", f"unknown key for auth type {kind!r} (valid keys: type, {', '.join(sorted(accepted))})")
         for key in sorted(required - set(auth)):
@@ -408,7 +267,7 @@ class _Checker:
         paginator = dict(paginator)
         kind = PAGINATOR_ALIASES.get(paginator["type"], paginator["type"])
         paginator["type"] = kind
-        options = PAGINATORS[kind].options
+        options = paginator_options(kind)
         for key in sorted(set(paginator) - options - {"type"}):
             valid = f"valid keys: type, {', '.join(sorted(options))}" if options else "it takes no other keys"
             self.problem(f"{where}.{key}", f"unknown key for paginator type {kind!r} ({valid})")

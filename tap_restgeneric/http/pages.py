@@ -1,0 +1,127 @@
+"""Page after page for one stream: the paginator's requests, sent in order or ahead.
+
+``PageFetcher`` is told how to do everything it needs (``prepare`` a request for a token,
+``send`` it with retries, ``read`` a response into a ``Page``) and owns only the order:
+it asks the paginator for the next token after each page it yields, and stops when the
+paginator is finished. When the next request does not depend on the previous response
+(page_number, offset), up to ``concurrency`` pages are requested ahead on threads; they
+are still read, checked against the stop rule and yielded strictly in page order, so
+records, stop rules and STATE are exactly the sequential ones.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import math
+import threading
+import time
+import typing as t
+
+from tap_restgeneric.errors import StreamError
+from tap_restgeneric.http.paginators import Page, PaginationLoop, Paginator
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import requests
+
+#: Responses faster than this (seconds) are not worth requesting ahead; see PageFetcher._pages_ahead.
+AHEAD_MIN_LATENCY = 0.003
+
+
+class Abandoned(Exception):
+    """A page requested ahead is no longer wanted: its retries stop."""
+
+
+@dataclasses.dataclass
+class PageFetcher:
+    """Yields the pages of one stream (or one partition of it).
+
+    ``send(prepared, cancelled)`` sends with the stream's retries; a request sent ahead
+    gets an event that is set once nobody will read its page (``send`` raises
+    ``Abandoned`` then, instead of retrying). ``on_request`` counts each response read.
+    """
+
+    paginator: Paginator
+    prepare: Callable[[t.Any], requests.PreparedRequest]
+    send: Callable[[requests.PreparedRequest, threading.Event | None], requests.Response]
+    read: Callable[[requests.Response], Page]
+    stream_name: str
+    paginator_type: str
+    concurrency: int = 1
+    on_request: Callable[[], None] = lambda: None
+
+    def pages(self) -> Iterator[Page]:
+        paginator = self.paginator
+        first = True
+        page: Page | None = None
+        while not paginator.finished:
+            if not first and paginator.predictable and self.concurrency > 1:
+                yield from self._pages_ahead(page)
+                return
+            first = False
+            response = self.send(self.prepare(paginator.current_value), None)
+            self.on_request()
+            page = self.read(response)
+            yield page
+            self._advance(page)
+
+    def _advance(self, page: Page) -> None:
+        """After a page's records are out: the paginator's stop rule, or its loop guard."""
+        try:
+            self.paginator.update(page)
+        except PaginationLoop as exc:
+            raise StreamError(
+                f"stream '{self.stream_name}': paginator {self.paginator_type!r} would request the "
+                f"same page twice ({exc}); stopping instead of looping"
+            ) from None
+
+    def _pages_ahead(self, page: Page | None) -> Iterator[Page]:
+        """Pages past the end may be requested when no total tells where it is (at most
+        ``concurrency`` of them); they are never read, so their errors do not count.
+
+        How many pages are requested ahead adapts (Little's law): the time a response
+        takes divided by the time the records of a page take to process, up to
+        ``concurrency``. A response faster than ``AHEAD_MIN_LATENCY`` is not waiting on
+        the network but on the server's CPU: more requests would only queue there, and
+        threads would contend for the interpreter here, so requests stay inline.
+        """
+        paginator = self.paginator
+        pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"{self.stream_name}-page")
+        in_flight: collections.deque[tuple[t.Any, concurrent.futures.Future]] = collections.deque()
+        abandoned = threading.Event()
+        next_token = paginator.current_value  # the first token not requested yet
+        last_token = paginator.last_value(page)
+        latency = page.response.elapsed.total_seconds() if page else 0.0
+        work = 1e-3
+
+        def more_pages() -> bool:
+            return last_token is None or next_token <= last_token
+
+        try:
+            while not paginator.finished:
+                if in_flight:
+                    token, future = in_flight.popleft()
+                    assert token == paginator.current_value, (token, paginator.current_value)
+                    response = future.result()
+                else:
+                    prepared = self.prepare(next_token)
+                    next_token = paginator.value_after(next_token)
+                    response = self.send(prepared, None)
+                self.on_request()
+                ahead = 0 if latency < AHEAD_MIN_LATENCY else min(self.concurrency, math.ceil(latency / max(work, 1e-4)))
+                while len(in_flight) < ahead and more_pages():
+                    prepared = self.prepare(next_token)
+                    in_flight.append((next_token, pool.submit(self.send, prepared, abandoned)))
+                    next_token = paginator.value_after(next_token)
+                page = self.read(response)
+                started = time.perf_counter()
+                yield page
+                work = 0.7 * work + 0.3 * (time.perf_counter() - started)
+                latency = 0.7 * latency + 0.3 * response.elapsed.total_seconds()
+                self._advance(page)
+        finally:
+            abandoned.set()  # requests still running stop retrying
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,111 @@
+"""Singer messages on stdout: a buffered msgspec writer, the tap's ``message_writer_class``.
+
+A stock SDK tap builds each message's dict, encodes it with simplejson and flushes stdout,
+per record. Here a RECORD line is encoded by msgspec straight into a 64 KiB buffer on
+stdout's file descriptor (its prefix and suffix precomputed per stream and page), and the
+buffer is flushed only before any other message, so a STATE never precedes the records it
+covers, and at exit. STATE values are written with every secret redacted.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime
+import decimal
+import io
+import sys
+import typing as t
+
+import msgspec
+from singer_sdk.singerlib.encoding.base import GenericSingerWriter
+from singer_sdk.singerlib.messages import SingerMessageType
+from typing_extensions import override
+
+from tap_restgeneric.output.redact import REDACTOR, redact_tree
+
+
+def _enc_hook(obj: t.Any) -> t.Any:
+    if isinstance(obj, datetime.datetime):
+        return obj.isoformat(sep="T")
+    if isinstance(obj, (datetime.date, datetime.time)):
+        return obj.isoformat()
+    if isinstance(obj, decimal.Decimal):
+        return obj
+    return str(obj)
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
+
+
+class _Stdout:
+    """A 64 KiB buffer on stdout's file descriptor. ``sys.stdout.buffer`` is not enough:
+    under ``PYTHONUNBUFFERED`` (which Meltano sets) it writes through on every call."""
+
+    def __init__(self) -> None:
+        self._for: t.Any = None
+        self._out: t.Any = None
+        atexit.register(self.flush)
+
+    def get(self) -> t.Any:
+        stdout = sys.stdout
+        if stdout is not self._for:
+            self.flush()
+            try:
+                stdout.flush()
+                self._out = open(stdout.fileno(), "wb", buffering=1 << 16, closefd=False)  # noqa: SIM115 - lives as long as stdout
+            except (AttributeError, OSError, io.UnsupportedOperation):  # a stand-in stdout (tests)
+                self._out = stdout.buffer
+            self._for = stdout
+        return self._out
+
+    def flush(self) -> None:
+        if self._out is not None:
+            try:
+                self._out.flush()
+            except (OSError, ValueError):  # the reader has gone away
+                pass
+
+
+STDOUT = _Stdout()
+
+
+class BufferedSingerWriter(GenericSingerWriter):
+    """Singer messages as JSON lines, encoded by msgspec; RECORDs are not flushed one by one."""
+
+    def __init__(self) -> None:
+        self._prefixes: dict[str, bytes] = {}
+        self._suffix_time: t.Any = None
+        self._suffix_version: t.Any = None
+        self._suffix = b"}\n"
+
+    @override
+    def serialize_message(self, message: t.Any) -> bytes:
+        return _ENCODER.encode(message.to_dict()) + b"\n"
+
+    @override
+    def write_message(self, message: t.Any) -> None:
+        if message.type is SingerMessageType.RECORD:
+            self._write_record(message)
+            return
+        if message.type == SingerMessageType.STATE and REDACTOR.active:
+            message.value = redact_tree(message.value)
+        out = STDOUT.get()
+        out.write(self.serialize_message(message))
+        out.flush()
+
+    def _write_record(self, message: t.Any) -> None:
+        """``{"type":"RECORD","stream":…,"record":`` + the record + ``version`` and
+        ``time_extracted``: the prefix cached per stream, the suffix while the time stays
+        the same object (the tap stamps the records of one page with one time)."""
+        prefix = self._prefixes.get(message.stream)
+        if prefix is None:
+            prefix = self._prefixes[message.stream] = b'{"type":"RECORD","stream":' + _ENCODER.encode(message.stream) + b',"record":'
+        if message.time_extracted is not self._suffix_time or message.version != self._suffix_version:
+            self._suffix_time, self._suffix_version = message.time_extracted, message.version
+            version = f',"version":{message.version}' if message.version is not None else ""
+            extracted = f',"time_extracted":"{message.time_extracted.isoformat()}"' if message.time_extracted else ""
+            self._suffix = f"{version}{extracted}}}\n".encode()
+        line = bytearray(prefix)
+        _ENCODER.encode_into(message.record, line, -1)
+        line += self._suffix
+        STDOUT.get().write(line)

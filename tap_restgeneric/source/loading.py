@@ -1,0 +1,125 @@
+"""Settings -> the raw source config: a bundled preset, an inline config or a file.
+
+Also the dlt shorthands (a resource given as a name, an endpoint as a path, a paginator as a
+type name) expanded to the full form, keeping list positions so that error paths still match
+what the user wrote. The presets are the files in ``presets/``: their names are the one list
+of presets, in the order of the seeds they come from (``seed NNN`` in each file's first line).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import typing as t
+from importlib import resources as importlib_resources
+from pathlib import Path
+
+import yaml
+
+from tap_restgeneric.errors import SourceConfigError
+
+
+def _package_file(name: str) -> t.Any:
+    return importlib_resources.files("tap_restgeneric").joinpath(name)
+
+
+def _presets() -> tuple[str, ...]:
+    found = []
+    for entry in _package_file("presets").iterdir():
+        if entry.name.endswith(".yaml"):
+            seed = re.search(r"seed (\d+)", entry.read_text().split("\n", 1)[0])
+            found.append((int(seed.group(1)) if seed else 999, entry.name.removesuffix(".yaml")))
+    return tuple(name for _, name in sorted(found))
+
+
+#: The bundled presets (``presets/<name>.yaml``), in seed order.
+PRESETS = _presets()
+
+
+def preset_path(api: str) -> t.Any:
+    return _package_file(f"presets/{api}.yaml")
+
+
+def schemas_dir() -> Path:
+    """``schemas/`` (top level of the repo; packaged as ``tap_restgeneric/schemas``)."""
+    packaged = Path(str(_package_file("schemas")))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent.parent / "schemas"
+
+
+def preset_schema(api: str, resource: str) -> dict | None:
+    """``schemas/<api>/<resource>.json`` of a bundled preset, if there is one."""
+    path = schemas_dir() / api / f"{resource}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def raw_source(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
+    """(name, config as written) of the source the settings name; dlt shorthands expanded."""
+    name, raw = _read(settings)
+    return name, expand_shorthands(raw) if isinstance(raw, dict) else raw
+
+
+def _read(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
+    chosen = [key for key in ("api", "source", "source_file") if settings.get(key) not in (None, "", {})]
+    if not chosen:
+        raise SourceConfigError([
+            "no source: set exactly one of the settings `api` (a preset: "
+            f"{', '.join(PRESETS)}), `source` (an inline config) or `source_file` (a YAML or JSON file)"
+        ])
+    if len(chosen) > 1:
+        raise SourceConfigError([
+            f"settings {' and '.join(f'`{k}`' for k in chosen)} are both set: set exactly one of `api`, `source`, `source_file`"
+        ])
+    key = chosen[0]
+    value = settings[key]
+    if key == "api":
+        if value not in PRESETS:
+            raise SourceConfigError([f"api: {value!r} is not one of {', '.join(PRESETS)}"])
+        return value, yaml.safe_load(preset_path(value).read_text())
+    if key == "source":
+        if isinstance(value, str):  # e.g. from an environment variable
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                raise SourceConfigError([f"source: not valid JSON or YAML: {_yaml_problem(exc)}"]) from None
+        return "custom", value
+    path = Path(str(value)).expanduser()
+    if not path.is_file():
+        raise SourceConfigError([f"source_file: no such file '{path}'"])
+    try:
+        return path.stem, yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SourceConfigError([f"source_file: '{path}' is not valid YAML or JSON: {_yaml_problem(exc)}"]) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+
+
+def expand_shorthands(raw: dict) -> dict:
+    """dlt shorthands -> full form, keeping list positions so error paths still match."""
+    source = copy.deepcopy(raw)
+    resources = source.get("resources")
+    if isinstance(resources, list):
+        for i, resource in enumerate(resources):
+            if isinstance(resource, str):
+                resources[i] = resource = {"name": resource, "endpoint": {"path": resource}}
+            if isinstance(resource, dict):
+                _expand_endpoint(resource)
+    defaults = source.get("resource_defaults")
+    if isinstance(defaults, dict):
+        _expand_endpoint(defaults)
+    client = source.get("client")
+    if isinstance(client, dict) and isinstance(client.get("paginator"), str):
+        client["paginator"] = {"type": client["paginator"]}
+    return source
+
+
+def _expand_endpoint(holder: dict) -> None:
+    endpoint = holder.get("endpoint")
+    if isinstance(endpoint, str):
+        holder["endpoint"] = endpoint = {"path": endpoint}
+    if isinstance(endpoint, dict) and isinstance(endpoint.get("paginator"), str):
+        endpoint["paginator"] = {"type": endpoint["paginator"]}

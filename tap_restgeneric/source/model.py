@@ -1,0 +1,66 @@
+"""The source config as the rest of the tap reads it: validated, defaults merged, templates compiled."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+WRITE_DISPOSITIONS = ("append", "replace", "merge", "skip")
+DEFAULT_RETRY_STATUS_CODES = (429, 500, 502, 503, 504)
+DEFAULT_ERROR_HANDLER = {
+    "retry_on_status_codes": list(DEFAULT_RETRY_STATUS_CODES),
+    "max_retries": 5,
+    "backoff_factor": 1,
+    "max_retry_after": 60,
+}
+
+
+class ErrorHandlerConfig(t.TypedDict, total=False):
+    retry_on_status_codes: list[int]
+    max_retries: int
+    backoff_factor: float
+    max_retry_after: float
+
+
+class IncrementalConfig(t.TypedDict, total=False):
+    cursor_path: str
+    start_param: str | None
+    end_param: str | None
+    initial_value: t.Any
+    end_value: t.Any
+
+
+class EndpointConfig(t.TypedDict, total=False):
+    path: str
+    method: str
+    params: dict[str, t.Any]  # values may be compiled Templates
+    json: t.Any
+    headers: dict[str, t.Any]
+    data_selector: str | list[str] | None
+    paginator: dict[str, t.Any]  # "type" plus that type's options; templates compiled
+    incremental: IncrementalConfig | None
+    error_handler: ErrorHandlerConfig
+
+
+class ResourceConfig(t.TypedDict):
+    name: str
+    endpoint: EndpointConfig
+    primary_key: list[str]
+    write_disposition: str
+    schema: dict | None
+
+
+@dataclass
+class Source:
+    """A validated source: what every stream of the tap is built from."""
+
+    name: str
+    base_url: str
+    headers: dict[str, str]
+    auth: dict[str, t.Any] | None
+    resources: list[ResourceConfig]
+    secret_values: list[str] = field(default_factory=list)
+    #: client.headers whose templates read secrets: credentials, sent only to base_url's origin.
+    secret_headers: frozenset[str] = frozenset()
+    #: client.error_handler over the defaults: the retry policy of requests outside any resource (OAuth2 tokens).
+    error_handler: ErrorHandlerConfig = field(default_factory=lambda: ErrorHandlerConfig(**DEFAULT_ERROR_HANDLER))
