@@ -25,7 +25,8 @@ from singer_sdk.authenticators import (
 
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.retry import RateLimiter, retry_delay
-from tap_restgeneric.http.transport import Origin, Transport, display_url, new_session
+from tap_restgeneric.http.deadlines import new_session
+from tap_restgeneric.http.transport import Origin, Transport, display_url
 from tap_restgeneric.output.redact import REDACTOR
 
 

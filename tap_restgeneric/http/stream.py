@@ -28,10 +28,12 @@ from tap_restgeneric.http.pages import Abandoned, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.retry import RateLimiter, retry_delay
-from tap_restgeneric.http.transport import Origin, Transport, display_url, new_session
+from tap_restgeneric.http.deadlines import new_session
+from tap_restgeneric.http.transport import Origin, Transport, display_url
 from tap_restgeneric.output.conformance import ConformanceCheck
 from tap_restgeneric.schema_inference import infer_schema
-from tap_restgeneric.templates import Template, has_templates, render_tree, template_config, uses_secrets
+from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
+from tap_restgeneric.templates import Template, template_config
 
 if t.TYPE_CHECKING:
     import threading
@@ -58,16 +60,6 @@ class PageRecordMessage(singer.RecordMessage):
         self.type = singer.SingerMessageType.RECORD
 
 
-@dataclasses.dataclass(frozen=True)
-class PageToken:
-    """What one page's request is built from: the paginator's token, the sync's incremental
-    start value, and the paginator that puts its token into the request."""
-
-    value: t.Any
-    start: t.Any
-    paginator: Paginator
-
-
 class ResourceStream(RESTStream):
     """A REST stream configured by one resource of the source config.
 
@@ -88,13 +80,13 @@ class ResourceStream(RESTStream):
         self._error_handler = endpoint["error_handler"]
         self._retry_statuses = frozenset(self._error_handler["retry_on_status_codes"])
         self._incremental = endpoint.get("incremental")
-        self._dynamic_request = any(has_templates(endpoint.get(k)) for k in ("params", "json", "headers", "path"))
         super().__init__(tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"])
         self.path = endpoint["path"].source if isinstance(endpoint["path"], Template) else endpoint["path"]
         self.primary_keys = resource["primary_key"] if resource["write_disposition"] == "merge" else []
         if self._incremental:
             self.replication_key = self._incremental["cursor_path"]
         self._reader = ResponseReader(self.name, endpoint.get("data_selector"))
+        self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
         self._transport = Transport(
             session=self.requests_session,
             origin=Origin.of(self.url_base),
@@ -103,9 +95,9 @@ class ResourceStream(RESTStream):
             max_bytes=int(float(self.config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 1024 * 1024),
             logger=self.logger,
             authenticate=authenticator,
-            secret_headers=self.source.secret_headers | {k for k, v in (endpoint.get("headers") or {}).items() if uses_secrets(v)},
-            secret_params={k for k, v in (endpoint.get("params") or {}).items() if uses_secrets(v)},
-            secret_body=uses_secrets(endpoint.get("json")),
+            secret_headers=self.source.secret_headers | self._builder.secret_headers,
+            secret_params=self._builder.secret_params,
+            secret_body=self._builder.secret_body,
         )
         self._plain_output: bool | None = None
         self._extracted_at: datetime.datetime | None = None
@@ -177,47 +169,13 @@ class ResourceStream(RESTStream):
     def user_agent(self) -> str:
         return t.cast("str", self.config.get("user_agent") or USER_AGENT)
 
-    def _template_context(self, start: t.Any) -> dict:
-        return {
-            "secrets": dict(self.config.get("secrets") or {}),
-            "config": template_config(self.config),
-            "incremental": {"start_value": start, "end_value": (self._incremental or {}).get("end_value")},
-        }
-
     @override
     def get_url(self, context: t.Any) -> str:
-        return self._url(None)
-
-    def _url(self, start: t.Any) -> str:
-        path = self._endpoint["path"]
-        if isinstance(path, Template):
-            path = path(self._template_context(start))
-        if path.startswith(("http://", "https://")):
-            return path
-        return f"{self.url_base}/{path.lstrip('/')}" if path else self.url_base
+        return self._builder.url(None)
 
     @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        token: PageToken = page.next_page_token
-        endpoint = self._endpoint
-        params, headers, body = endpoint.get("params") or {}, endpoint.get("headers") or {}, endpoint.get("json")
-        if self._dynamic_request:
-            ctx = self._template_context(token.start)
-            params, headers, body = render_tree(params, ctx), render_tree(headers, ctx), render_tree(body, ctx)
-        params = {k: v for k, v in params.items() if v is not None}
-        if self._incremental:
-            for key, value in (("start_param", token.start), ("end_param", self._incremental.get("end_value"))):
-                if self._incremental.get(key) and value is not None:
-                    params[self._incremental[key]] = value
-        request = HTTPRequest(
-            url=self._url(token.start),
-            method=self.http_method,
-            params=params,
-            headers={**self.source.headers, **{k: str(v) for k, v in headers.items()}},
-            data=body,
-        )
-        token.paginator.apply(request, token.value)
-        return request
+        return self._builder.build(page.next_page_token)
 
     def _prepare(self, context: t.Any, start: t.Any, paginator: Paginator, value: t.Any) -> requests.PreparedRequest:
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=PageToken(value, start, paginator)))

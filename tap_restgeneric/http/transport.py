@@ -23,14 +23,10 @@ leaves the tap:
 from __future__ import annotations
 
 import dataclasses
-import heapq
-import itertools
 import logging
 import os
 import re
-import socket
 import threading
-import time
 import typing as t
 import zlib
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -38,10 +34,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import requests
 import urllib3
 from requests.utils import get_environ_proxies, requote_uri
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tap_restgeneric.errors import StreamError
+from tap_restgeneric.http.deadlines import ACCEPT_ENCODING, ACTIVE, WATCHDOG
 from tap_restgeneric.output.redact import REDACTOR
 
 if t.TYPE_CHECKING:
@@ -50,8 +45,6 @@ if t.TYPE_CHECKING:
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: As requests' ``Session.max_redirects``.
 MAX_REDIRECTS = 30
-#: The encodings the tap decodes itself (and so the only ones it asks for).
-ACCEPT_ENCODING = "gzip, deflate"
 _CHUNK = 1 << 16
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -119,146 +112,6 @@ class EnvironmentSettings:
             with self._lock:
                 self._proxies[origin] = found
         return found
-
-
-# ---------------------------------------------------------------- deadlines
-
-
-class Deadline:
-    """Armed around one response; when it passes, the watchdog shuts its socket down."""
-
-    __slots__ = ("at", "done", "expired", "seconds", "sock")
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-        self.sock: socket.socket | None = None
-        self.done = False
-        self.expired = False
-
-    def fire(self) -> None:
-        self.expired = True
-        if self.sock is not None:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)  # wakes a recv() blocked in any thread
-            except OSError:
-                pass
-
-
-class _Watchdog:
-    """One daemon thread firing the deadlines that pass (lazily started, shared by all)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Deadline]] = []
-        self._order = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def arm(self, seconds: float) -> Deadline:
-        deadline = Deadline(seconds)
-        with self._cond:
-            # Deadlines mostly arrive in order: the thread is woken only when the new one
-            # is the earliest (waking it per request cost a thread switch per page).
-            while self._heap and self._heap[0][2].done:  # finished ones, mostly the oldest
-                heapq.heappop(self._heap)
-            earliest = not self._heap or deadline.at < self._heap[0][0]
-            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="tap-restgeneric-deadlines", daemon=True)
-                self._thread.start()
-            elif earliest:
-                self._cond.notify()
-        return deadline
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                while self._heap and self._heap[0][2].done:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                delay = self._heap[0][0] - time.monotonic()
-                if delay > 0:
-                    self._cond.wait(delay)
-                    continue
-                heapq.heappop(self._heap)[2].fire()
-
-
-WATCHDOG = _Watchdog()
-_ACTIVE = threading.local()  # the deadline of the response this thread is waiting for
-
-
-def _register(connection: t.Any) -> None:
-    """Hand the socket of the connection this thread is using to its deadline. The socket
-    object is kept: http.client lets go of it (``sock = None``) once a response that
-    closes the connection is under way, while its body is still being read."""
-    deadline = getattr(_ACTIVE, "deadline", None)
-    if deadline is not None and connection.sock is not None:
-        deadline.sock = connection.sock
-        if deadline.expired:
-            deadline.fire()
-
-
-class _TrackedHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _register(self)
-
-    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _register(self)  # a kept-alive connection: connect() is not called again
-        super().request(*args, **kwargs)
-
-
-class _TrackedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _register(self)
-
-    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _register(self)
-        super().request(*args, **kwargs)
-
-
-class _TrackedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _TrackedHTTPConnection
-
-
-class _TrackedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _TrackedHTTPSConnection
-
-
-_TRACKED_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
-
-
-class DeadlineAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter, with connections the deadline watchdog can reach."""
-
-    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _TRACKED_POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> urllib3.PoolManager:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = _TRACKED_POOLS
-        return manager
-
-
-def new_session(pool_maxsize: int = 10) -> requests.Session:
-    """A session whose requests go through ``DeadlineAdapter`` and never read the
-    environment per request (``Transport`` passes proxies and CA bundle explicitly)."""
-    session = requests.Session()
-    mount_adapter(session, pool_maxsize)
-    session.trust_env = False
-    session.headers["Accept-Encoding"] = ACCEPT_ENCODING
-    return session
-
-
-def mount_adapter(session: requests.Session, pool_maxsize: int) -> None:
-    adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=pool_maxsize)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
 
 
 # ---------------------------------------------------------------- bodies
@@ -408,7 +261,7 @@ class Transport:
 
     def _exchange(self, request: requests.PreparedRequest, origin: Origin) -> requests.Response:
         deadline = WATCHDOG.arm(self.timeout)
-        _ACTIVE.deadline = deadline
+        ACTIVE.deadline = deadline
         response: requests.Response | None = None
         try:
             response = self.session.send(
@@ -446,7 +299,7 @@ class Transport:
             raise
         finally:
             deadline.done = True
-            _ACTIVE.deadline = None
+            ACTIVE.deadline = None
         # The body was read here (streamed, bounded): give it to the Response as requests
         # itself does after reading, so .content, .text and .json() work as usual.
         response._content = body  # noqa: SLF001

@@ -1,0 +1,109 @@
+"""The paginator protocol: the page a paginator decides from, and its base class.
+
+Each decides from the page just read, passed in: ``update(page)`` gets the ``Page``
+(response, parsed body, records), as dlt's paginators get ``update_state(response, data)``,
+and either moves ``current_value`` to the next page's token or sets ``finished``. The token
+goes into the next request through ``apply(request, token)``. ``PAGINATORS`` maps ``type``
+names to classes; the config keys each accepts are its ``__init__``'s keyword parameters
+(``paginator_options``), the one list the dialect's validation reads.
+
+They do not build on the SDK's ``BaseAPIPaginator``: its ``advance(response)`` sees only the
+``requests.Response``, so every paginator reading the body (total, cursor, next URL, has-more)
+would parse it a second time. A paginator that would request a page it already requested
+raises ``PaginationLoop`` instead of looping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+if t.TYPE_CHECKING:
+    import requests
+    from singer_sdk.streams.rest import HTTPRequest
+
+
+@dataclasses.dataclass(slots=True)
+class Page:
+    """One response, its parsed body and the records the selector found in it."""
+
+    response: requests.Response
+    body: t.Any
+    records: list
+
+
+class PaginationLoop(Exception):
+    def __init__(self, token: t.Any) -> None:
+        super().__init__(f"the next page token {token!r} was already requested")
+        self.token = token
+
+
+class Paginator:
+    """Base of the dialect's paginators."""
+
+    type_name: t.ClassVar[str]
+    #: True when the next request does not depend on the previous response (page_number, offset).
+    predictable: t.ClassVar[bool] = False
+
+    def __init__(self, first: t.Any) -> None:
+        self.current_value = first
+        self.finished = False
+        self._requested = {_key(first)}
+
+    def update(self, page: Page) -> None:
+        """Decide the request after ``page``: the next token, or finished."""
+        if not self.has_more(page):
+            self.finished = True
+            return
+        following = self.next_value(page)
+        if following is None:
+            self.finished = True
+            return
+        key = _key(following)
+        if key in self._requested:
+            raise PaginationLoop(following)
+        self._requested.add(key)
+        self.current_value = following
+
+    def has_more(self, page: Page) -> bool:  # noqa: ARG002 - the stop rules of most paginators read the page
+        return True
+
+    def next_value(self, page: Page) -> t.Any:
+        """The token of the page after ``page`` (None: there is none)."""
+        raise NotImplementedError
+
+    def apply(self, request: HTTPRequest, token: t.Any) -> None:
+        """Put ``token`` into the request for its page."""
+
+    # Predictable paginators (page_number, offset) also answer these, so that pages
+    # can be requested ahead of the responses that would name them.
+    def value_after(self, token: t.Any) -> t.Any:
+        raise NotImplementedError
+
+    def last_value(self, page: Page | None) -> t.Any | None:  # noqa: ARG002
+        """The last token that can hold records, when the pages seen so far tell it."""
+        return None
+
+
+def _key(token: t.Any) -> t.Hashable:
+    try:
+        hash(token)
+    except TypeError:
+        return repr(token)
+    return t.cast("t.Hashable", token)
+
+
+class SinglePagePaginator(Paginator):
+    """One request, no paging.
+
+    Sample response ``{"data": [{"id": 1}, {"id": 2}]}`` with config
+    ``{"type": "single_page"}``: one request, two records.
+    """
+
+    type_name = "single_page"
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def has_more(self, page: Page) -> bool:  # noqa: ARG002
+        return False

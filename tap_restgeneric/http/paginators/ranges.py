@@ -1,0 +1,171 @@
+"""page_number and offset: the next request does not depend on the response, so pages
+can be requested ahead (``predictable``); dlt's RangePaginator stop rules, plus short pages."""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_restgeneric.http.paginators.base import Page, Paginator
+from tap_restgeneric.http.selectors import JSONPath
+
+if t.TYPE_CHECKING:
+    from singer_sdk.streams.rest import HTTPRequest
+
+
+def _number(value: t.Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class _RangePaginator(Paginator):
+    """Stop rules shared by page_number and offset (dlt's RangePaginator, plus short pages)."""
+
+    predictable = True
+
+    def __init__(
+        self, first: int, *, limit: int | None, total_path: t.Any, has_more_path: t.Any,
+        maximum: int | None, stop_after_empty_page: bool,
+    ) -> None:
+        super().__init__(first)
+        self.limit = limit
+        self.total_path = JSONPath(total_path) if total_path else None
+        self.has_more_path = JSONPath(has_more_path) if has_more_path else None
+        self.maximum = maximum
+        self.stop_after_empty_page = stop_after_empty_page
+
+    def total(self, page: Page | None) -> int | None:
+        """The total ``page`` states (pages or items), if it states one."""
+        return _number(self.total_path.first(page.body)) if self.total_path and page else None
+
+    def _end_from_total(self, total: int) -> int:
+        """The first token past the records, given the stated total."""
+        raise NotImplementedError
+
+    def has_more(self, page: Page) -> bool:
+        count = len(page.records)
+        if self.stop_after_empty_page and count == 0:
+            return False
+        if self.limit is not None and count < self.limit:
+            return False
+        if self.has_more_path is not None and not self.has_more_path.first(page.body, default=True):
+            return False
+        following = self.value_after(self.current_value)
+        total = self.total(page)
+        if total is not None and following >= self._end_from_total(total):
+            return False
+        return not (self.maximum is not None and following >= self.maximum)
+
+    def next_value(self, page: Page) -> int:  # noqa: ARG002 - the next token is the one after this
+        return self.value_after(self.current_value)
+
+    def last_value(self, page: Page | None) -> int | None:
+        bounds = [self.value_before(self.maximum)] if self.maximum is not None else []
+        total = self.total(page)
+        if total is not None:
+            bounds.append(self.value_before(self._end_from_total(total)))
+        return min(bounds) if bounds else None
+
+    def value_before(self, end: int) -> int:
+        raise NotImplementedError
+
+
+class PageNumberPaginator(_RangePaginator):
+    """Sends the page number in ``page_param``; numbering starts at 1.
+
+    Sample response ``{"items": [...250 records...], "total_pages": 3}`` with config
+    ``{"type": "page_number", "page_param": "page", "limit": 250,
+    "total_path": "total_pages"}`` requests ``?page=1``, ``?page=2``, ``?page=3``.
+
+    Stops after: an empty page; a page shorter than ``limit``; the page numbered
+    ``total`` (``total_path``, a count of pages, default ``total`` when present);
+    ``has_more_path`` false; before ``maximum_page`` (exclusive, as in dlt).
+    ``start_from_page`` / dlt's ``base_page`` / ``page`` set the first page.
+    """
+
+    type_name = "page_number"
+
+    def __init__(
+        self,
+        *,
+        page_param: str = "page",
+        start_from_page: int | None = None,
+        base_page: int | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+        limit_param: str | None = None,
+        total_path: str | list | None = "total",
+        maximum_page: int | None = None,
+        has_more_path: str | list | None = None,
+        stop_after_empty_page: bool = True,
+    ) -> None:
+        self.base_page = next((v for v in (base_page, start_from_page) if v is not None), 1)
+        super().__init__(
+            page if page is not None else self.base_page, limit=limit, total_path=total_path,
+            has_more_path=has_more_path, maximum=maximum_page, stop_after_empty_page=stop_after_empty_page,
+        )
+        self.page_param = page_param
+        self.limit_param = limit_param
+
+    def _end_from_total(self, total: int) -> int:
+        return total + self.base_page
+
+    def apply(self, request: HTTPRequest, token: int) -> None:
+        request.params[self.page_param] = token
+        if self.limit_param and self.limit is not None:
+            request.params[self.limit_param] = self.limit
+
+    def value_after(self, token: int) -> int:
+        return token + 1
+
+    def value_before(self, end: int) -> int:
+        return end - 1
+
+
+class OffsetPaginator(_RangePaginator):
+    """Sends ``offset_param`` and ``limit_param``; the offset grows by ``limit``.
+
+    Sample response ``{"data": [...100 records...], "total": 250}`` with config
+    ``{"type": "offset", "limit": 100}`` requests ``?offset=0&limit=100``,
+    ``?offset=100&limit=100``, ``?offset=200&limit=100``.
+
+    Stops after: an empty page; a page shorter than ``limit``; an offset reaching
+    ``total`` (``total_path``, a count of items, default ``total`` when present);
+    ``has_more_path`` false; an offset reaching ``maximum_offset``.
+    """
+
+    type_name = "offset"
+
+    def __init__(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        total_path: str | list | None = "total",
+        maximum_offset: int | None = None,
+        has_more_path: str | list | None = None,
+        stop_after_empty_page: bool = True,
+    ) -> None:
+        super().__init__(
+            offset, limit=limit, total_path=total_path, has_more_path=has_more_path,
+            maximum=maximum_offset, stop_after_empty_page=stop_after_empty_page,
+        )
+        self.step = limit
+        self.offset_param = offset_param
+        self.limit_param = limit_param
+
+    def _end_from_total(self, total: int) -> int:
+        return total
+
+    def apply(self, request: HTTPRequest, token: int) -> None:
+        request.params[self.offset_param] = token
+        request.params[self.limit_param] = self.step
+
+    def value_after(self, token: int) -> int:
+        return token + self.step
+
+    def value_before(self, end: int) -> int:
+        return end - 1
