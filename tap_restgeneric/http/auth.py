@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
-import socket
 import threading
 import time
 import typing as t
@@ -26,7 +25,7 @@ from singer_sdk.authenticators import (
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.retry import RateLimiter, retry_delay
 from tap_restgeneric.http.deadlines import new_session
-from tap_restgeneric.http.transport import Origin, Transport, display_url
+from tap_restgeneric.http.transport import Origin, Transport, connection_problem, display_url
 from tap_restgeneric.output.redact import REDACTOR
 
 
@@ -144,21 +143,6 @@ def _number(value: t.Any) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-def connection_problem(exc: BaseException) -> str:
-    """What went wrong with a connection, in a few words (no URL: it may hold a query)."""
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in str(seen.args[:1]):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror) or "Name or service not known" in str(seen.args[:1]):
-            return "host name not found"
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
-    text = str(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return text if text.startswith("no complete response") else "timed out"
-    return type(exc).__name__
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,13 +23,12 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.auth import connection_problem
 from tap_restgeneric.http.pages import Abandoned, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
-from tap_restgeneric.http.retry import RateLimiter, retry_delay
+from tap_restgeneric.http.retry import RateLimiter, RetryingStream
 from tap_restgeneric.http.deadlines import new_session
-from tap_restgeneric.http.transport import Origin, Transport, display_url
+from tap_restgeneric.http.transport import Origin, Transport, connection_problem, display_url
 from tap_restgeneric.output.conformance import ConformanceCheck
 from tap_restgeneric.schema_inference import infer_schema
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
@@ -60,7 +59,7 @@ class PageRecordMessage(singer.RecordMessage):
         self.type = singer.SingerMessageType.RECORD
 
 
-class ResourceStream(RESTStream):
+class ResourceStream(RetryingStream):
     """A REST stream configured by one resource of the source config.
 
     Subclassed once per resource by :func:`stream_class_for`; the class attributes
@@ -76,9 +75,8 @@ class ResourceStream(RESTStream):
         endpoint = resource["endpoint"]
         self._endpoint = endpoint
         self._auth = authenticator
-        self._rate_limiter = rate_limiter
-        self._error_handler = endpoint["error_handler"]
-        self._retry_statuses = frozenset(self._error_handler["retry_on_status_codes"])
+        self.rate_limiter = rate_limiter
+        self.error_handler = endpoint["error_handler"]
         self._incremental = endpoint.get("incremental")
         super().__init__(tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"])
         self.path = endpoint["path"].source if isinstance(endpoint["path"], Template) else endpoint["path"]
@@ -192,48 +190,6 @@ class ResourceStream(RESTStream):
 
     # ------------------------------------------------------------ responses and retries
 
-    @override
-    def validate_response(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        where = f"stream '{self.name}': HTTP {status} {response.reason or ''}".rstrip() + f" from {display_url(response.url)}"
-        if status in self._retry_statuses:
-            raise RetriableAPIError(where, response)
-        if status in (401, 403):
-            raise FatalAPIError(f"{where}: the API refused the credentials (check `secrets` and client.auth)")
-        snippet = response.text[:200].replace("\n", " ") if response.content else ""
-        raise FatalAPIError(f"{where}: {snippet}" if snippet else where)
-
-    @override
-    def backoff_max_tries(self) -> int:
-        return int(self._error_handler["max_retries"]) + 1
-
-    @override
-    def backoff_jitter(self, value: float) -> float:
-        return value
-
-    @override
-    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
-        def waits() -> t.Generator[float, t.Any, None]:
-            exception = yield  # type: ignore[misc]  # backoff primes the generator with send(None)
-            attempt = 0
-            while True:
-                exception = yield self.retry_delay(exception, attempt)
-                attempt += 1
-
-        return waits()
-
-    def retry_delay(self, exception: Exception, attempt: int) -> float:
-        """See :func:`tap_restgeneric.http.retry.retry_delay`."""
-        return retry_delay(self._error_handler, getattr(exception, "response", None), attempt, self._rate_limiter)
-
-    @override
-    def backoff_handler(self, details: t.Any) -> None:
-        exception = details.get("exception")
-        reason = str(exception) if isinstance(exception, (RetriableAPIError, requests.exceptions.Timeout)) else connection_problem(exception)
-        self.logger.warning("Retrying in %.2f s (attempt %d): %s", details.get("wait") or 0, details.get("tries"), reason)
-
     def _send(self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any) -> requests.Response:
         """One request with the retries of the error handler; failures become StreamErrors."""
         try:
@@ -251,7 +207,7 @@ class ResourceStream(RESTStream):
     def _send_once(self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any) -> requests.Response:
         if cancelled is not None and cancelled.is_set():
             raise Abandoned  # not retried: nobody will read this page
-        self._rate_limiter.wait()
+        self.rate_limiter.wait()
         response = self._transport.send(prepared)
         # The SDK's request-duration metric (Meltano users read it); private, but the only
         # way to emit the metric exactly as the SDK's own _request does.

@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import os
 import re
+import socket
 import threading
 import typing as t
 import zlib
@@ -306,6 +307,21 @@ class Transport:
         response._content_consumed = True  # noqa: SLF001
         response.raw.release_conn()
         return response
+
+
+def connection_problem(exc: BaseException) -> str:
+    """What went wrong with a connection, in a few words (no URL: it may hold a query)."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in str(seen.args[:1]):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror) or "Name or service not known" in str(seen.args[:1]):
+            return "host name not found"
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return text if text.startswith("no complete response") else "timed out"
+    return type(exc).__name__
 
 
 _SSL_REASON = re.compile(r"\[SSL[^\]]*\] ([^(]*?) \(_ssl\.c")
