@@ -41,7 +41,10 @@ SCHEMA = {
         "quantity": {"type": ["integer", "null"]},
         "active": {"type": ["boolean", "null"]},
         "tags": {"type": ["array", "null"], "items": {"type": "string"}},
-        "address": {"type": ["object", "null"], "properties": {"city": {"type": ["string", "null"]}, "zip": {"type": ["string", "null"]}}},
+        "address": {
+            "type": ["object", "null"],
+            "properties": {"city": {"type": ["string", "null"]}, "zip": {"type": ["string", "null"]}},
+        },
     }
 }
 
@@ -51,10 +54,19 @@ def tap_config(base_url: str, **settings) -> dict:
         "secrets": {"api_key": SECRET},
         "source": {
             "client": {"base_url": base_url, "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}"}},
-            "resources": [{
-                "name": "items", "primary_key": "id", "write_disposition": "merge", "schema": SCHEMA,
-                "endpoint": {"path": "/v1/items", "data_selector": "data", "paginator": {"type": "offset", "limit": PAGE_SIZE}},
-            }],
+            "resources": [
+                {
+                    "name": "items",
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                    "schema": SCHEMA,
+                    "endpoint": {
+                        "path": "/v1/items",
+                        "data_selector": "data",
+                        "paginator": {"type": "offset", "limit": PAGE_SIZE},
+                    },
+                }
+            ],
         },
         **settings,
     }
@@ -72,7 +84,9 @@ class Measured:
 
     def __init__(self, argv: list[str], **popen) -> None:
         self._rss_file = tempfile.NamedTemporaryFile(suffix=".rss", delete=False)
-        self.proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", self._rss_file.name, *argv], stderr=subprocess.DEVNULL, env=CHILD_ENV, **popen)
+        self.proc = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M", "-o", self._rss_file.name, *argv], stderr=subprocess.DEVNULL, env=CHILD_ENV, **popen
+        )
 
     def wait(self) -> float:
         """Peak RSS in MB."""
@@ -131,7 +145,7 @@ def measure(contenders: dict[str, list[str]], runs: int) -> dict[str, tuple[floa
 def table(title: str, results: dict[str, tuple[float, float]], records: int, reference: str) -> None:
     base = results[reference][0]
     print(f"\n{title}")
-    print(f"| what | wall s (median) | records/s | x bare loop (throughput) | peak RSS MB |")
+    print("| what | wall s (median) | records/s | x bare loop (throughput) | peak RSS MB |")
     print("|---|---|---|---|---|")
     for name, (wall, peak) in results.items():
         print(f"| {name} | {wall:.2f} | {records / wall:,.0f} | {base / wall:.2f} | {peak:.0f} |")
@@ -162,9 +176,13 @@ def main() -> None:
             msdk_config.write_text(json.dumps(comp.msdk_config(sandbox.url, SECRET, PAGE_SIZE)))
             contenders["tap-rest-api-msdk 1.4.2"] = [str(competitors["tap-rest-api-msdk"]), "--config", str(msdk_config)]
 
-        print(f"{args.records:,} records, {PAGE_SIZE} per page, offset pagination, API key header; "
-              f"{args.runs} alternating runs, 2 cores ({os.cpu_count()} visible), Python {sys.version.split()[0]}")
-        print("correctness:", "; ".join(f"{name}: {count_ids(argv, args.records)}" for name, argv in list(contenders.items())[:2]))
+        print(
+            f"{args.records:,} records, {PAGE_SIZE} per page, offset pagination, API key header; "
+            f"{args.runs} alternating runs, 2 cores ({os.cpu_count()} visible), Python {sys.version.split()[0]}"
+        )
+        print(
+            "correctness:", "; ".join(f"{name}: {count_ids(argv, args.records)}" for name, argv in list(contenders.items())[:2])
+        )
         results = measure(contenders, args.runs)
         table("To /dev/null, no latency", results, args.records, "bare loop (requests + json)")
 
@@ -188,7 +206,9 @@ def main() -> None:
                 rss.append((rss_tap, rss_loader))
             rows = count()
             wall = statistics.median(walls)
-            print(f"| {name} | {wall:.2f} | {args.records / wall:,.0f} | {rows:,} | {max(r[0] for r in rss):.0f} / {max(r[1] for r in rss):.0f} |")
+            print(
+                f"| {name} | {wall:.2f} | {args.records / wall:,.0f} | {rows:,} | {max(r[0] for r in rss):.0f} / {max(r[1] for r in rss):.0f} |"
+            )
             return wall
 
         db = Path(tmp, "restgeneric.duckdb")
@@ -199,14 +219,24 @@ def main() -> None:
             with duckdb.connect(str(db), read_only=True) as con:
                 return con.execute("SELECT count(*) FROM bench.items").fetchall()[0][0]
 
-        ours = into_duckdb("tap-restgeneric | target-duckdb-exact", tap, [str(BIN / "target-duckdb-exact"), "--config", str(target_config)], db, our_rows)
+        ours = into_duckdb(
+            "tap-restgeneric | target-duckdb-exact",
+            tap,
+            [str(BIN / "target-duckdb-exact"), "--config", str(target_config)],
+            db,
+            our_rows,
+        )
         if competitors:
             theirs_db = Path(tmp, "msdk.duckdb")
             theirs_config = Path(tmp, "msdk-target.json")
             theirs_config.write_text(json.dumps(comp.target_duckdb_config(str(theirs_db))))
-            theirs = into_duckdb("tap-rest-api-msdk | target-duckdb 0.8.0", contenders["tap-rest-api-msdk 1.4.2"],
-                                 [str(competitors["target-duckdb"]), "--config", str(theirs_config)], theirs_db,
-                                 lambda: comp.count_rows(str(theirs_db), "bench", "items"))
+            theirs = into_duckdb(
+                "tap-rest-api-msdk | target-duckdb 0.8.0",
+                contenders["tap-rest-api-msdk 1.4.2"],
+                [str(competitors["target-duckdb"]), "--config", str(theirs_config)],
+                theirs_db,
+                lambda: comp.count_rows(str(theirs_db), "bench", "items"),
+            )
             print(f"end to end: tap-restgeneric is {theirs / ours:.1f}x faster")
 
     if args.million:
@@ -215,8 +245,10 @@ def main() -> None:
             config.write_text(json.dumps(tap_config(big.base_url("bench"))))
             tap = [str(BIN / "tap-restgeneric"), "--config", str(config)]
             wall, peak = run(tap)
-            print(f"\n1,000,000 records: tap-restgeneric {wall:.1f} s, peak RSS {peak:.0f} MB "
-                  f"({peak / results['tap-restgeneric'][1]:.2f}x the {args.records:,}-record run); {count_ids(tap, 1_000_000)}")
+            print(
+                f"\n1,000,000 records: tap-restgeneric {wall:.1f} s, peak RSS {peak:.0f} MB "
+                f"({peak / results['tap-restgeneric'][1]:.2f}x the {args.records:,}-record run); {count_ids(tap, 1_000_000)}"
+            )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ into target-duckdb 0.8.0) against the sandbox's /bench/v1/items endpoint.
 installs the competitors into ``.bench/msdk`` (once), starts a sandbox, runs both
 pipelines once and prints wall seconds, RECORD messages and rows loaded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,23 +37,18 @@ def _uv(root: Path) -> str | None:
 def ensure_installed(root: Path) -> dict[str, Path]:
     """Create ``root/.bench/msdk`` with both competitors (idempotent); return their exes."""
     venv = Path(root) / ".bench" / "msdk"
-    exes = {"tap-rest-api-msdk": venv / "bin" / "tap-rest-api-msdk",
-            "target-duckdb": venv / "bin" / "target-duckdb"}
+    exes = {"tap-rest-api-msdk": venv / "bin" / "tap-rest-api-msdk", "target-duckdb": venv / "bin" / "target-duckdb"}
     marker = venv / ".installed"
     specs = [TAP_SPEC, TARGET_SPEC, DUCKDB_SPEC, SETUPTOOLS_SPEC]
-    if marker.exists() and marker.read_text() == " ".join(specs) \
-            and all(p.exists() for p in exes.values()):
+    if marker.exists() and marker.read_text() == " ".join(specs) and all(p.exists() for p in exes.values()):
         return exes
     uv = _uv(Path(root))
     if uv:
-        subprocess.run([uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable,
-                        str(venv)], check=True)
-        subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-                        *specs], check=True)
+        subprocess.run([uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), *specs], check=True)
     else:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        *specs], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *specs], check=True)
     marker.write_text(" ".join(specs))
     return exes
 
@@ -82,12 +78,14 @@ def msdk_config(base_url: str, secret: str, page_size: int = 100) -> dict:
         "pagination_page_size": page_size,
         "pagination_initial_offset": 0,
         "offset_records_jsonpath": "$.data",
-        "streams": [{
-            "name": STREAM,
-            "path": "/bench/v1/items",
-            "records_path": "$.data[*]",
-            "primary_keys": ["id"],
-        }],
+        "streams": [
+            {
+                "name": STREAM,
+                "path": "/bench/v1/items",
+                "records_path": "$.data[*]",
+                "primary_keys": ["id"],
+            }
+        ],
     }
 
 
@@ -100,6 +98,7 @@ def count_rows(db_path: str, schema: str, table: str = STREAM) -> int:
     """Rows in ``schema.table`` of a DuckDB file (read with /work/venv's duckdb 2.0.0,
     the same version the competitor venv writes with)."""
     import duckdb
+
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         return con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
@@ -115,19 +114,24 @@ def _write(cfg: dict, path: Path) -> Path:
 def run_tap(exes: dict[str, Path], tap_config: Path, stdout=subprocess.DEVNULL) -> float:
     """Run tap-rest-api-msdk alone (stdout to /dev/null by default); return wall seconds."""
     t0 = time.perf_counter()
-    subprocess.run([str(exes["tap-rest-api-msdk"]), "--config", str(tap_config)],
-                   stdout=stdout, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        [str(exes["tap-rest-api-msdk"]), "--config", str(tap_config)], stdout=stdout, stderr=subprocess.DEVNULL, check=True
+    )
     return time.perf_counter() - t0
 
 
 def run_tap_to_target(exes: dict[str, Path], tap_config: Path, target_config: Path) -> float:
     """Run ``tap-rest-api-msdk | target-duckdb``; return wall seconds."""
     t0 = time.perf_counter()
-    tap = subprocess.Popen([str(exes["tap-rest-api-msdk"]), "--config", str(tap_config)],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    target = subprocess.run([str(exes["target-duckdb"]), "--config", str(target_config)],
-                            stdin=tap.stdout, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    tap = subprocess.Popen(
+        [str(exes["tap-rest-api-msdk"]), "--config", str(tap_config)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    target = subprocess.run(
+        [str(exes["target-duckdb"]), "--config", str(target_config)],
+        stdin=tap.stdout,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     tap.stdout.close()
     if tap.wait() or target.returncode:
         raise RuntimeError(f"pipeline failed: tap={tap.returncode} target={target.returncode}")
@@ -136,8 +140,12 @@ def run_tap_to_target(exes: dict[str, Path], tap_config: Path, target_config: Pa
 
 def record_ids(exes: dict[str, Path], tap_config: Path) -> list[int]:
     """Run the tap and return the ``id`` of every RECORD message, in order."""
-    out = subprocess.run([str(exes["tap-rest-api-msdk"]), "--config", str(tap_config)],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
+    out = subprocess.run(
+        [str(exes["tap-rest-api-msdk"]), "--config", str(tap_config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    ).stdout
     ids = []
     for line in out.splitlines():
         msg = json.loads(line)
@@ -170,12 +178,10 @@ def main() -> int:
             exact = sorted(ids) == list(range(1, args.records + 1))
             print(f"msdk RECORD messages: {len(ids)} (ids exactly 1..N once: {exact})")
             secs = run_tap(exes, tap_cfg)
-            print(f"tap-rest-api-msdk > /dev/null: {secs:.2f}s for {args.records} records"
-                  f" ({args.records / secs:,.0f} rec/s)")
+            print(f"tap-rest-api-msdk > /dev/null: {secs:.2f}s for {args.records} records ({args.records / secs:,.0f} rec/s)")
             secs = run_tap_to_target(exes, tap_cfg, target_cfg)
             rows = count_rows(str(db), "bench", STREAM)
-            print(f"tap-rest-api-msdk | target-duckdb: {secs:.2f}s, rows loaded: {rows}"
-                  f" ({rows / secs:,.0f} rows/s)")
+            print(f"tap-rest-api-msdk | target-duckdb: {secs:.2f}s, rows loaded: {rows} ({rows / secs:,.0f} rows/s)")
             return 0 if exact and rows == args.records else 1
     finally:
         sb.stop()

@@ -1,6 +1,6 @@
 """Which speed lever moves what: the tap with one lever undone at a time, same data, one run.
 
-    .venv/bin/python benchmarks/levers.py [--records 100000] [--runs 5]
+.venv/bin/python benchmarks/levers.py [--records 100000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench import PAGE_SIZE, SECRET, run, tap_config  # noqa: E402
-from tap_restgeneric.sandbox import SandboxServer  # noqa: E402
+from benchmarks.bench import PAGE_SIZE, SECRET, run, tap_config
+from tap_restgeneric.sandbox import SandboxServer
 
 VARIANT = str(Path(__file__).resolve().parent / "variant_tap.py")
 
@@ -33,9 +33,27 @@ def main() -> None:
         bare = [sys.executable, str(Path(__file__).parent / "bare_loop.py"), base_url, SECRET, str(PAGE_SIZE)]
         contenders = {
             "bare loop": bare,
-            "SDK output path (conformance, simplejson, flush per record)": [sys.executable, VARIANT, "sdk-output", "--config", str(sequential)],
-            "fast output path, proxies re-read per request": [sys.executable, VARIANT, "env-proxies", "--config", str(sequential)],
-            "fast output path, proxies resolved once (max_concurrency 1)": [sys.executable, VARIANT, "full", "--config", str(sequential)],
+            "SDK output path (conformance, simplejson, flush per record)": [
+                sys.executable,
+                VARIANT,
+                "sdk-output",
+                "--config",
+                str(sequential),
+            ],
+            "fast output path, proxies re-read per request": [
+                sys.executable,
+                VARIANT,
+                "env-proxies",
+                "--config",
+                str(sequential),
+            ],
+            "fast output path, proxies resolved once (max_concurrency 1)": [
+                sys.executable,
+                VARIANT,
+                "full",
+                "--config",
+                str(sequential),
+            ],
             "all levers (max_concurrency 8, adaptive)": [sys.executable, VARIANT, "full", "--config", str(ahead)],
         }
         walls: dict[str, list[float]] = {name: [] for name in contenders}

@@ -24,9 +24,7 @@ def main() -> int:
         with urllib.request.urlopen(f"{args.expected}/_sandbox/counts", timeout=10) as response:
             expected = json.load(response)
     con = duckdb.connect(args.file, read_only=True)
-    tables = con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2"
-    ).fetchall()
+    tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2").fetchall()
     mismatches = 0
     print(f"{'table':45} {'rows':>8} {'sandbox':>8}")
     for schema, table in tables:

@@ -48,7 +48,7 @@ class TapRestGeneric(Tap):
             th.ObjectType(additional_properties=th.CustomType({"type": ["string", "null"]})),
             secret=True,
             description=(
-                "Named secrets, referenced in the source as {{ secrets.NAME }} (dlt's dlt.secrets[\"NAME\"]). "
+                'Named secrets, referenced in the source as {{ secrets.NAME }} (dlt\'s dlt.secrets["NAME"]). '
                 "The presets use api_key (api_token for incidents)."
             ),
         ),
@@ -62,8 +62,7 @@ class TapRestGeneric(Tap):
             th.NumberType,
             default=60,
             description=(
-                "Seconds a whole response may take (connect, headers and body) before the request "
-                "is retried as a timeout."
+                "Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout."
             ),
         ),
         th.Property(

@@ -35,6 +35,7 @@ import typing as t
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing_extensions import override
 
 from tap_restgeneric.errors import TemplateEvaluationError
 
@@ -60,7 +61,7 @@ REFUSED_STATEMENTS = {
 }
 _FORMAT_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or more in a format spec
 
-_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
 
 STATIC_NAMES = frozenset({"secrets", "config"})
 REQUEST_NAMES = STATIC_NAMES | {"incremental"}
@@ -167,7 +168,7 @@ def _check_call(name: str, target: t.Any, args: tuple, kwargs: dict) -> None:
             raise TemplateLimitError(f"expandtabs() would build more than {MAX_STRING_LENGTH:,} characters")
 
 
-def _guarded(name: str, func: t.Callable) -> t.Callable:
+def _guarded(name: str, func: t.Any) -> t.Callable[..., t.Any]:
     """A filter or test that checks its arguments first and counts what it builds."""
 
     @functools.wraps(func)  # keeps Jinja's pass_context/pass_environment marks
@@ -203,6 +204,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         self.filters = {name: _guarded(name, func) for name, func in self.filters.items()}
         self.tests = {name: _guarded(name, func) for name, func in self.tests.items()}
 
+    @override
     def call_binop(self, context: t.Any, operator: str, left: t.Any, right: t.Any) -> t.Any:
         budget = _budget()
         budget.step()
@@ -211,14 +213,16 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         budget.step(result)
         return result
 
-    def call(__self, __context: t.Any, __obj: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:  # noqa: N805 - Jinja's signature
+    @override
+    def call(self, context: t.Any, obj: t.Any, /, *args: t.Any, **kwargs: t.Any) -> t.Any:
         budget = _budget()
         budget.step()
-        _check_call(getattr(__obj, "__name__", ""), getattr(__obj, "__self__", None), args, kwargs)
-        result = super().call(__context, __obj, *args, **kwargs)
+        _check_call(getattr(obj, "__name__", ""), getattr(obj, "__self__", None), args, kwargs)
+        result = super().call(context, obj, *args, **kwargs)
         budget.step(result)
         return result
 
+    @override
     def wrap_str_format(self, value: t.Any) -> t.Callable[..., str] | None:
         sandboxed = super().wrap_str_format(value)
         if sandboxed is None:
@@ -233,10 +237,12 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         checked.__name__ = value.__name__
         return checked
 
+    @override
     def getattr(self, obj: t.Any, attribute: str) -> t.Any:
         _budget().step()
         return super().getattr(obj, attribute)
 
+    @override
     def getitem(self, obj: t.Any, argument: t.Any) -> t.Any:
         _budget().step()
         return super().getitem(obj, argument)
@@ -290,10 +296,7 @@ class Template:
         outer = getattr(_ACTIVE, "budget", None)
         _ACTIVE.budget = budget = _Budget()
         try:
-            if self._expression is not None:
-                result = self._expression(**context)
-            else:
-                result = self._template.render(**context)
+            result = self._expression(**context) if self._expression is not None else self._template.render(**context)
             budget.step(result)
             return result
         except TemplateLimitError as exc:
@@ -310,11 +313,14 @@ def _referenced_keys(ast: nodes.Template, name: str) -> set[str]:
     """Keys read off a top-level name: ``secrets.x`` and ``secrets["x"]``."""
     keys = set()
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        if isinstance(node.node, nodes.Name) and node.node.name == name:
-            if isinstance(node, nodes.Getattr):
-                keys.add(node.attr)
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                keys.add(node.arg.value)
+        if not (
+            isinstance(node, (nodes.Getattr, nodes.Getitem)) and isinstance(node.node, nodes.Name) and node.node.name == name
+        ):
+            continue
+        if isinstance(node, nodes.Getattr):
+            keys.add(node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            keys.add(node.arg.value)
     if not keys and any(n.name == name for n in ast.find_all(nodes.Name)):
         keys.add("*")  # the whole mapping, or a key computed at run time
     return keys

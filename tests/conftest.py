@@ -11,7 +11,7 @@ SANDBOX = SandboxServer(secret=CANARY, port=0)
 SANDBOX.start()
 
 
-def pytest_unconfigure(config):  # noqa: ARG001
+def pytest_unconfigure(config):
     SANDBOX.stop()
 
 

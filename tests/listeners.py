@@ -46,9 +46,18 @@ class Reply:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect",
-           308: "Permanent Redirect", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error",
-           503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
+    401: "Unauthorized",
+    404: "Not Found",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class Listener:
@@ -80,7 +89,7 @@ class Listener:
     def __enter__(self) -> Listener:
         return self
 
-    def __exit__(self, *exc: t.Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _serve(self) -> None:

@@ -29,6 +29,8 @@ def assert_no_canary(*texts: str) -> None:
     """Every run of the CLI or of Meltano in the suite is checked: the secret never shows."""
     leaked = [form for form in CANARY_FORMS for text in texts if form in text]
     assert not leaked, f"the secret leaked in the forms {sorted(set(leaked))}"
+
+
 PRESET_SECRET_NAME = {"incidents": "api_token"}
 
 

@@ -74,13 +74,18 @@ def test_http_basic(httpserver):
 def test_oauth2_client_credentials_fetches_a_token_then_sends_it(httpserver):
     httpserver.expect_request("/oauth/token", method="POST").respond_with_json({"access_token": "tok-123456", "expires_in": 3600})
     ok(httpserver)
-    sync(source(httpserver, {
-        "type": "oauth2_client_credentials",
-        "access_token_url": httpserver.url_for("/oauth/token"),
-        "client_id": "cid",
-        "client_secret": "{{ secrets.key }}",
-        "access_token_request_data": {"scope": "read"},
-    }))
+    sync(
+        source(
+            httpserver,
+            {
+                "type": "oauth2_client_credentials",
+                "access_token_url": httpserver.url_for("/oauth/token"),
+                "client_id": "cid",
+                "client_secret": "{{ secrets.key }}",
+                "access_token_request_data": {"scope": "read"},
+            },
+        )
+    )
     token_request, data_request = (r for r, _ in httpserver.log)
     assert token_request.headers["Authorization"] == "Basic " + base64.b64encode(f"cid:{CANARY}".encode()).decode()
     assert dict(token_request.form) == {"grant_type": "client_credentials", "scope": "read"}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tap_restgeneric.tap import TapRestGeneric
 from tests.support import run_cli
 
-OWN_SETTINGS = ["api", "source", "source_file", "base_url", "secrets", "start_date", "request_timeout", "max_response_mb", "max_concurrency", "max_requests_per_second", "user_agent"]
+# The tap's own settings: every property of its config schema that the SDK does not add.
+OWN_SETTINGS = list(TapRestGeneric.config_jsonschema["properties"])
 
 
 def test_about_json_lists_settings_with_descriptions_and_secret_flag(tmp_path):

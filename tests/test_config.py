@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tap_restgeneric.source import load_source
 from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.source import load_source
 from tests.support import last_line, run_cli
 
 
@@ -18,8 +18,14 @@ def src(**kw):
 
 
 INVALID = [
-    ({}, "no source: set exactly one of the settings `api` (a preset: learning, certifications, social_insights, incidents, operations), `source` (an inline config) or `source_file` (a YAML or JSON file)"),
-    ({"api": "learning", "source": one()}, "settings `api` and `source` are both set: set exactly one of `api`, `source`, `source_file`"),
+    (
+        {},
+        "no source: set exactly one of the settings `api` (a preset: learning, certifications, social_insights, incidents, operations), `source` (an inline config) or `source_file` (a YAML or JSON file)",
+    ),
+    (
+        {"api": "learning", "source": one()},
+        "settings `api` and `source` are both set: set exactly one of `api`, `source`, `source_file`",
+    ),
     ({"api": "nope"}, "api: 'nope' is not one of learning, certifications, social_insights, incidents, operations"),
     ({"source_file": "/nonexistent/source.yaml"}, "source_file: no such file '/nonexistent/source.yaml'"),
     (
@@ -127,18 +133,31 @@ def test_source_file_yaml_with_syntax_error_names_the_line(tmp_path):
 
 
 def test_dlt_shorthands_expand_to_full_resources():
-    source = load_source({
-        "source": {
-            "client": {"base_url": "http://127.0.0.1:9/", "paginator": "header_link"},
-            "resource_defaults": {"primary_key": ["org", "id"], "write_disposition": {"disposition": "merge", "strategy": "upsert"}},
-            "resources": [
-                "issues",
-                {"name": "events", "endpoint": "repos/events"},
-                {"name": "pulls", "endpoint": {"path": "pulls", "paginator": "single_page", "method": "post", "json": {"q": 1}}},
-                {"name": "tags", "endpoint": {"params": {"since": {"type": "incremental", "cursor_path": "updated", "initial_value": "2024-01-01"}}}},
-            ],
+    source = load_source(
+        {
+            "source": {
+                "client": {"base_url": "http://127.0.0.1:9/", "paginator": "header_link"},
+                "resource_defaults": {
+                    "primary_key": ["org", "id"],
+                    "write_disposition": {"disposition": "merge", "strategy": "upsert"},
+                },
+                "resources": [
+                    "issues",
+                    {"name": "events", "endpoint": "repos/events"},
+                    {
+                        "name": "pulls",
+                        "endpoint": {"path": "pulls", "paginator": "single_page", "method": "post", "json": {"q": 1}},
+                    },
+                    {
+                        "name": "tags",
+                        "endpoint": {
+                            "params": {"since": {"type": "incremental", "cursor_path": "updated", "initial_value": "2024-01-01"}}
+                        },
+                    },
+                ],
+            }
         }
-    })
+    )
     assert source.base_url == "http://127.0.0.1:9"
     by_name = {r["name"]: r for r in source.resources}
     assert by_name["issues"]["endpoint"]["path"] == "issues"
@@ -148,33 +167,51 @@ def test_dlt_shorthands_expand_to_full_resources():
     assert by_name["pulls"]["endpoint"]["method"] == "POST"
     assert by_name["pulls"]["primary_key"] == ["org", "id"]
     assert by_name["pulls"]["write_disposition"] == "merge"
-    assert by_name["tags"]["endpoint"]["incremental"] == {"start_param": "since", "cursor_path": "updated", "initial_value": "2024-01-01"}
+    assert by_name["tags"]["endpoint"]["incremental"] == {
+        "start_param": "since",
+        "cursor_path": "updated",
+        "initial_value": "2024-01-01",
+    }
     assert by_name["tags"]["endpoint"]["params"] == {}
 
 
 def test_resource_defaults_deep_merge_and_error_handler_levels():
-    source = load_source({
-        "source": {
-            "client": {"base_url": "http://127.0.0.1:9", "error_handler": {"max_retries": 1}},
-            "resource_defaults": {"endpoint": {"params": {"per_page": 50, "sort": "id"}, "error_handler": {"backoff_factor": 0.5}}},
-            "resources": [
-                {"name": "a", "endpoint": {"params": {"sort": "name"}}, "error_handler": {"max_retries": 7}},
-                {"name": "b", "endpoint": {"error_handler": {"retry_on_status_codes": [503]}}},
-            ],
+    source = load_source(
+        {
+            "source": {
+                "client": {"base_url": "http://127.0.0.1:9", "error_handler": {"max_retries": 1}},
+                "resource_defaults": {
+                    "endpoint": {"params": {"per_page": 50, "sort": "id"}, "error_handler": {"backoff_factor": 0.5}}
+                },
+                "resources": [
+                    {"name": "a", "endpoint": {"params": {"sort": "name"}}, "error_handler": {"max_retries": 7}},
+                    {"name": "b", "endpoint": {"error_handler": {"retry_on_status_codes": [503]}}},
+                ],
+            }
         }
-    })
+    )
     a, b = source.resources
     assert a["endpoint"]["params"] == {"per_page": 50, "sort": "name"}
-    assert a["endpoint"]["error_handler"] == {"retry_on_status_codes": [429, 500, 502, 503, 504], "max_retries": 1, "backoff_factor": 0.5, "max_retry_after": 60}
+    assert a["endpoint"]["error_handler"] == {
+        "retry_on_status_codes": [429, 500, 502, 503, 504],
+        "max_retries": 1,
+        "backoff_factor": 0.5,
+        "max_retry_after": 60,
+    }
     assert b["endpoint"]["error_handler"]["retry_on_status_codes"] == [503]
     assert a["primary_key"] == [] and a["write_disposition"] == "append"
 
 
 def test_literal_secret_and_base_url_setting_override():
-    source = load_source({
-        "base_url": "http://127.0.0.1:1234/api/",
-        "source": {"client": {"base_url": "https://api.example.com", "auth": {"type": "bearer", "token": "literal-token"}}, "resources": ["a"]},
-    })
+    source = load_source(
+        {
+            "base_url": "http://127.0.0.1:1234/api/",
+            "source": {
+                "client": {"base_url": "https://api.example.com", "auth": {"type": "bearer", "token": "literal-token"}},
+                "resources": ["a"],
+            },
+        }
+    )
     assert source.base_url == "http://127.0.0.1:1234/api"
     assert source.auth == {"type": "bearer", "token": "literal-token"}
     assert "literal-token" in source.secret_values

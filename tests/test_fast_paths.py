@@ -25,19 +25,52 @@ SCHEMA = {
         "count": {"type": ["integer", "null"]},
         "active": {"type": ["boolean", "null"]},
         "tags": {"type": ["array", "null"], "items": {"type": "string"}},
-        "lines": {"type": ["array", "null"], "items": {"type": "object", "properties": {"sku": {"type": ["string", "null"]}, "gift": {"type": ["boolean", "null"]}}}},
-        "address": {"type": ["object", "null"], "properties": {"city": {"type": ["string", "null"]}, "geo": {"type": ["object", "null"], "properties": {"lat": {"type": ["number", "null"]}}}}},
+        "lines": {
+            "type": ["array", "null"],
+            "items": {
+                "type": "object",
+                "properties": {"sku": {"type": ["string", "null"]}, "gift": {"type": ["boolean", "null"]}},
+            },
+        },
+        "address": {
+            "type": ["object", "null"],
+            "properties": {
+                "city": {"type": ["string", "null"]},
+                "geo": {"type": ["object", "null"], "properties": {"lat": {"type": ["number", "null"]}}},
+            },
+        },
     }
 }
 
 RECORDS = [
-    {"id": 1, "name": "plain", "created_at": "2024-01-02T03:04:05Z", "day": "2024-01-02", "amount": 1.5, "count": 3, "active": True,
-     "tags": ["a", "b"], "lines": [{"sku": "x", "gift": False}], "address": {"city": "Lisbon", "geo": {"lat": 38.7}}},
-    {"id": 2, "name": None, "created_at": None, "day": None, "amount": None, "count": None, "active": None, "tags": None, "lines": None, "address": None},
+    {
+        "id": 1,
+        "name": "plain",
+        "created_at": "2024-01-02T03:04:05Z",
+        "day": "2024-01-02",
+        "amount": 1.5,
+        "count": 3,
+        "active": True,
+        "tags": ["a", "b"],
+        "lines": [{"sku": "x", "gift": False}],
+        "address": {"city": "Lisbon", "geo": {"lat": 38.7}},
+    },
+    {
+        "id": 2,
+        "name": None,
+        "created_at": None,
+        "day": None,
+        "amount": None,
+        "count": None,
+        "active": None,
+        "tags": None,
+        "lines": None,
+        "address": None,
+    },
     {"id": 3, "extra": "dropped", "active": 1, "amount": 0.1},  # unknown field, non-boolean in a boolean field
     {"id": 4, "address": {"city": "Porto", "unknown": 1, "geo": {"lat": -8.6, "lng": 41.1}}},  # unknown nested fields
     {"id": 5, "lines": [{"sku": "y", "gift": 0, "qty": 2}, {"sku": None}], "tags": []},  # unknown/int inside array items
-    {"id": 6, "amount": 12345678901234567890, "count": -1, "name": "ünïcødé \" \\ \n"},
+    {"id": 6, "amount": 12345678901234567890, "count": -1, "name": 'ünïcødé " \\ \n'},
 ]
 
 
@@ -46,8 +79,15 @@ def _config(httpserver, **settings) -> dict:
         **settings,
         "source": {
             "client": {"base_url": httpserver.url_for("/api")},
-            "resources": [{"name": "things", "schema": SCHEMA, "primary_key": "id", "write_disposition": "merge",
-                           "endpoint": {"path": "/things", "paginator": "single_page"}}],
+            "resources": [
+                {
+                    "name": "things",
+                    "schema": SCHEMA,
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                    "endpoint": {"path": "/things", "paginator": "single_page"},
+                }
+            ],
         },
     }
 
@@ -77,7 +117,12 @@ def test_fast_path_emits_the_same_records_as_the_sdk_path(httpserver):
 
 def test_stream_maps_and_flattening_take_the_sdk_path_and_still_work(httpserver):
     httpserver.expect_request("/api/things").respond_with_json({"data": RECORDS[:2]})
-    config = _config(httpserver, stream_maps={"things": {"name": None, "upper": "name.upper() if name else None"}}, flattening_enabled=True, flattening_max_depth=2)
+    config = _config(
+        httpserver,
+        stream_maps={"things": {"name": None, "upper": "name.upper() if name else None"}},
+        flattening_enabled=True,
+        flattening_max_depth=2,
+    )
     records = _records(TapRestGeneric, config)
     assert records[0]["upper"] == "PLAIN" and "name" not in records[0]
     assert records[0]["address__city"] == "Lisbon"
@@ -85,7 +130,14 @@ def test_stream_maps_and_flattening_take_the_sdk_path_and_still_work(httpserver)
 
 @pytest.mark.parametrize(
     ("record", "conformant"),
-    [(RECORDS[0], True), (RECORDS[1], True), (RECORDS[2], False), (RECORDS[3], False), (RECORDS[4], False), ({"id": 7, "lines": [{"gift": None}]}, True)],
+    [
+        (RECORDS[0], True),
+        (RECORDS[1], True),
+        (RECORDS[2], False),
+        (RECORDS[3], False),
+        (RECORDS[4], False),
+        ({"id": 7, "lines": [{"gift": None}]}, True),
+    ],
 )
 def test_conformance_check_says_when_the_sdk_would_change_a_record(record, conformant):
     assert ConformanceCheck(SCHEMA)(record) is conformant
@@ -135,9 +187,20 @@ def offset_config(httpserver, limit=10, **settings) -> dict:
         **settings,
         "source": {
             "client": {"base_url": httpserver.url_for("/api")},
-            "resources": [{"name": "items", "schema": {"properties": {"id": {"type": "integer"}}}, "primary_key": "id", "write_disposition": "merge",
-                           "endpoint": {"path": "/items", "data_selector": "data", "paginator": {"type": "offset", "limit": limit},
-                                        "error_handler": {"backoff_factor": 0.01}}}],
+            "resources": [
+                {
+                    "name": "items",
+                    "schema": {"properties": {"id": {"type": "integer"}}},
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                    "endpoint": {
+                        "path": "/items",
+                        "data_selector": "data",
+                        "paginator": {"type": "offset", "limit": limit},
+                        "error_handler": {"backoff_factor": 0.01},
+                    },
+                }
+            ],
         },
     }
 
@@ -165,8 +228,9 @@ def _in_flight(log) -> list[int]:
 def test_without_a_total_pages_past_the_end_are_never_read_even_when_they_fail(threaded_server):
     httpserver = threaded_server
     log: list = []
-    offset_api(httpserver, 95, with_total=False, log=log,
-               fault=lambda offset: Response("gone", status=404) if offset > 100 else None)
+    offset_api(
+        httpserver, 95, with_total=False, log=log, fault=lambda offset: Response("gone", status=404) if offset > 100 else None
+    )
     assert _ids(offset_config(httpserver)) == list(range(1, 96))
     assert max(offset for _, offset in log) <= 90 + 8 * 10  # at most max_concurrency pages past the end
 

@@ -17,7 +17,10 @@ def load(messages: list[dict], tmp_path, schema: str = "main", **config) -> str:
     (tmp_path / "target.json").write_text(json.dumps({"filepath": str(path), "default_target_schema": schema, **config}))
     proc = subprocess.run(
         [sys.executable, "-m", "target_duckdb_exact.target", "--config", str(tmp_path / "target.json")],
-        input="".join(json.dumps(m) + "\n" for m in messages), capture_output=True, text=True, timeout=120,
+        input="".join(json.dumps(m) + "\n" for m in messages),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return str(path)
@@ -47,20 +50,33 @@ def test_all_string_stream_of_1000_records_loads_1000_rows(tmp_path):
 
 
 def test_typed_stream_with_record_metadata_loses_no_row(tmp_path):
-    records = [{"id": i, "amount": i / 4, "active": i % 2 == 0, "created_at": f"2024-01-01T00:{i % 60:02d}:00Z"} for i in range(1, 1001)]
-    properties = {"id": {"type": "integer"}, "amount": {"type": ["number", "null"]}, "active": {"type": ["boolean", "null"]},
-                  "created_at": {"type": ["string", "null"], "format": "date-time"}}
+    records = [
+        {"id": i, "amount": i / 4, "active": i % 2 == 0, "created_at": f"2024-01-01T00:{i % 60:02d}:00Z"} for i in range(1, 1001)
+    ]
+    properties = {
+        "id": {"type": "integer"},
+        "amount": {"type": ["number", "null"]},
+        "active": {"type": ["boolean", "null"]},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+    }
     path = load(stream("typed", properties, records), tmp_path, add_record_metadata=True)
     assert rows(path, "SELECT count(*), sum(id), count(_sdc_received_at) FROM typed") == [(1000, sum(range(1, 1001)), 1000)]
-    assert rows(path, "SELECT strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM typed WHERE id = 61") == [("2024-01-01T00:01:00Z",)]
+    assert rows(path, "SELECT strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM typed WHERE id = 61") == [
+        ("2024-01-01T00:01:00Z",)
+    ]
 
 
 def test_database_file_named_like_its_schema(tmp_path):
     path = tmp_path / "bench.duckdb"
     (tmp_path / "t.json").write_text(json.dumps({"filepath": str(path), "default_target_schema": "bench"}))
     messages = stream("items", {"id": {"type": "integer"}}, [{"id": 1}, {"id": 2}])
-    proc = subprocess.run([sys.executable, "-m", "target_duckdb_exact.target", "--config", str(tmp_path / "t.json")],
-                          input="".join(json.dumps(m) + "\n" for m in messages), capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "target_duckdb_exact.target", "--config", str(tmp_path / "t.json")],
+        input="".join(json.dumps(m) + "\n" for m in messages),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr[-1000:]
     assert rows(str(path), "SELECT count(*) FROM bench.bench.items") == [(2,)]
 
@@ -69,7 +85,9 @@ def test_merge_upserts_on_key_properties(tmp_path):
     properties = {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}
     first = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
     load(stream("things", properties, first), tmp_path)
-    path = load(stream("things", properties, [{"id": 2, "name": "b2"}, {"id": 3, "name": "c"}, {"id": 3, "name": "c2"}]), tmp_path)
+    path = load(
+        stream("things", properties, [{"id": 2, "name": "b2"}, {"id": 3, "name": "c"}, {"id": 3, "name": "c2"}]), tmp_path
+    )
     assert rows(path, "SELECT id, name FROM things ORDER BY id") == [(1, "a"), (2, "b2"), (3, "c2")]
 
 

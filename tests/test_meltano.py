@@ -11,17 +11,24 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from tests.conftest import SANDBOX
 from tests.support import CANARY, assert_no_canary, preset_config, sync
 
 ROOT = Path(__file__).resolve().parent.parent
-PRESETS = {"learning": "learning", "certifications": "certifications", "social-insights": "social_insights",
-           "incidents": "incidents", "operations": "operations"}
+# Preset extractor name suffix -> preset, read from meltano.yml (one inheriting extractor per preset).
+PRESETS = {
+    plugin["name"].split("--", 1)[1]: plugin["config"]["api"]
+    for plugin in yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["extractors"]
+    if plugin.get("inherit_from") == "tap-restgeneric"
+}
 
 
 def meltano_bin() -> str:
-    found = os.environ.get("MELTANO_BIN") or (str(ROOT / ".tools/bin/meltano") if (ROOT / ".tools/bin/meltano").exists() else shutil.which("meltano"))
+    found = os.environ.get("MELTANO_BIN") or (
+        str(ROOT / ".tools/bin/meltano") if (ROOT / ".tools/bin/meltano").exists() else shutil.which("meltano")
+    )
     if not found:
         pytest.fail("meltano is not installed: run `bash scripts/setup.sh` (it installs Meltano into .tools/)")
     return found
@@ -34,7 +41,10 @@ def meltano(tmp_path_factory):
         **os.environ,
         "MELTANO_DATABASE_URI": f"sqlite:///{work}/meltano.db",
         "TARGET_DUCKDB_FILEPATH": str(work / "warehouse.duckdb"),
-        **{f"TAP_RESTGENERIC__{preset.upper().replace('-', '_')}_BASE_URL": SANDBOX.base_url(api) for preset, api in PRESETS.items()},
+        **{
+            f"TAP_RESTGENERIC__{preset.upper().replace('-', '_')}_BASE_URL": SANDBOX.base_url(api)
+            for preset, api in PRESETS.items()
+        },
         "TAP_RESTGENERIC_SECRETS_API_KEY": CANARY,
         "TAP_RESTGENERIC_SECRETS_API_TOKEN": CANARY,
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -43,7 +53,9 @@ def meltano(tmp_path_factory):
     binary = meltano_bin()
 
     def run(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-        proc = subprocess.run([binary, *args], cwd=ROOT, env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [binary, *args], cwd=ROOT, env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=600
+        )
         assert proc.returncode == 0, f"meltano {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         assert_no_canary(proc.stdout, proc.stderr)
         return proc
@@ -107,14 +119,21 @@ def test_incremental_through_meltano_state(meltano):
     state = json.loads(meltano("state", "get", "dev:tap-restgeneric--operations-to-target-duckdb").stdout)
     bookmark = state["singer_state"]["bookmarks"]["registrations_incremental"]
     assert bookmark["replication_key"] == "updated_at"
-    assert bookmark["replication_key_value"] == max(r["updated_at"] for r in SANDBOX.records("operations", "registrations_incremental"))
+    assert bookmark["replication_key_value"] == max(
+        r["updated_at"] for r in SANDBOX.records("operations", "registrations_incremental")
+    )
 
 
 def test_any_preset_against_any_server_through_derived_env_vars(meltano):
-    meltano("run", "tap-restgeneric", "target-duckdb", extra_env={
-        "TAP_RESTGENERIC_API": "incidents",
-        "TAP_RESTGENERIC_BASE_URL": SANDBOX.base_url("incidents"),
-    })
+    meltano(
+        "run",
+        "tap-restgeneric",
+        "target-duckdb",
+        extra_env={
+            "TAP_RESTGENERIC_API": "incidents",
+            "TAP_RESTGENERIC_BASE_URL": SANDBOX.base_url("incidents"),
+        },
+    )
     loaded = table_rows(meltano.db, "tap_restgeneric", "alerts")
     assert sorted(r["id"] for r in loaded) == sorted(SANDBOX.ids("incidents", "alerts"))
 

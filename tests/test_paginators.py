@@ -16,7 +16,21 @@ SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", 
 
 def config(httpserver, endpoint: dict, max_concurrency: int = 1, **client) -> dict:
     # Stop rules are asserted one request after the other; concurrency has its own tests below.
-    return {"max_concurrency": max_concurrency, "source": {"client": {"base_url": httpserver.url_for("/api"), **client}, "resources": [{"name": "items", "primary_key": "id", "write_disposition": "merge", "schema": SCHEMA, "endpoint": {"path": "/items", **endpoint}}]}}
+    return {
+        "max_concurrency": max_concurrency,
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api"), **client},
+            "resources": [
+                {
+                    "name": "items",
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                    "schema": SCHEMA,
+                    "endpoint": {"path": "/items", **endpoint},
+                }
+            ],
+        },
+    }
 
 
 def queries(httpserver) -> list[dict]:
@@ -53,14 +67,20 @@ def page_handler(total: int, size: int, body_extra=lambda page, n_pages: {}):
 )
 def test_page_number_stops_on_empty_or_short_page(httpserver, total, expected_pages):
     serve(httpserver, page_handler(total, 10))
-    out = sync(config(httpserver, {"data_selector": "items", "paginator": {"type": "page_number", "limit": 10, "page_param": "page"}}))
+    out = sync(
+        config(httpserver, {"data_selector": "items", "paginator": {"type": "page_number", "limit": 10, "page_param": "page"}})
+    )
     assert out.ids("items") == [r["id"] for r in ITEMS[:total]]
     assert [q["page"] for q in queries(httpserver)] == expected_pages
 
 
 def test_page_number_starts_at_one_and_sends_limit_param(httpserver):
     serve(httpserver, page_handler(15, 10))
-    sync(config(httpserver, {"data_selector": ["items"], "paginator": {"type": "page_number", "limit": 10, "limit_param": "per_page"}}))
+    sync(
+        config(
+            httpserver, {"data_selector": ["items"], "paginator": {"type": "page_number", "limit": 10, "limit_param": "per_page"}}
+        )
+    )
     assert queries(httpserver) == [{"page": "1", "per_page": "10"}, {"page": "2", "per_page": "10"}]
 
 
@@ -70,7 +90,15 @@ def test_page_number_base_page_zero_and_total_pages(httpserver):
         return json_response({"items": ITEMS[page * 10 : page * 10 + 10], "meta": {"pages": 3}})
 
     serve(httpserver, handler)
-    out = sync(config(httpserver, {"data_selector": "items", "paginator": {"type": "page_number", "page_param": "p", "base_page": 0, "total_path": "meta.pages"}}))
+    out = sync(
+        config(
+            httpserver,
+            {
+                "data_selector": "items",
+                "paginator": {"type": "page_number", "page_param": "p", "base_page": 0, "total_path": "meta.pages"},
+            },
+        )
+    )
     assert [q["p"] for q in queries(httpserver)] == ["0", "1", "2"]
     assert out.ids("items") == list(range(1, 31))
 
@@ -127,7 +155,12 @@ def test_offset_custom_params_and_maximum_offset(httpserver):
         return json_response({"data": ITEMS[start : start + int(request.args["take"])]})
 
     serve(httpserver, handler)
-    sync(config(httpserver, {"paginator": {"type": "offset", "limit": 5, "offset_param": "skip", "limit_param": "take", "maximum_offset": 15}}))
+    sync(
+        config(
+            httpserver,
+            {"paginator": {"type": "offset", "limit": 5, "offset_param": "skip", "limit_param": "take", "maximum_offset": 15}},
+        )
+    )
     assert queries(httpserver) == [{"skip": "0", "take": "5"}, {"skip": "5", "take": "5"}, {"skip": "10", "take": "5"}]
 
 
@@ -161,24 +194,33 @@ def test_cursor_template_form_follows_urls_paths_and_tokens(httpserver, form):
         return json_response(body)
 
     serve(httpserver, handler)
-    out = sync(config(httpserver, {
-        "data_selector": "data",
-        "params": {"limit": 2},
-        "paginator": {
-            "type": "cursor",
-            "cursor_value": '{{ response.get("paging", {}).get("next", {}) }}',
-            "stop_condition": '{{ not response.get("paging", {}).get("next", {}) }}',
-        },
-    }))
+    out = sync(
+        config(
+            httpserver,
+            {
+                "data_selector": "data",
+                "params": {"limit": 2},
+                "paginator": {
+                    "type": "cursor",
+                    "cursor_value": '{{ response.get("paging", {}).get("next", {}) }}',
+                    "stop_condition": '{{ not response.get("paging", {}).get("next", {}) }}',
+                },
+            },
+        )
+    )
     assert out.ids("items") == [1, 2, 3, 4, 5, 6]
-    expected = [{"limit": "2"}] + ([{"cursor": "2"}, {"cursor": "4"}] if form != "token" else [{"limit": "2", "cursor": "2"}, {"limit": "2", "cursor": "4"}])
+    expected = [{"limit": "2"}] + (
+        [{"cursor": "2"}, {"cursor": "4"}] if form != "token" else [{"limit": "2", "cursor": "2"}, {"limit": "2", "cursor": "4"}]
+    )
     assert queries(httpserver) == expected
 
 
 def test_json_link_follows_next_url_until_null(httpserver):
     def handler(request):
         page = int(request.args.get("page", 1))
-        return json_response({"data": ITEMS[(page - 1) * 4 : page * 4], "links": {"next": f"items?page={page + 1}" if page < 3 else None}})
+        return json_response(
+            {"data": ITEMS[(page - 1) * 4 : page * 4], "links": {"next": f"items?page={page + 1}" if page < 3 else None}}
+        )
 
     serve(httpserver, handler)
     out = sync(config(httpserver, {"paginator": {"type": "json_link", "next_url_path": "links.next"}}))
@@ -191,7 +233,9 @@ def test_header_link_follows_rfc8288_next(httpserver):
         page = int(request.args.get("page", 1))
         headers = {}
         if page < 3:
-            headers["Link"] = f'<{httpserver.url_for("/api/items")}?page={page + 1}>; rel="next", <{httpserver.url_for("/api/items")}?page=1>; rel="first"'
+            headers["Link"] = (
+                f'<{httpserver.url_for("/api/items")}?page={page + 1}>; rel="next", <{httpserver.url_for("/api/items")}?page=1>; rel="first"'
+            )
         return json_response(ITEMS[(page - 1) * 2 : page * 2], **headers)
 
     serve(httpserver, handler)
@@ -221,7 +265,7 @@ def test_paginator_that_would_repeat_a_page_stops_with_an_error(httpserver, pagi
 
     serve(httpserver, handler)
     with pytest.raises(StreamError) as info:
-        sync(config(httpserver, {**({"paginator": paginator}), **({"params": {}} if paginator["type"] == "json_link" else {})}) | {})
+        sync(config(httpserver, {"paginator": paginator, **({"params": {}} if paginator["type"] == "json_link" else {})}) | {})
     assert str(info.value).startswith(f"stream 'items': paginator '{paginator['type']}' would request the same page twice")
     assert len(httpserver.log) == 3
 
@@ -229,7 +273,9 @@ def test_paginator_that_would_repeat_a_page_stops_with_an_error(httpserver, pagi
 def test_auto_paginator_follows_next_link_in_body(httpserver):
     def handler(request):
         page = int(request.args.get("page", 1))
-        return json_response({"results": ITEMS[(page - 1) * 2 : page * 2], "next": f"/api/items?page={page + 1}" if page < 2 else None})
+        return json_response(
+            {"results": ITEMS[(page - 1) * 2 : page * 2], "next": f"/api/items?page={page + 1}" if page < 2 else None}
+        )
 
     serve(httpserver, handler)
     out = sync(config(httpserver, {}))

@@ -8,14 +8,30 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tap_restgeneric.source import PRESETS
 from tests.support import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = yaml.safe_load((ROOT / "hub/extractors/tap-restgeneric--restgeneric.yml").read_text())
 MELTANO = yaml.safe_load((ROOT / "meltano.yml").read_text())
 TAP = next(p for p in MELTANO["plugins"]["extractors"] if p["name"] == "tap-restgeneric")
-KINDS = {"string": {"string", "options", "password", "date_iso8601"}, "object": {"object"}, "number": {"decimal"}, "integer": {"integer"}, "boolean": {"boolean"}}
-SDK_BUILTIN = {"stream_maps", "stream_map_config", "faker_config", "flattening_enabled", "flattening_max_depth", "flattening_max_key_length", "flattening_separator", "batch_config"}
+KINDS = {
+    "string": {"string", "options", "password", "date_iso8601"},
+    "object": {"object"},
+    "number": {"decimal"},
+    "integer": {"integer"},
+    "boolean": {"boolean"},
+}
+SDK_BUILTIN = {
+    "stream_maps",
+    "stream_map_config",
+    "faker_config",
+    "flattening_enabled",
+    "flattening_max_depth",
+    "flattening_max_key_length",
+    "flattening_separator",
+    "batch_config",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,5 +74,11 @@ def test_preset_secrets_are_declared_sensitive():
 
 def test_every_preset_has_an_inheriting_extractor():
     inherited = {p["config"]["api"]: p for p in MELTANO["plugins"]["extractors"] if p.get("inherit_from") == "tap-restgeneric"}
-    assert sorted(inherited) == sorted(["learning", "certifications", "social_insights", "incidents", "operations"])
+    assert list(inherited) == list(PRESETS)
     assert MELTANO["send_anonymous_usage_stats"] is False and MELTANO["cli"]["disable_version_check"] is True
+
+
+@pytest.mark.parametrize("definition", [HUB, TAP], ids=["hub", "meltano.yml"])
+def test_preset_options_are_the_presets(definition):
+    api = next(s for s in definition["settings"] if s["name"] == "api")
+    assert [option["value"] for option in api["options"]] == list(PRESETS)

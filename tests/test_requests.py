@@ -16,24 +16,32 @@ def test_post_with_json_body_headers_and_templates(httpserver):
         "start_date": "2024-01-15T00:00:00Z",
         "source": {
             "client": {"base_url": httpserver.url_for("/api"), "headers": {"X-Client": "tap"}},
-            "resources": [{
-                "name": "hits",
-                "primary_key": ["org", "id"],
-                "write_disposition": {"disposition": "merge", "strategy": "upsert"},
-                "schema": {"properties": {"org": {"type": "string"}, "id": {"type": "integer"}, "updated": {"type": ["string", "null"]}}},
-                "endpoint": {
-                    "path": "search",
-                    "method": "POST",
-                    "headers": {"X-Tenant": "{{ secrets.tenant }}"},
-                    "json": {"query": {"since": "{{ incremental.start_value }}"}, "size": 50},
-                    "incremental": {"cursor_path": "updated"},
-                    "paginator": "single_page",
-                },
-            }],
+            "resources": [
+                {
+                    "name": "hits",
+                    "primary_key": ["org", "id"],
+                    "write_disposition": {"disposition": "merge", "strategy": "upsert"},
+                    "schema": {
+                        "properties": {
+                            "org": {"type": "string"},
+                            "id": {"type": "integer"},
+                            "updated": {"type": ["string", "null"]},
+                        }
+                    },
+                    "endpoint": {
+                        "path": "search",
+                        "method": "POST",
+                        "headers": {"X-Tenant": "{{ secrets.tenant }}"},
+                        "json": {"query": {"since": "{{ incremental.start_value }}"}, "size": 50},
+                        "incremental": {"cursor_path": "updated"},
+                        "paginator": "single_page",
+                    },
+                }
+            ],
         },
     }
     out = sync(config)
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     assert request.method == "POST"
     assert request.headers["X-Client"] == "tap" and request.headers["X-Tenant"] == "acme"
     assert json.loads(request.data) == {"query": {"since": "2024-01-15T00:00:00Z"}, "size": 50}
@@ -45,17 +53,29 @@ def test_post_with_json_body_headers_and_templates(httpserver):
 
 def test_dlt_params_incremental_and_placeholder(httpserver):
     httpserver.expect_request("/api/events").respond_with_json([{"id": 1, "ts": 5}, {"id": 2, "ts": 9}, {"id": 3, "ts": 2}])
-    config = {"source": {
-        "client": {"base_url": httpserver.url_for("/api")},
-        "resources": [{
-            "name": "events", "primary_key": "id", "write_disposition": "append",
-            "schema": {"properties": {"id": {"type": "integer"}, "ts": {"type": "integer"}}},
-            "endpoint": {"path": "events", "paginator": "single_page",
-                         "params": {"after": {"type": "incremental", "cursor_path": "ts", "initial_value": 4}, "echo": "{incremental.start_value}"}},
-        }],
-    }}
+    config = {
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api")},
+            "resources": [
+                {
+                    "name": "events",
+                    "primary_key": "id",
+                    "write_disposition": "append",
+                    "schema": {"properties": {"id": {"type": "integer"}, "ts": {"type": "integer"}}},
+                    "endpoint": {
+                        "path": "events",
+                        "paginator": "single_page",
+                        "params": {
+                            "after": {"type": "incremental", "cursor_path": "ts", "initial_value": 4},
+                            "echo": "{incremental.start_value}",
+                        },
+                    },
+                }
+            ],
+        }
+    }
     out = sync(config)
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     assert dict(request.args) == {"after": "4", "echo": "4"}
     assert out.ids("events") == [1, 2]  # ts 2 is older than the start value: dropped, as dlt does
     assert out.schema("events")["key_properties"] == []  # append: no key properties
@@ -108,11 +128,17 @@ def test_plain_pipe_into_the_duckdb_loader(sandbox, tmp_path):
     import duckdb
 
     (tmp_path / "tap.json").write_text(json.dumps(preset_config(sandbox, "certifications")))
-    (tmp_path / "target.json").write_text(json.dumps({"filepath": str(tmp_path / "plain.duckdb"), "default_target_schema": "certifications"}))
+    (tmp_path / "target.json").write_text(
+        json.dumps({"filepath": str(tmp_path / "plain.duckdb"), "default_target_schema": "certifications"})
+    )
     bin_dir = f"{sys.prefix}/bin"
     proc = subprocess.run(
         f"{bin_dir}/tap-restgeneric --config tap.json | {bin_dir}/target-duckdb-exact --config target.json",
-        shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-1000:]
     with duckdb.connect(str(tmp_path / "plain.duckdb"), read_only=True) as con:

@@ -20,13 +20,26 @@ def operations_source(sandbox, error_handler=None, **endpoint) -> dict:
         "secrets": {"api_key": CANARY},
         "request_timeout": 5,
         "source": {
-            "client": {"base_url": sandbox.base_url("operations"), "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}"}},
-            "resource_defaults": {"primary_key": "id", "write_disposition": "merge", "error_handler": {"backoff_factor": 0.01, **(error_handler or {})}},
+            "client": {
+                "base_url": sandbox.base_url("operations"),
+                "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}"},
+            },
+            "resource_defaults": {
+                "primary_key": "id",
+                "write_disposition": "merge",
+                "error_handler": {"backoff_factor": 0.01, **(error_handler or {})},
+            },
             "resources": [
-                {"name": "clients", "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}},
-                 "endpoint": {"path": "/v1/master/client", "data_selector": "data", "paginator": "single_page", **endpoint}},
-                {"name": "locations", "schema": {"properties": {"id": {"type": "integer"}}},
-                 "endpoint": {"path": "/v1/master/locations", "data_selector": "data", "paginator": "single_page"}},
+                {
+                    "name": "clients",
+                    "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}},
+                    "endpoint": {"path": "/v1/master/client", "data_selector": "data", "paginator": "single_page", **endpoint},
+                },
+                {
+                    "name": "locations",
+                    "schema": {"properties": {"id": {"type": "integer"}}},
+                    "endpoint": {"path": "/v1/master/locations", "data_selector": "data", "paginator": "single_page"},
+                },
             ],
         },
     }
@@ -164,7 +177,9 @@ def test_incremental_over_two_runs_with_state(sandbox):
     expected = changed["registrations"]["new"] + changed["registrations"]["updated"]
     assert sorted(second.ids("registrations_incremental")) == sorted(expected)
     assert sorted(second.ids("sessions_incremental")) == sorted(changed["sessions"]["new"] + changed["sessions"]["updated"])
-    sent = [r.query for r in sandbox.requests if r.path == "/operations/v1/transactional/registrations" and "updated_since" in r.query]
+    sent = [
+        r.query for r in sandbox.requests if r.path == "/operations/v1/transactional/registrations" and "updated_since" in r.query
+    ]
     assert sent == [{"updated_since": [bookmark]}]
     # Full-table resources reading the same endpoint still get everything.
     assert sorted(second.ids("registrations_initial")) == sorted(sandbox.ids("operations", "registrations_initial"))
@@ -187,9 +202,22 @@ def test_discovery_infers_a_schema_from_more_than_the_first_page(sandbox):
     config = {
         "secrets": {"api_key": CANARY},
         "source": {
-            "client": {"base_url": sandbox.base_url("learning"), "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}"}},
-            "resources": [{"name": "enrollments", "primary_key": "id", "write_disposition": "merge",
-                           "endpoint": {"path": "/v1/enrollments", "data_selector": "items", "paginator": {"type": "page_number", "limit": 250}}}],
+            "client": {
+                "base_url": sandbox.base_url("learning"),
+                "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}"},
+            },
+            "resources": [
+                {
+                    "name": "enrollments",
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                    "endpoint": {
+                        "path": "/v1/enrollments",
+                        "data_selector": "items",
+                        "paginator": {"type": "page_number", "limit": 250},
+                    },
+                }
+            ],
         },
     }
     tap = TapRestGeneric(config=config, parse_env_config=False)

@@ -26,9 +26,9 @@ if str(ROOT) not in sys.path:  # the package is not necessarily installed
 from tap_restgeneric.sandbox import FAULT_KINDS, RequestLog, SandboxServer  # noqa: E402
 from tap_restgeneric.sandbox import data as D  # noqa: E402
 from tap_restgeneric.sandbox.server import encode_cursor  # noqa: E402
+from tap_restgeneric.source import PRESETS  # noqa: E402
 
 SECRET = "test-secret"
-PRESETS = ("learning", "certifications", "social_insights", "incidents", "operations")
 TIMEOUT = 10
 
 
@@ -36,11 +36,7 @@ def load_preset(api: str) -> dict:
     return yaml.safe_load((ROOT / "tap_restgeneric" / "presets" / f"{api}.yaml").read_text())
 
 
-PRESET_RESOURCES = [
-    (api, res["name"], res["endpoint"]["path"])
-    for api in PRESETS
-    for res in load_preset(api)["resources"]
-]
+PRESET_RESOURCES = [(api, res["name"], res["endpoint"]["path"]) for api in PRESETS for res in load_preset(api)["resources"]]
 
 
 def auth(api: str, secret: str = SECRET) -> dict:
@@ -178,18 +174,33 @@ def test_certifications_fields_are_the_seeds():
     def fields(res):
         return list(D.schema_for("certifications", res)["properties"])
 
-    assert fields("awarded_certifications") == [
-        "id", "name", "description", "user_id", "user_name", "user_email", "awarded_at"]
-    assert fields("certifications") == [
-        "id", "name", "description", "created_at", "awarded_by_name", "awarded_by_title"]
+    assert fields("awarded_certifications") == ["id", "name", "description", "user_id", "user_name", "user_email", "awarded_at"]
+    assert fields("certifications") == ["id", "name", "description", "created_at", "awarded_by_name", "awarded_by_title"]
     assert fields("paths_users") == ["id"]
     assert fields("registrations") == [
-        "id", "completed_at", "is_completed", "completion_percentage", "score", "due_at",
-        "due_date", "pass_status", "created_at", "user", "content"]
+        "id",
+        "completed_at",
+        "is_completed",
+        "completion_percentage",
+        "score",
+        "due_at",
+        "due_date",
+        "pass_status",
+        "created_at",
+        "user",
+        "content",
+    ]
     assert fields("trainings") == ["id", "type", "name", "created_at"]
     assert fields("users") == [
-        "id", "email", "segments", "display_name", "first_name", "last_name", "created_at",
-        "custom_registration_field_values"]
+        "id",
+        "email",
+        "segments",
+        "display_name",
+        "first_name",
+        "last_name",
+        "created_at",
+        "custom_registration_field_values",
+    ]
 
 
 @pytest.mark.parametrize("api", PRESETS)
@@ -219,22 +230,52 @@ def test_every_served_record_validates_against_its_schema(sb, http, api):
 def test_expected_counts(sb):
     counts = sb.counts()
     assert counts["learning"] == {
-        "courses": 0, "users": 1, "promotions": 250, "categories": 251, "reviews": 3,
-        "enrollments": 600, "groups": 2, "instructors": 5, "orders": 500, "products": 7,
-        "coupons": 12}
+        "courses": 0,
+        "users": 1,
+        "promotions": 250,
+        "categories": 251,
+        "reviews": 3,
+        "enrollments": 600,
+        "groups": 2,
+        "instructors": 5,
+        "orders": 500,
+        "products": 7,
+        "coupons": 12,
+    }
     assert counts["certifications"] == {
-        "awarded_certifications": 101, "certifications": 100, "paths_users": 0,
-        "registrations": 1, "trainings": 42, "users": 250}
+        "awarded_certifications": 101,
+        "certifications": 100,
+        "paths_users": 0,
+        "registrations": 1,
+        "trainings": 42,
+        "users": 250,
+    }
     assert counts["social_insights"] == {
-        "media": 100, "media_insights": 101, "stories": 0, "user_insights": 1,
-        "story_insights": 250, "users": 3, "user_lifetime_insights": 199}
-    assert counts["incidents"] == {
-        "users": 26, "teams": 25, "services": 0, "integrations": 1, "incidents": 60, "alerts": 75}
+        "media": 100,
+        "media_insights": 101,
+        "stories": 0,
+        "user_insights": 1,
+        "story_insights": 250,
+        "users": 3,
+        "user_lifetime_insights": 199,
+    }
+    assert counts["incidents"] == {"users": 26, "teams": 25, "services": 0, "integrations": 1, "incidents": 60, "alerts": 75}
     assert counts["operations"] == {
-        "clients": 1, "locations": 12, "rows": 0, "users": 30, "workers": 45,
-        "worker_groups": 4, "tasks": 80, "task_groups": 6, "labels": 9, "varieties": 15,
-        "registrations_initial": 10001, "registrations_incremental": 10001,
-        "sessions_initial": 10000, "sessions_incremental": 10000}
+        "clients": 1,
+        "locations": 12,
+        "rows": 0,
+        "users": 30,
+        "workers": 45,
+        "worker_groups": 4,
+        "tasks": 80,
+        "task_groups": 6,
+        "labels": 9,
+        "varieties": 15,
+        "registrations_initial": 10001,
+        "registrations_incremental": 10001,
+        "sessions_initial": 10000,
+        "sessions_incremental": 10000,
+    }
 
 
 def test_data_is_deterministic():
@@ -248,8 +289,7 @@ def test_data_is_deterministic():
     assert sessions[0]["updated_at"] == "2024-01-01T00:01:00Z"
     assert D.APIS["social_insights"].endpoints["media"].make_record(1)["id"] == "17900000000000001"
     assert D.APIS["incidents"].endpoints["users"].make_record(1)["id"] == "PUSR00001"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
-                        D.APIS["learning"].endpoints["orders"].make_record(3)["created_at"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", D.APIS["learning"].endpoints["orders"].make_record(3)["created_at"])
 
 
 # ---------------------------------------------------------------------------
@@ -278,17 +318,20 @@ def test_auth_enforced(sb, http, api):
     assert ok.status_code == 200, ok.text
 
 
-@pytest.mark.parametrize("api,kwargs", [
-    ("learning", {"headers": {"Authorization": f"Bearer {SECRET}"}}),
-    ("learning", {"params": {"api_key": SECRET}}),
-    ("learning", {"cookies": {"api_key": SECRET}}),
-    ("certifications", {"headers": {"api_key": SECRET}}),
-    ("certifications", {"headers": {"Authorization": SECRET}}),
-    ("social_insights", {"headers": {"api_key": SECRET}}),
-    ("social_insights", {"headers": {"Authorization": f"Bearer {SECRET}"}}),
-    ("incidents", {"headers": {"Authorization": f"Bearer {SECRET}"}}),
-    ("operations", {"params": {"api_key": SECRET}}),
-])
+@pytest.mark.parametrize(
+    "api,kwargs",
+    [
+        ("learning", {"headers": {"Authorization": f"Bearer {SECRET}"}}),
+        ("learning", {"params": {"api_key": SECRET}}),
+        ("learning", {"cookies": {"api_key": SECRET}}),
+        ("certifications", {"headers": {"api_key": SECRET}}),
+        ("certifications", {"headers": {"Authorization": SECRET}}),
+        ("social_insights", {"headers": {"api_key": SECRET}}),
+        ("social_insights", {"headers": {"Authorization": f"Bearer {SECRET}"}}),
+        ("incidents", {"headers": {"Authorization": f"Bearer {SECRET}"}}),
+        ("operations", {"params": {"api_key": SECRET}}),
+    ],
+)
 def test_only_the_presets_auth_mechanism_is_accepted(sb, http, api, kwargs):
     resp = http.get(sb.base_url(api) + AUTH_PATHS[api], timeout=TIMEOUT, **kwargs)
     assert resp.status_code == 401
@@ -306,20 +349,23 @@ def test_unknown_paths_are_404(sb, http):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path,page,expected", [
-    ("/v1/courses", 1, 0),
-    ("/v1/users", 1, 1),
-    ("/v1/users", 2, 0),
-    ("/v1/promotions", 1, 250),
-    ("/v1/promotions", 2, 0),
-    ("/v1/collections", 1, 250),
-    ("/v1/collections", 2, 1),
-    ("/v1/collections", 3, 0),
-    ("/v1/enrollments", 3, 100),
-    ("/v1/orders", 2, 250),
-    ("/v1/orders", 3, 0),
-    ("/v1/coupons", 99, 0),
-])
+@pytest.mark.parametrize(
+    "path,page,expected",
+    [
+        ("/v1/courses", 1, 0),
+        ("/v1/users", 1, 1),
+        ("/v1/users", 2, 0),
+        ("/v1/promotions", 1, 250),
+        ("/v1/promotions", 2, 0),
+        ("/v1/collections", 1, 250),
+        ("/v1/collections", 2, 1),
+        ("/v1/collections", 3, 0),
+        ("/v1/enrollments", 3, 100),
+        ("/v1/orders", 2, 250),
+        ("/v1/orders", 3, 0),
+        ("/v1/coupons", 99, 0),
+    ],
+)
 def test_learning_pages(sb, http, path, page, expected):
     body = get_json(http, sb, "learning", path, {"page": page, "limit": 7, "per_page": 3})
     assert len(body["items"]) == expected
@@ -334,20 +380,22 @@ def test_learning_first_page_is_default(sb, http):
     assert get(http, sb, "learning", "/v1/collections", {"page": "x"}).status_code == 400
 
 
-@pytest.mark.parametrize("resource,page,per_page,expected,meta_per_page", [
-    ("awarded_certifications", 1, 100, 100, 100),
-    ("awarded_certifications", 2, 100, 1, 100),
-    ("certifications", 1, 100, 100, 100),
-    ("certifications", 2, 100, 0, 100),
-    ("paths_users", 1, 100, 0, 100),
-    ("registrations", 1, 100, 1, 100),
-    ("users", 3, 100, 50, 100),
-    ("users", 2, 10, 10, 10),
-    ("users", 1, 1000, 100, 100),
-])
+@pytest.mark.parametrize(
+    "resource,page,per_page,expected,meta_per_page",
+    [
+        ("awarded_certifications", 1, 100, 100, 100),
+        ("awarded_certifications", 2, 100, 1, 100),
+        ("certifications", 1, 100, 100, 100),
+        ("certifications", 2, 100, 0, 100),
+        ("paths_users", 1, 100, 0, 100),
+        ("registrations", 1, 100, 1, 100),
+        ("users", 3, 100, 50, 100),
+        ("users", 2, 10, 10, 10),
+        ("users", 1, 1000, 100, 100),
+    ],
+)
 def test_certifications_pages(sb, http, resource, page, per_page, expected, meta_per_page):
-    body = get_json(http, sb, "certifications", f"/v1/{resource}",
-                    {"page": page, "per_page": per_page})
+    body = get_json(http, sb, "certifications", f"/v1/{resource}", {"page": page, "per_page": per_page})
     assert len(body["data"][resource]) == expected
     assert body["meta"] == {"page": page, "per_page": meta_per_page}
 
@@ -357,20 +405,22 @@ def test_certifications_per_page_honoured(sb, http):
     assert [u["id"] for u in body["data"]["users"]] == list(range(21, 31))
 
 
-@pytest.mark.parametrize("resource,offset,limit,expected,echo_limit", [
-    ("media", 0, 100, 100, 100),
-    ("media", 100, 100, 0, 100),
-    ("media_insights", 100, 100, 1, 100),
-    ("stories", 0, 100, 0, 100),
-    ("user_insights", 0, 100, 1, 100),
-    ("story_insights", 200, 100, 50, 100),
-    ("user_lifetime_insights", 100, 100, 99, 100),
-    ("users", 1, 1, 1, 1),
-    ("media", 0, 500, 100, 100),
-])
+@pytest.mark.parametrize(
+    "resource,offset,limit,expected,echo_limit",
+    [
+        ("media", 0, 100, 100, 100),
+        ("media", 100, 100, 0, 100),
+        ("media_insights", 100, 100, 1, 100),
+        ("stories", 0, 100, 0, 100),
+        ("user_insights", 0, 100, 1, 100),
+        ("story_insights", 200, 100, 50, 100),
+        ("user_lifetime_insights", 100, 100, 99, 100),
+        ("users", 1, 1, 1, 1),
+        ("media", 0, 500, 100, 100),
+    ],
+)
 def test_social_offsets(sb, http, resource, offset, limit, expected, echo_limit):
-    body = get_json(http, sb, "social_insights", f"/v1/{resource}",
-                    {"offset": offset, "limit": limit})
+    body = get_json(http, sb, "social_insights", f"/v1/{resource}", {"offset": offset, "limit": limit})
     assert len(body["data"]) == expected
     assert body["paging"] == {"offset": offset, "limit": echo_limit}
     assert set(body) == {"data", "paging"}
@@ -382,10 +432,17 @@ def test_social_ids_are_digit_strings(sb):
             assert isinstance(rid, str) and rid.isdigit()
 
 
-@pytest.mark.parametrize("resource,first_page", [
-    ("users", 25), ("teams", 25), ("services", 0), ("integrations", 1),
-    ("incidents", 25), ("alerts", 25),
-])
+@pytest.mark.parametrize(
+    "resource,first_page",
+    [
+        ("users", 25),
+        ("teams", 25),
+        ("services", 0),
+        ("integrations", 1),
+        ("incidents", 25),
+        ("alerts", 25),
+    ],
+)
 def test_incidents_first_pages(sb, http, resource, first_page):
     path = D.APIS["incidents"].endpoints[resource].path
     body = get_json(http, sb, "incidents", path)
@@ -407,8 +464,9 @@ def test_incidents_next_forms(sb, http):
     alerts = get_json(http, sb, "incidents", "/v2/alerts")
     token = alerts["paging"]["next"]
     assert token and "/" not in token and not token.startswith("http")  # a bare cursor
-    page2 = http.get(sb.base_url("incidents") + "/v2/alerts", params={"cursor": token},
-                     headers={"api_key": SECRET}, timeout=TIMEOUT).json()
+    page2 = http.get(
+        sb.base_url("incidents") + "/v2/alerts", params={"cursor": token}, headers={"api_key": SECRET}, timeout=TIMEOUT
+    ).json()
     assert [a["id"] for a in page2["data"]][0] == "PALR00026"
 
     incidents = get_json(http, sb, "incidents", "/v1/incidents")
@@ -417,8 +475,7 @@ def test_incidents_next_forms(sb, http):
     page2 = http.get(sb.url + nxt, headers={"api_key": SECRET}, timeout=TIMEOUT).json()
     assert len(page2["data"]) == 25
     assert page2["paging"]["next"].startswith("/incidents/v1/incidents?cursor=")
-    page3 = http.get(sb.url + page2["paging"]["next"], headers={"api_key": SECRET},
-                     timeout=TIMEOUT).json()
+    page3 = http.get(sb.url + page2["paging"]["next"], headers={"api_key": SECRET}, timeout=TIMEOUT).json()
     assert len(page3["data"]) == 10 and page3["paging"] == {}
 
     # teams has exactly one page: no next at all
@@ -446,17 +503,20 @@ def test_operations_master_single_page(sb, http):
         assert len(body["data"]) == sb.counts()["operations"][resource]
 
 
-@pytest.mark.parametrize("path,params,expected,total", [
-    ("/v1/transactional/registrations", {}, 10001, 10001),
-    ("/v1/transactional/registrations", {"offset": 0, "limit": 10000}, 10000, 10001),
-    ("/v1/transactional/registrations", {"offset": 10000, "limit": 10000}, 1, 10001),
-    ("/v1/transactional/registrations", {"offset": 10001, "limit": 10000}, 0, 10001),
-    ("/v1/transactional/registrations", {"offset": 0, "limit": 50000}, 10000, 10001),
-    ("/v1/transactional/sessions", {"offset": 0, "limit": 10000}, 10000, 10000),
-    ("/v1/transactional/sessions", {"offset": 10000, "limit": 10000}, 0, 10000),
-    ("/v1/transactional/sessions", {"offset": 9990}, 10, 10000),
-    ("/v1/transactional/sessions", {"updated_since": "2024-01-07T22:30:00Z"}, 10, 10000),
-])
+@pytest.mark.parametrize(
+    "path,params,expected,total",
+    [
+        ("/v1/transactional/registrations", {}, 10001, 10001),
+        ("/v1/transactional/registrations", {"offset": 0, "limit": 10000}, 10000, 10001),
+        ("/v1/transactional/registrations", {"offset": 10000, "limit": 10000}, 1, 10001),
+        ("/v1/transactional/registrations", {"offset": 10001, "limit": 10000}, 0, 10001),
+        ("/v1/transactional/registrations", {"offset": 0, "limit": 50000}, 10000, 10001),
+        ("/v1/transactional/sessions", {"offset": 0, "limit": 10000}, 10000, 10000),
+        ("/v1/transactional/sessions", {"offset": 10000, "limit": 10000}, 0, 10000),
+        ("/v1/transactional/sessions", {"offset": 9990}, 10, 10000),
+        ("/v1/transactional/sessions", {"updated_since": "2024-01-07T22:30:00Z"}, 10, 10000),
+    ],
+)
 def test_operations_transactional_paging(sb, http, path, params, expected, total):
     body = get_json(http, sb, "operations", path, params)
     assert len(body["data"]) == expected
@@ -477,8 +537,7 @@ def test_bench(sb, http):
     assert body["total"] == 2500 and len(body["data"]) == 100
     assert body["data"][0]["id"] == 2401
     first = body["data"][0]
-    assert list(first) == ["id", "name", "email", "created_at", "amount", "quantity",
-                           "active", "tags", "address"]
+    assert list(first) == ["id", "name", "email", "created_at", "amount", "quantity", "active", "tags", "address"]
     assert isinstance(first["amount"], float) and isinstance(first["tags"], list)
     assert set(first["address"]) == {"city", "zip"}
     assert len(get_json(http, sb, "bench", "/v1/items", {"limit": 5000})["data"]) == 1000
@@ -496,8 +555,7 @@ def test_advance_and_updated_since(http):
     with SandboxServer(secret=SECRET, port=0, bench_records=10) as fresh:
         before = fresh.records("operations", "registrations_initial")
         high_water = max(r["updated_at"] for r in before)
-        assert get_json(http, fresh, "operations", path,
-                        {"updated_since": high_water}) == {"data": [], "total": 0}
+        assert get_json(http, fresh, "operations", path, {"updated_since": high_water}) == {"data": [], "total": 0}
         # warm the cache so advance must invalidate it
         assert len(get_json(http, fresh, "operations", path)["data"]) == 10001
 
@@ -524,14 +582,13 @@ def test_advance_and_updated_since(http):
         # same cut-off written with an offset / as a naive timestamp
         hw_offset = high_water.replace("Z", "+00:00")
         assert get_json(http, fresh, "operations", path, {"updated_since": hw_offset})["total"] == 5
-        assert get_json(http, fresh, "operations", path,
-                        {"updated_since": high_water.rstrip("Z")})["total"] == 5
-        raw_plus = http.get(fresh.base_url("operations") + path + "?updated_since=" + hw_offset,
-                            headers={"api_key": SECRET}, timeout=TIMEOUT)
+        assert get_json(http, fresh, "operations", path, {"updated_since": high_water.rstrip("Z")})["total"] == 5
+        raw_plus = http.get(
+            fresh.base_url("operations") + path + "?updated_since=" + hw_offset, headers={"api_key": SECRET}, timeout=TIMEOUT
+        )
         assert raw_plus.json()["total"] == 5
         # offset/limit apply to the matching records
-        paged = get_json(http, fresh, "operations", path,
-                         {"updated_since": high_water, "offset": 4, "limit": 10})
+        paged = get_json(http, fresh, "operations", path, {"updated_since": high_water, "offset": 4, "limit": 10})
         assert [r["id"] for r in paged["data"]] == changed[4:] and paged["total"] == 5
         full = get_json(http, fresh, "operations", path)
         assert len(full["data"]) == 10004 and full["total"] == 10004
@@ -544,11 +601,9 @@ def test_advance_and_updated_since(http):
         assert [r["id"] for r in body2["data"]] == sorted(second["new"] + second["updated"])
 
         sessions_hw = D.iso(D.EPOCH_2024 + 10000 * 60)  # initial updated_at of session 10000
-        sessions = get_json(http, fresh, "operations", "/v1/transactional/sessions",
-                            {"updated_since": sessions_hw})
+        sessions = get_json(http, fresh, "operations", "/v1/transactional/sessions", {"updated_since": sessions_hw})
         assert sessions["total"] == 10  # two advances: 2 x (3 new + 2 updated)
-        assert get(http, fresh, "operations", path,
-                   {"updated_since": "yesterday"}).status_code == 400
+        assert get(http, fresh, "operations", path, {"updated_since": "yesterday"}).status_code == 400
         assert fresh.advance("learning") == {}
         with pytest.raises(KeyError):
             fresh.advance("nope")
@@ -561,10 +616,18 @@ def test_advance_and_updated_since(http):
 FAULT_PATH = "/learning/v1/users"
 
 
-@pytest.mark.parametrize("kind,status", [
-    ("500", 500), ("502", 502), ("503", 503), ("504", 504), ("401", 401), ("403", 403),
-    ("429", 429),
-])
+@pytest.mark.parametrize(
+    "kind,status",
+    [
+        ("500", 500),
+        ("502", 502),
+        ("503", 503),
+        ("504", 504),
+        ("401", 401),
+        ("403", 403),
+        ("429", 429),
+    ],
+)
 def test_status_faults(sb, http, kind, status):
     sb.inject_fault(FAULT_PATH, kind)
     resp = get(http, sb, "learning", "/v1/users")
@@ -622,8 +685,7 @@ def test_html_fault(sb, http):
 
 
 def test_fault_kinds_validated(sb):
-    assert set(FAULT_KINDS) == {"429", "500", "502", "503", "504", "401", "403", "reset",
-                                "slow", "html"}
+    assert set(FAULT_KINDS) == {"429", "500", "502", "503", "504", "401", "403", "reset", "slow", "html"}
     with pytest.raises(ValueError):
         sb.inject_fault("/x", "418")
 
@@ -635,8 +697,7 @@ def test_fault_kinds_validated(sb):
 
 def test_request_log(sb, http):
     sb.clear_requests()
-    get(http, sb, "social_insights", "/v1/media", {"offset": 0, "limit": 100},
-        headers={"X-Trace": "abc"})
+    get(http, sb, "social_insights", "/v1/media", {"offset": 0, "limit": 100}, headers={"X-Trace": "abc"})
     http.get(sb.url + "/_sandbox/health", timeout=TIMEOUT)  # control requests are not logged
     (entry,) = sb.requests
     assert isinstance(entry, RequestLog)
@@ -652,8 +713,7 @@ def test_control_endpoints(sb, http):
     base = sb.url + "/_sandbox"
     assert http.get(base + "/health", timeout=TIMEOUT).json() == {"ok": True}
     assert http.get(base + "/counts", timeout=TIMEOUT).json() == sb.counts()
-    resp = http.post(base + "/fault", params={"path": FAULT_PATH, "kind": "429", "count": 2,
-                                              "retry_after": 1}, timeout=TIMEOUT)
+    resp = http.post(base + "/fault", params={"path": FAULT_PATH, "kind": "429", "count": 2, "retry_after": 1}, timeout=TIMEOUT)
     assert resp.status_code == 200, resp.text
     http.post(base + "/requests/clear", timeout=TIMEOUT)
     for _ in range(2):
@@ -667,13 +727,11 @@ def test_control_endpoints(sb, http):
     assert http.post(base + "/requests/clear", timeout=TIMEOUT).json() == {"ok": True}
     assert http.get(base + "/requests", timeout=TIMEOUT).json() == []
     # validation
-    assert http.post(base + "/fault", params={"path": "/x", "kind": "nope"},
-                     timeout=TIMEOUT).status_code == 400
+    assert http.post(base + "/fault", params={"path": "/x", "kind": "nope"}, timeout=TIMEOUT).status_code == 400
     assert http.post(base + "/advance", params={"api": "nope"}, timeout=TIMEOUT).status_code == 400
     assert http.get(base + "/advance", timeout=TIMEOUT).status_code == 405
     assert http.get(base + "/nothing", timeout=TIMEOUT).status_code == 404
-    records = http.get(base + "/records", params={"api": "learning", "resource": "users"},
-                       timeout=TIMEOUT).json()
+    records = http.get(base + "/records", params={"api": "learning", "resource": "users"}, timeout=TIMEOUT).json()
     assert records == sb.records("learning", "users")
 
 
@@ -681,8 +739,7 @@ def test_keep_alive_and_content_length(sb):
     conn = HTTPConnection("127.0.0.1", sb.port, timeout=TIMEOUT)
     try:
         for page in (1, 2, 3):
-            conn.request("GET", f"/learning/v1/collections?page={page}",
-                         headers={"api_key": SECRET})
+            conn.request("GET", f"/learning/v1/collections?page={page}", headers={"api_key": SECRET})
             resp = conn.getresponse()
             body = resp.read()
             assert resp.status == 200
@@ -705,8 +762,9 @@ def test_latency_overlaps(sb):
 
         def worker():
             with requests.Session() as s:
-                results.append(s.get(sb.base_url("learning") + "/v1/users",
-                                     headers={"api_key": SECRET}, timeout=TIMEOUT).status_code)
+                results.append(
+                    s.get(sb.base_url("learning") + "/v1/users", headers={"api_key": SECRET}, timeout=TIMEOUT).status_code
+                )
 
         start = time.monotonic()
         threads = [threading.Thread(target=worker) for _ in range(5)]
@@ -746,9 +804,14 @@ def test_refuses_non_loopback_host():
 def _cli(*args: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("SANDBOX_SECRET", None)
-    return subprocess.Popen([sys.executable, "-m", "tap_restgeneric.sandbox", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tap_restgeneric.sandbox", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_cli_starts_serves_and_stops_on_sigterm():
@@ -764,11 +827,9 @@ def test_cli_starts_serves_and_stops_on_sigterm():
         url = match.group(1)
         assert int(match.group(2)) > 0
         assert requests.get(url + "/_sandbox/health", timeout=TIMEOUT).json() == {"ok": True}
-        r = requests.get(url + "/bench/v1/items", headers={"api_key": "cli-secret"},
-                         timeout=TIMEOUT)
+        r = requests.get(url + "/bench/v1/items", headers={"api_key": "cli-secret"}, timeout=TIMEOUT)
         assert r.json()["total"] == 10
-        adv = requests.post(url + "/_sandbox/advance", params={"api": "operations"},
-                            timeout=TIMEOUT).json()
+        adv = requests.post(url + "/_sandbox/advance", params={"api": "operations"}, timeout=TIMEOUT).json()
         assert adv["registrations"]["new"] == [10002, 10003, 10004]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

@@ -15,7 +15,13 @@ def _suite(api: str) -> SuiteConfig:
 
 
 TestLearning = get_tap_test_class(TapRestGeneric, config=preset_config(SANDBOX, "learning"), suite_config=_suite("learning"))
-TestCertifications = get_tap_test_class(TapRestGeneric, config=preset_config(SANDBOX, "certifications"), suite_config=_suite("certifications"))
-TestSocialInsights = get_tap_test_class(TapRestGeneric, config=preset_config(SANDBOX, "social_insights"), suite_config=_suite("social_insights"))
+TestCertifications = get_tap_test_class(
+    TapRestGeneric, config=preset_config(SANDBOX, "certifications"), suite_config=_suite("certifications")
+)
+TestSocialInsights = get_tap_test_class(
+    TapRestGeneric, config=preset_config(SANDBOX, "social_insights"), suite_config=_suite("social_insights")
+)
 TestIncidents = get_tap_test_class(TapRestGeneric, config=preset_config(SANDBOX, "incidents"), suite_config=_suite("incidents"))
-TestOperations = get_tap_test_class(TapRestGeneric, config=preset_config(SANDBOX, "operations"), suite_config=_suite("operations"))
+TestOperations = get_tap_test_class(
+    TapRestGeneric, config=preset_config(SANDBOX, "operations"), suite_config=_suite("operations")
+)

@@ -46,10 +46,22 @@ def test_canary_absent_from_errors_and_retries(sandbox, tmp_path):
 
 def test_canary_absent_when_the_host_is_unreachable(tmp_path):
     port = _closed_port()
-    config = {"secrets": {"api_key": CANARY}, "source": {
-        "client": {"base_url": f"http://127.0.0.1:{port}", "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}", "location": "query"}},
-        "resources": [{"name": "r", "schema": {"properties": {"id": {"type": "integer"}}}, "error_handler": {"max_retries": 1, "backoff_factor": 0.01}}],
-    }}
+    config = {
+        "secrets": {"api_key": CANARY},
+        "source": {
+            "client": {
+                "base_url": f"http://127.0.0.1:{port}",
+                "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}", "location": "query"},
+            },
+            "resources": [
+                {
+                    "name": "r",
+                    "schema": {"properties": {"id": {"type": "integer"}}},
+                    "error_handler": {"max_retries": 1, "backoff_factor": 0.01},
+                }
+            ],
+        },
+    }
     out = run_cli([], config, tmp_path, env=DEBUG)
     assert out.returncode == 1
     assert f"request to http://127.0.0.1:{port}/r failed after 2 attempts: connection refused" in out.stderr
@@ -57,10 +69,18 @@ def test_canary_absent_when_the_host_is_unreachable(tmp_path):
 
 
 def test_canary_absent_with_http_basic_and_invalid_config(sandbox, tmp_path):
-    config = {"secrets": {"pw": CANARY}, "source": {
-        "client": {"base_url": sandbox.base_url("learning"), "auth": {"type": "http_basic", "username": "user", "password": "{{ secrets.pw }}"}},
-        "resources": [{"name": "r", "endpoint": {"path": "/v1/users", "data_selector": "items", "paginator": {"type": "pages"}}}],
-    }}
+    config = {
+        "secrets": {"pw": CANARY},
+        "source": {
+            "client": {
+                "base_url": sandbox.base_url("learning"),
+                "auth": {"type": "http_basic", "username": "user", "password": "{{ secrets.pw }}"},
+            },
+            "resources": [
+                {"name": "r", "endpoint": {"path": "/v1/users", "data_selector": "items", "paginator": {"type": "pages"}}}
+            ],
+        },
+    }
     out = run_cli(["--discover"], config, tmp_path, env=DEBUG)
     assert out.returncode == 1
     assert_no_canary(out)
@@ -72,7 +92,16 @@ def test_canary_absent_with_http_basic_and_invalid_config(sandbox, tmp_path):
 
 def _fast_social(sandbox) -> dict:
     return {
-        "client": {"base_url": sandbox.base_url("social_insights"), "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}", "location": "query"}},
+        "client": {
+            "base_url": sandbox.base_url("social_insights"),
+            "auth": {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.api_key }}", "location": "query"},
+        },
         "resource_defaults": {"error_handler": {"max_retries": 2, "backoff_factor": 0.01}},
-        "resources": [{"name": "media", "primary_key": "id", "endpoint": {"path": "/v1/media", "data_selector": "data", "paginator": {"type": "offset", "limit": 100}}}],
+        "resources": [
+            {
+                "name": "media",
+                "primary_key": "id",
+                "endpoint": {"path": "/v1/media", "data_selector": "data", "paginator": {"type": "offset", "limit": 100}},
+            }
+        ],
     }

@@ -32,8 +32,14 @@ AUTHS = {
     "api_key_cookie": {"auth": {"type": "api_key", "name": "session", "api_key": "{{ secrets.key }}", "location": "cookie"}},
     "bearer": {"auth": {"type": "bearer", "token": "{{ secrets.key }}"}},
     "http_basic": {"auth": {"type": "http_basic", "username": "user", "password": "{{ secrets.key }}"}},
-    "oauth2": {"auth": {"type": "oauth2_client_credentials", "access_token_url": "{api}/api/token", "client_id": "cid",
-                        "client_secret": "{{ secrets.key }}"}},
+    "oauth2": {
+        "auth": {
+            "type": "oauth2_client_credentials",
+            "access_token_url": "{api}/api/token",
+            "client_id": "cid",
+            "client_secret": "{{ secrets.key }}",
+        }
+    },
     "client_headers": {"headers": {"X-Api-Key": "{{ secrets.key }}"}},
     "endpoint_headers": {"endpoint": {"headers": {"X-Api-Key": "{{ secrets.key }}"}}},
     "endpoint_params": {"endpoint": {"params": {"key": "{{ secrets.key }}"}}},
@@ -55,11 +61,15 @@ def config_for(api: Listener, kind: str, paginator: object = "json_link", **sett
     if "headers" in spec:
         client["headers"] = spec["headers"]
     endpoint = {"path": "items", "data_selector": "data", "paginator": paginator, **spec.get("endpoint", {})}
-    return {"secrets": {"key": CANARY}, **settings, "source": {
-        "client": client,
-        "resource_defaults": {"error_handler": {"max_retries": 1, "backoff_factor": 0.01}},
-        "resources": [{"name": "items", "primary_key": "id", "schema": SCHEMA, "endpoint": endpoint}],
-    }}
+    return {
+        "secrets": {"key": CANARY},
+        **settings,
+        "source": {
+            "client": client,
+            "resource_defaults": {"error_handler": {"max_retries": 1, "backoff_factor": 0.01}},
+            "resources": [{"name": "items", "primary_key": "id", "schema": SCHEMA, "endpoint": endpoint}],
+        },
+    }
 
 
 def api_responder(foreign_url: str, hop: object):
@@ -95,8 +105,11 @@ def test_no_form_of_a_credential_reaches_another_origin(kind, hop, foreign):
         config = config_for(api, kind)
         refused = kind == "json_body" and hop in ("next_link", 307, 308)
         if refused:  # the request would resend the body, which holds the secret
-            with pytest.raises(StreamError, match=r"^stream 'items': not sending the request body to http://127\.0\.0\.\d:\d+, "
-                                                  r"another origin than http://127\.0\.0\.1:\d+: it holds credentials$"):
+            with pytest.raises(
+                StreamError,
+                match=r"^stream 'items': not sending the request body to http://127\.0\.0\.\d:\d+, "
+                r"another origin than http://127\.0\.0\.1:\d+: it holds credentials$",
+            ):
                 sync(config)
         else:
             out = sync(config)
@@ -124,9 +137,19 @@ def test_a_redirect_back_to_the_origin_gets_the_credentials_again():
 
 
 def test_a_foreign_hop_is_logged_once_at_info_without_its_query(tmp_path):
-    with Listener("127.0.0.2", lambda r: Reply(200, {"data": [{"id": int(r.query["page"][0])}],
-                                                    "next": None if r.query["page"] == ["3"] else f"/items?page={int(r.query['page'][0]) + 1}&sig=s3cr3tsig"})) as foreign, \
-         Listener("127.0.0.1", api_responder(foreign.url("/items"), "next_link")) as api:
+    with (
+        Listener(
+            "127.0.0.2",
+            lambda r: Reply(
+                200,
+                {
+                    "data": [{"id": int(r.query["page"][0])}],
+                    "next": None if r.query["page"] == ["3"] else f"/items?page={int(r.query['page'][0]) + 1}&sig=s3cr3tsig",
+                },
+            ),
+        ) as foreign,
+        Listener("127.0.0.1", api_responder(foreign.url("/items"), "next_link")) as api,
+    ):
         out = run_cli([], config_for(api, "bearer"), tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.ids("items") == [1, 2, 3]
@@ -197,11 +220,17 @@ def test_a_custom_ca_bundle_from_the_environment_is_trusted(ca, ca_file, clean_t
 
 def test_an_untrusted_certificate_is_one_line_naming_host_and_reason(ca, clean_tls_env, tmp_path):
     with Listener("127.0.0.1", lambda r: Reply(200, {"data": [{"id": 5}]}), tls=ca) as api:
-        out = run_cli([], config_for(api, "bearer", paginator="single_page"), tmp_path,
-                      env={"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "", "CURL_CA_BUNDLE": "", "SSL_CERT_DIR": ""})
+        out = run_cli(
+            [],
+            config_for(api, "bearer", paginator="single_page"),
+            tmp_path,
+            env={"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "", "CURL_CA_BUNDLE": "", "SSL_CERT_DIR": ""},
+        )
         assert api.requests == []  # the handshake failed: no request was sent
     assert out.returncode == 1
-    assert last_line(out.stderr).startswith(f"tap-restgeneric: error: stream 'items': TLS error with {api.url()}: certificate verify failed")
+    assert last_line(out.stderr).startswith(
+        f"tap-restgeneric: error: stream 'items': TLS error with {api.url()}: certificate verify failed"
+    )
     assert last_line(out.stderr).endswith("(for a private CA, set REQUESTS_CA_BUNDLE or SSL_CERT_FILE to its bundle)")
     assert "Traceback" not in out.stderr
 
@@ -218,23 +247,34 @@ def test_proxy_variables_apply_and_are_read_once_per_origin(monkeypatch):
 
     def proxy(request: Request) -> Reply:
         page = int(request.query.get("page", ["1"])[0])
-        return Reply(200, {"data": [{"id": page}], "next": None if page == 3 else f"http://127.0.0.2:9/api/items?page={page + 1}"})
+        return Reply(
+            200, {"data": [{"id": page}], "next": None if page == 3 else f"http://127.0.0.2:9/api/items?page={page + 1}"}
+        )
 
     with Listener("127.0.0.1", proxy) as forward_proxy:
         monkeypatch.setenv("HTTP_PROXY", forward_proxy.url())
         monkeypatch.setenv("NO_PROXY", "localhost")
-        config = {"source": {"client": {"base_url": "http://127.0.0.2:9/api"},
-                             "resources": [{"name": "items", "schema": SCHEMA, "endpoint": {"path": "items", "paginator": "json_link"}}]}}
+        config = {
+            "source": {
+                "client": {"base_url": "http://127.0.0.2:9/api"},
+                "resources": [{"name": "items", "schema": SCHEMA, "endpoint": {"path": "items", "paginator": "json_link"}}],
+            }
+        }
         out = sync(config)
     assert out.ids("items") == [1, 2, 3]
     assert [r.target for r in forward_proxy.requests] == [
-        "http://127.0.0.2:9/api/items", "http://127.0.0.2:9/api/items?page=2", "http://127.0.0.2:9/api/items?page=3"]
+        "http://127.0.0.2:9/api/items",
+        "http://127.0.0.2:9/api/items?page=2",
+        "http://127.0.0.2:9/api/items?page=3",
+    ]
     assert reads == ["http://127.0.0.2:9"]
 
 
 def test_no_proxy_sends_the_request_directly(monkeypatch):
-    with Listener("127.0.0.1", lambda r: Reply(500, {})) as forward_proxy, \
-         Listener("127.0.0.2", lambda r: Reply(200, {"data": [{"id": 4}]})) as api:
+    with (
+        Listener("127.0.0.1", lambda r: Reply(500, {})) as forward_proxy,
+        Listener("127.0.0.2", lambda r: Reply(200, {"data": [{"id": 4}]})) as api,
+    ):
         monkeypatch.setenv("HTTP_PROXY", forward_proxy.url())
         monkeypatch.setenv("NO_PROXY", "127.0.0.2")
         out = sync(config_for(api, "bearer", paginator="single_page"))
@@ -246,27 +286,49 @@ def test_no_proxy_sends_the_request_directly(monkeypatch):
 
 
 def oauth_config(api_url: str, token_url: str, **settings: object) -> dict:
-    return {"secrets": {"key": CANARY}, **settings, "source": {
-        "client": {"base_url": f"{api_url}/api", "auth": {
-            "type": "oauth2_client_credentials", "access_token_url": token_url, "client_id": "cid", "client_secret": "{{ secrets.key }}"},
-            "error_handler": {"max_retries": 1, "backoff_factor": 0.01}},  # the token request's retry policy
-        "resources": [{"name": "items", "schema": SCHEMA, "endpoint": {"path": "items", "data_selector": "data", "paginator": "single_page"}}],
-    }}
+    return {
+        "secrets": {"key": CANARY},
+        **settings,
+        "source": {
+            "client": {
+                "base_url": f"{api_url}/api",
+                "auth": {
+                    "type": "oauth2_client_credentials",
+                    "access_token_url": token_url,
+                    "client_id": "cid",
+                    "client_secret": "{{ secrets.key }}",
+                },
+                "error_handler": {"max_retries": 1, "backoff_factor": 0.01},
+            },  # the token request's retry policy
+            "resources": [
+                {
+                    "name": "items",
+                    "schema": SCHEMA,
+                    "endpoint": {"path": "items", "data_selector": "data", "paginator": "single_page"},
+                }
+            ],
+        },
+    }
 
 
 def echo(request: Request, status: int) -> Reply:
     """An endpoint that echoes what it received, as some misconfigured servers do."""
-    return Reply(status, {"error": "denied", "authorization": request.headers.get("authorization"), "body": request.body.decode()})
+    return Reply(
+        status, {"error": "denied", "authorization": request.headers.get("authorization"), "body": request.body.decode()}
+    )
 
 
 def test_oauth2_refused_client_credentials_are_one_line_with_no_echo_of_the_secret(tmp_path):
     with Listener("127.0.0.1", lambda r: echo(r, 401)) as auth_server:
-        out = run_cli([], oauth_config(auth_server.url(), auth_server.url("/token")), tmp_path,
-                      env={"TAP_RESTGENERIC_LOG_LEVEL": "DEBUG"})
+        out = run_cli(
+            [], oauth_config(auth_server.url(), auth_server.url("/token")), tmp_path, env={"TAP_RESTGENERIC_LOG_LEVEL": "DEBUG"}
+        )
     assert out.returncode == 1
     line = last_line(out.stderr)
-    assert line.startswith(f"tap-restgeneric: error: OAuth2 token request to {auth_server.url('/token')}: "
-                           "HTTP 401 Unauthorized: the token endpoint refused the client credentials (")
+    assert line.startswith(
+        f"tap-restgeneric: error: OAuth2 token request to {auth_server.url('/token')}: "
+        "HTTP 401 Unauthorized: the token endpoint refused the client credentials ("
+    )
     assert "***REDACTED***" in line  # the echoed Basic header and form body, masked
     assert "Failed to update access token" not in out.stderr  # the SDK's own log line
     assert len(auth_server.requests) == 1  # 401 is not retried
@@ -356,8 +418,20 @@ def test_templates_that_would_exhaust_the_machine_are_a_config_error(where, temp
 
 
 def test_template_loops_are_refused_at_load(tmp_path):
-    config = {"source": {"client": {"base_url": "http://127.0.0.1:9"}, "resources": [
-        {"name": "items", "schema": SCHEMA, "endpoint": {"params": {"q": "{% for i in range(9) %}{% for j in range(9) %}{{ i * j }}{% endfor %}{% endfor %}"}}}]}}
+    config = {
+        "source": {
+            "client": {"base_url": "http://127.0.0.1:9"},
+            "resources": [
+                {
+                    "name": "items",
+                    "schema": SCHEMA,
+                    "endpoint": {
+                        "params": {"q": "{% for i in range(9) %}{% for j in range(9) %}{{ i * j }}{% endfor %}{% endfor %}"}
+                    },
+                }
+            ],
+        }
+    }
     out = run_cli(["--discover"], config, tmp_path)
     assert out.returncode == 1
     assert last_line(out.stderr) == (
@@ -367,8 +441,13 @@ def test_template_loops_are_refused_at_load(tmp_path):
 
 
 def test_config_in_templates_does_not_expose_secrets(tmp_path):
-    config = {"secrets": {"key": CANARY}, "source": {"client": {"base_url": "http://127.0.0.1:9", "headers": {"X": "{{ config.secrets.key }}"}},
-                                                     "resources": [{"name": "items", "schema": SCHEMA}]}}
+    config = {
+        "secrets": {"key": CANARY},
+        "source": {
+            "client": {"base_url": "http://127.0.0.1:9", "headers": {"X": "{{ config.secrets.key }}"}},
+            "resources": [{"name": "items", "schema": SCHEMA}],
+        },
+    }
     out = run_cli(["--discover"], config, tmp_path)
     assert out.returncode == 1
     assert last_line(out.stderr).startswith("tap-restgeneric: config error: client.headers.X: template error: UndefinedError:")
@@ -411,11 +490,23 @@ def test_trickling_headers_meet_the_response_deadline(tmp_path):
         import threading
 
         threading.Thread(target=serve, daemon=True).start()
-        config = {"request_timeout": 1, "source": {"client": {"base_url": f"http://127.0.0.1:{port}"}, "resources": [
-            {"name": "items", "schema": SCHEMA, "endpoint": {"paginator": "single_page"}, "error_handler": {"max_retries": 1, "backoff_factor": 0.01}}]}}
+        config = {
+            "request_timeout": 1,
+            "source": {
+                "client": {"base_url": f"http://127.0.0.1:{port}"},
+                "resources": [
+                    {
+                        "name": "items",
+                        "schema": SCHEMA,
+                        "endpoint": {"paginator": "single_page"},
+                        "error_handler": {"max_retries": 1, "backoff_factor": 0.01},
+                    }
+                ],
+            },
+        }
         out = run_cli([], config, tmp_path)
     assert out.returncode == 1
-    assert last_line(out.stderr).endswith(f"within 1 s (request_timeout)")
+    assert last_line(out.stderr).endswith("within 1 s (request_timeout)")
 
 
 def gzip_bomb(expanded: int) -> bytes:
@@ -434,21 +525,27 @@ def gzip_bomb(expanded: int) -> bytes:
 def test_a_gzip_bomb_stops_at_the_size_cap_with_bounded_memory(tmp_path):
     bomb = gzip_bomb(1 << 30)
     assert len(bomb) < 1_200_000
-    with Listener("127.0.0.1", lambda r: Reply(200, bomb, {"Content-Encoding": "gzip", "Content-Type": "application/json"})) as api:
+    with Listener(
+        "127.0.0.1", lambda r: Reply(200, bomb, {"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    ) as api:
         config = config_for(api, "bearer", paginator="single_page")
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
         import subprocess
 
-        code = ("import atexit, resource, sys\n"
-                "atexit.register(lambda: sys.stderr.write('peak_rss_mb=%d\\n' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)))\n"
-                "from tap_restgeneric.cli import main\nsys.argv = ['tap-restgeneric', '--config', sys.argv[1]]\nmain()\n")
+        code = (
+            "import atexit, resource, sys\n"
+            "atexit.register(lambda: sys.stderr.write('peak_rss_mb=%d\\n' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)))\n"
+            "from tap_restgeneric.cli import main\nsys.argv = ['tap-restgeneric', '--config', sys.argv[1]]\nmain()\n"
+        )
         proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     error = next(line for line in lines if line.startswith("tap-restgeneric: error:"))
-    assert error == (f"tap-restgeneric: error: stream 'items': response from {api.url('/api/items')} is larger than "
-                     "134,217,728 bytes decoded (the max_response_mb setting); stopped reading it")
+    assert error == (
+        f"tap-restgeneric: error: stream 'items': response from {api.url('/api/items')} is larger than "
+        "134,217,728 bytes decoded (the max_response_mb setting); stopped reading it"
+    )
     peak = int(next(line for line in lines if line.startswith("peak_rss_mb=")).split("=")[1])
     assert peak < 600, f"peak RSS {peak} MB while reading a 1 GiB gzip body"
 
@@ -464,12 +561,15 @@ def test_max_response_mb_caps_plain_and_compressed_bodies(tmp_path):
             assert api.requests[0].headers["accept-encoding"] == "gzip, deflate"
 
 
-@pytest.mark.parametrize("paginator", [
-    {"type": "cursor", "cursor_path": "cursor", "cursor_param": "after"},
-    {"type": "cursor", "cursor_value": "{{ response.get('cursor') }}", "stop_condition": "{{ not response.get('cursor') }}"},
-    {"type": "header_link"},
-    {"type": "auto"},
-])
+@pytest.mark.parametrize(
+    "paginator",
+    [
+        {"type": "cursor", "cursor_path": "cursor", "cursor_param": "after"},
+        {"type": "cursor", "cursor_value": "{{ response.get('cursor') }}", "stop_condition": "{{ not response.get('cursor') }}"},
+        {"type": "header_link"},
+        {"type": "auto"},
+    ],
+)
 @pytest.mark.parametrize("kind", ["api_key_query", "bearer", "endpoint_headers", "endpoint_params"])
 def test_absolute_cursors_and_link_headers_to_another_origin_carry_no_credential(kind, paginator, foreign):
     def respond(request: Request) -> Reply:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import logging
 import threading
 import time
 import typing as t
@@ -21,12 +20,16 @@ from singer_sdk.authenticators import (
     BasicAuthenticator,
     BearerTokenAuthenticator,
 )
+from typing_extensions import override
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.retry import RateLimiter, retry_delay
 from tap_restgeneric.http.deadlines import new_session
+from tap_restgeneric.http.retry import RateLimiter, retry_delay
 from tap_restgeneric.http.transport import Origin, Transport, connection_problem, display_url
 from tap_restgeneric.output.redact import REDACTOR
+
+if t.TYPE_CHECKING:
+    import logging
 
 
 class CookieAPIKeyAuthenticator(APIAuthenticatorBase):
@@ -37,6 +40,7 @@ class CookieAPIKeyAuthenticator(APIAuthenticatorBase):
         self.key = key
         self.value = value
 
+    @override
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         cookie = f"{self.key}={self.value}"
         existing = request.headers.get("Cookie")
@@ -83,6 +87,7 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
         self._token: str | None = None
         self._expires_at: float | None = None
 
+    @override
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._valid_token()}"
         return request
@@ -96,10 +101,14 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
     def _request_token(self) -> tuple[str, float | None]:
         url = self.access_token_url
         basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
-        prepared = self._transport.session.prepare_request(requests.Request(
-            "POST", url, headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-            data={"grant_type": "client_credentials", **self._request_data},
-        ))
+        prepared = self._transport.session.prepare_request(
+            requests.Request(
+                "POST",
+                url,
+                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+                data={"grant_type": "client_credentials", **self._request_data},
+            )
+        )
         attempts = int(self._error_handler["max_retries"]) + 1
         retry_statuses = set(self._error_handler["retry_on_status_codes"])
         where = f"OAuth2 token request to {display_url(url)}"
@@ -108,8 +117,11 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
             self._rate_limiter.wait()
             try:
                 response = self._transport.send(prepared)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                    requests.exceptions.ContentDecodingError) as exc:
+            except (
+                requests.exceptions.ConnectionError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
                 if attempt + 1 >= attempts:
                     raise StreamError(f"{where} failed after {attempts} attempts: {connection_problem(exc)}") from None
                 self.logger.warning("%s: retrying (attempt %d): %s", where, attempt + 1, connection_problem(exc))

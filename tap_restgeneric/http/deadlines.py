@@ -10,6 +10,7 @@ connections do that (``DeadlineAdapter``).
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
@@ -18,9 +19,12 @@ import time
 import typing as t
 
 import requests
-import urllib3
+from typing_extensions import override
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+if t.TYPE_CHECKING:
+    import urllib3
 
 #: The encodings the tap decodes itself (and so the only ones it asks for).
 ACCEPT_ENCODING = "gzip, deflate"
@@ -41,10 +45,8 @@ class Deadline:
     def fire(self) -> None:
         self.expired = True
         if self.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)  # wakes a recv() blocked in any thread
-            except OSError:
-                pass
 
 
 class _Watchdog:
@@ -103,20 +105,24 @@ def _register(connection: t.Any) -> None:
 
 
 class _TrackedHTTPConnection(HTTPConnection):
+    @override
     def connect(self) -> None:
         super().connect()
         _register(self)
 
+    @override
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
         _register(self)  # a kept-alive connection: connect() is not called again
         super().request(*args, **kwargs)
 
 
 class _TrackedHTTPSConnection(HTTPSConnection):
+    @override
     def connect(self) -> None:
         super().connect()
         _register(self)
 
+    @override
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
         _register(self)
         super().request(*args, **kwargs)
@@ -136,10 +142,12 @@ _TRACKED_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
 class DeadlineAdapter(requests.adapters.HTTPAdapter):
     """requests' adapter, with connections the deadline watchdog can reach."""
 
+    @override
     def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _TRACKED_POOLS
 
+    @override
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> urllib3.PoolManager:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if not proxy.lower().startswith("socks"):

@@ -47,7 +47,8 @@ class ResponseReader:
             records = self.selector.select_records(body)
         except SelectorMismatch as exc:
             raise StreamError(
-                f"stream '{self.stream_name}': {exc} in the response (HTTP {response.status_code}) from {display_url(response.url)}"
+                f"stream '{self.stream_name}': {exc} in the response (HTTP {response.status_code}) "
+                f"from {display_url(response.url)}"
             ) from None
         if records and not isinstance(records[0], dict):
             raise StreamError(

@@ -32,12 +32,14 @@ class PageToken:
 
 
 class RequestBuilder:
-    def __init__(self, endpoint: EndpointConfig, base_url: str, client_headers: t.Mapping[str, str], settings: t.Mapping[str, t.Any]) -> None:
+    def __init__(
+        self, endpoint: EndpointConfig, base_url: str, client_headers: t.Mapping[str, str], settings: t.Mapping[str, t.Any]
+    ) -> None:
         self.endpoint = endpoint
         self.base_url = base_url
         self.client_headers = dict(client_headers)
         self.method = endpoint["method"]
-        self.incremental = endpoint.get("incremental") or {}
+        self.incremental: dict[str, t.Any] = dict(endpoint.get("incremental") or {})
         self.secrets = dict(settings.get("secrets") or {})
         self.config = template_config(settings)
         self.dynamic = any(has_templates(endpoint.get(k)) for k in ("params", "json", "headers", "path"))

@@ -13,12 +13,8 @@ import threading
 import time
 import typing as t
 
-import requests
-from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from typing_extensions import override
-
-from tap_restgeneric.http.transport import connection_problem, display_url
+if t.TYPE_CHECKING:
+    import requests
 
 #: Ceiling of the exponential backoff between retries, in seconds.
 MAX_BACKOFF = 300
@@ -49,7 +45,9 @@ class RateLimiter:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
-def retry_delay(error_handler: t.Mapping[str, t.Any], response: requests.Response | None, attempt: int, limiter: RateLimiter) -> float:
+def retry_delay(
+    error_handler: t.Mapping[str, t.Any], response: requests.Response | None, attempt: int, limiter: RateLimiter
+) -> float:
     """Seconds to wait before retry number ``attempt + 1`` (see the module docstring)."""
     retry_after = response.headers.get("Retry-After") if response is not None else None
     if retry_after:
@@ -71,53 +69,3 @@ def retry_after_seconds(value: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return when.timestamp() - time.time()
-
-
-class RetryingStream(RESTStream):
-    """The SDK's response and backoff hooks, driven by a resource's ``error_handler``:
-    which statuses are retried, how often, and how long to wait (``retry_delay``)."""
-
-    error_handler: t.Mapping[str, t.Any]
-    rate_limiter: RateLimiter
-
-    @override
-    def validate_response(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        where = f"stream '{self.name}': HTTP {status} {response.reason or ''}".rstrip() + f" from {display_url(response.url)}"
-        if status in frozenset(self.error_handler["retry_on_status_codes"]):
-            raise RetriableAPIError(where, response)
-        if status in (401, 403):
-            raise FatalAPIError(f"{where}: the API refused the credentials (check `secrets` and client.auth)")
-        snippet = response.text[:200].replace("\n", " ") if response.content else ""
-        raise FatalAPIError(f"{where}: {snippet}" if snippet else where)
-
-    @override
-    def backoff_max_tries(self) -> int:
-        return int(self.error_handler["max_retries"]) + 1
-
-    @override
-    def backoff_jitter(self, value: float) -> float:
-        return value
-
-    @override
-    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
-        def waits() -> t.Generator[float, t.Any, None]:
-            exception = yield  # type: ignore[misc]  # backoff primes the generator with send(None)
-            attempt = 0
-            while True:
-                exception = yield self.retry_delay(exception, attempt)
-                attempt += 1
-
-        return waits()
-
-    def retry_delay(self, exception: Exception, attempt: int) -> float:
-        """See :func:`tap_restgeneric.http.retry.retry_delay`."""
-        return retry_delay(self.error_handler, getattr(exception, "response", None), attempt, self.rate_limiter)
-
-    @override
-    def backoff_handler(self, details: t.Any) -> None:
-        exception = details.get("exception")
-        reason = str(exception) if isinstance(exception, (RetriableAPIError, requests.exceptions.Timeout)) else connection_problem(exception)
-        self.logger.warning("Retrying in %.2f s (attempt %d): %s", details.get("wait") or 0, details.get("tries"), reason)

@@ -11,9 +11,10 @@ import typing as t
 
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse as parse_jsonpath
+from typing_extensions import override
 
 _MISSING = object()
-PathSpec = t.Union[str, t.Sequence[str]]
+PathSpec = str | t.Sequence[str]
 
 # dlt's find_records looks for these keys when no data_selector is given.
 AUTO_RECORD_KEYS = ("data", "items", "results", "records", "entries", "rows", "objects", "values", "content", "payload")
@@ -37,6 +38,7 @@ class JSONPath:
         else:
             self._parts = tuple(str(p) for p in spec)
 
+    @override
     def __repr__(self) -> str:
         return repr(self.spec)
 

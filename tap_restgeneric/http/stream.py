@@ -12,34 +12,30 @@ import dataclasses
 import datetime
 import typing as t
 
-import requests
 import singer_sdk.singerlib as singer
-from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
-from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.pages import Abandoned, PageFetcher
+from tap_restgeneric.http.pages import PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
-from tap_restgeneric.http.retry import RateLimiter, RetryingStream
-from tap_restgeneric.http.deadlines import new_session
-from tap_restgeneric.http.transport import Origin, Transport, connection_problem, display_url
+from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
+from tap_restgeneric.http.sending import SendingStream
+from tap_restgeneric.http.transport import Origin, Transport
 from tap_restgeneric.output.conformance import ConformanceCheck
 from tap_restgeneric.schema_inference import infer_schema
-from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
 from tap_restgeneric.templates import Template, template_config
 
 if t.TYPE_CHECKING:
-    import threading
     from collections.abc import Callable, Iterable, Iterator
 
+    import requests
     from singer_sdk import Tap
 
+    from tap_restgeneric.http.retry import RateLimiter
     from tap_restgeneric.source.model import ResourceConfig, Source
 
 #: Discovery samples up to this many pages of a resource that has no schema.
@@ -55,11 +51,12 @@ class PageRecordMessage(singer.RecordMessage):
     """A RECORD whose ``time_extracted`` is already an aware UTC time (the page's): the
     SDK's ``__post_init__`` would convert it again for every record."""
 
+    @override
     def __post_init__(self) -> None:
         self.type = singer.SingerMessageType.RECORD
 
 
-class ResourceStream(RetryingStream):
+class ResourceStream(SendingStream):
     """A REST stream configured by one resource of the source config.
 
     Subclassed once per resource by :func:`stream_class_for`; the class attributes
@@ -78,7 +75,9 @@ class ResourceStream(RetryingStream):
         self.rate_limiter = rate_limiter
         self.error_handler = endpoint["error_handler"]
         self._incremental = endpoint.get("incremental")
-        super().__init__(tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"])
+        super().__init__(
+            tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"]
+        )
         self.path = endpoint["path"].source if isinstance(endpoint["path"], Template) else endpoint["path"]
         self.primary_keys = resource["primary_key"] if resource["write_disposition"] == "merge" else []
         if self._incremental:
@@ -119,33 +118,15 @@ class ResourceStream(RetryingStream):
         schema = infer_schema(
             records,
             required=list(self.resource["primary_key"]),
-            description=f"Stream {self.resource['name']}: {self.http_method} {self.path} (inferred from {len(records)} sampled records).",
+            description=(
+                f"Stream {self.resource['name']}: {self.http_method} {self.path} (inferred from {len(records)} sampled records)."
+            ),
         )
         if self._incremental:  # the replication key belongs in the schema even if no sample had it
             schema["properties"].setdefault(self._incremental["cursor_path"], {"type": ["string", "null"]})
         return schema
 
     # ------------------------------------------------------------ request
-
-    @property
-    @override
-    def requests_session(self) -> requests.Session:
-        """A session that never reads the environment per request (``Transport`` reads
-        proxies and CA bundles once per origin: requests scans os.environ three times per
-        request, 0.6 s per 1000 pages in a profile) and whose responses have deadlines."""
-        session = self.__dict__.get("_transport_session")
-        if session is None:  # (the SDK's own _requests_session is a plain Session made in __init__)
-            pool = max(10, int(self.config.get("max_concurrency") or 1))
-            session = self.__dict__["_transport_session"] = new_session(pool_maxsize=pool)
-        return t.cast("requests.Session", session)
-
-    @override
-    def build_prepared_request(self, *args: t.Any, **kwargs: t.Any) -> requests.PreparedRequest:
-        """As the SDK's, without attaching the authenticator: ``Transport`` adds
-        credentials per hop, and only for the origin of ``base_url``."""
-        request = requests.Request(*args, **kwargs)
-        request.headers.setdefault("User-Agent", self.user_agent)
-        return self.requests_session.prepare_request(request)
 
     @property
     @override
@@ -173,12 +154,18 @@ class ResourceStream(RetryingStream):
 
     @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        return self._builder.build(page.next_page_token)
+        return self._builder.build(t.cast("PageToken", page.next_page_token))
 
     def _prepare(self, context: t.Any, start: t.Any, paginator: Paginator, value: t.Any) -> requests.PreparedRequest:
-        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=PageToken(value, start, paginator)))
+        request = self.get_http_request(
+            page=PageContext(stream_context=context, next_page_token=PageToken(value, start, paginator))
+        )
         return self.build_prepared_request(
-            method=request.method, url=request.url, params=request.encode_params(), headers=request.headers, json=request.data,
+            method=request.method,
+            url=request.url,
+            params=request.encode_params(),
+            headers=request.headers,
+            json=request.data,
         )
 
     def _new_paginator(self) -> Paginator:
@@ -189,31 +176,6 @@ class ResourceStream(RetryingStream):
         return cls(**options)
 
     # ------------------------------------------------------------ responses and retries
-
-    def _send(self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any) -> requests.Response:
-        """One request with the retries of the error handler; failures become StreamErrors."""
-        try:
-            return t.cast("requests.Response", self.request_decorator(self._send_once)(prepared, cancelled, context))
-        except RetriableAPIError as exc:
-            raise StreamError(f"{exc} (gave up after {self.backoff_max_tries()} attempts)") from exc
-        except FatalAPIError as exc:
-            raise StreamError(str(exc)) from exc
-        except requests.exceptions.RequestException as exc:
-            raise StreamError(
-                f"stream '{self.name}': request to {display_url(prepared.url or '')} failed after "
-                f"{self.backoff_max_tries()} attempts: {connection_problem(exc)}"
-            ) from exc
-
-    def _send_once(self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any) -> requests.Response:
-        if cancelled is not None and cancelled.is_set():
-            raise Abandoned  # not retried: nobody will read this page
-        self.rate_limiter.wait()
-        response = self._transport.send(prepared)
-        # The SDK's request-duration metric (Meltano users read it); private, but the only
-        # way to emit the metric exactly as the SDK's own _request does.
-        self._write_request_duration_log(endpoint=self.path, response=response, context=context, extra_tags=None)
-        self.validate_response(response)
-        return response
 
     # ------------------------------------------------------------ records
 
@@ -228,7 +190,9 @@ class ResourceStream(RetryingStream):
             value = self.config.get("start_date")
         return value
 
-    def _fetcher(self, context: t.Any, start: t.Any, *, concurrency: int, on_request: Callable[[], None] = lambda: None) -> PageFetcher:
+    def _fetcher(
+        self, context: t.Any, start: t.Any, *, concurrency: int, on_request: Callable[[], None] = lambda: None
+    ) -> PageFetcher:
         paginator = self._new_paginator()
         return PageFetcher(
             paginator=paginator,
@@ -251,7 +215,9 @@ class ResourceStream(RetryingStream):
         cursor = self._incremental["cursor_path"] if self._incremental else None
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
-            fetcher = self._fetcher(context, start, concurrency=int(self.config.get("max_concurrency") or 1), on_request=request_counter.increment)
+            fetcher = self._fetcher(
+                context, start, concurrency=int(self.config.get("max_concurrency") or 1), on_request=request_counter.increment
+            )
             for page in fetcher.pages():
                 # RECORDs of one page are stamped with one time_extracted (see _write_record_message).
                 self._extracted_at = datetime.datetime.now(datetime.timezone.utc)
@@ -303,7 +269,11 @@ class ResourceStream(RetryingStream):
             return
         if self._conforms is not None and not self._conforms(record):
             record = conform_record_data_types(
-                stream_name=self.name, record=record, schema=self.effective_schema, level=self.TYPE_CONFORMANCE_LEVEL, logger=self.logger
+                stream_name=self.name,
+                record=record,
+                schema=self.effective_schema,
+                level=self.TYPE_CONFORMANCE_LEVEL,
+                logger=self.logger,
             )
         self._tap.write_message(PageRecordMessage(self.name, record, self._stream_version, self._extracted_at))
         self.state_manager.is_flushed = False

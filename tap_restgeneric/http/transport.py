@@ -23,7 +23,6 @@ leaves the tap:
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import re
 import socket
@@ -35,12 +34,14 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import requests
 import urllib3
 from requests.utils import get_environ_proxies, requote_uri
+from typing_extensions import override
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.deadlines import ACCEPT_ENCODING, ACTIVE, WATCHDOG
+from tap_restgeneric.http.deadlines import ACCEPT_ENCODING, ACTIVE, WATCHDOG, Deadline
 from tap_restgeneric.output.redact import REDACTOR
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Callable
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -66,6 +67,7 @@ class Origin:
             port = None
         return cls(scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme))
 
+    @override
     def __str__(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}"
 
@@ -124,7 +126,9 @@ def _decoder(encoding: str) -> t.Any:
         return None
     if encoding in ("gzip", "x-gzip", "deflate"):
         return zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib framing, detected
-    raise requests.exceptions.ContentDecodingError(f"unsupported Content-Encoding {encoding!r} (the tap asks for {ACCEPT_ENCODING})")
+    raise requests.exceptions.ContentDecodingError(
+        f"unsupported Content-Encoding {encoding!r} (the tap asks for {ACCEPT_ENCODING})"
+    )
 
 
 def read_body(response: requests.Response, max_bytes: int, label: str) -> bytes:
@@ -217,7 +221,10 @@ class Transport:
             downgrade = " (https to http)" if self.origin.scheme == "https" and origin.scheme == "http" else ""
             self.logger.info(
                 "%s: %s is another origin than %s%s: requested without credentials",
-                self.label, display_url(url), self.origin, downgrade,
+                self.label,
+                display_url(url),
+                self.origin,
+                downgrade,
             )
 
     def _without_credentials(self, request: requests.PreparedRequest, origin: Origin) -> requests.PreparedRequest:
@@ -229,7 +236,9 @@ class Transport:
         parts = urlsplit(stripped.url or "")
         if parts.query:
             pairs = parse_qsl(parts.query, keep_blank_values=True)
-            kept = [(k, v) for k, v in pairs if k not in self.secret_params and not REDACTOR.contains(k) and not REDACTOR.contains(v)]
+            kept = [
+                (k, v) for k, v in pairs if k not in self.secret_params and not REDACTOR.contains(k) and not REDACTOR.contains(v)
+            ]
             if len(kept) != len(pairs) or REDACTOR.contains(parts.query):
                 stripped.url = urlunsplit(parts._replace(query=urlencode(kept)))
         if parts.username or parts.password:
@@ -274,8 +283,7 @@ class Transport:
                 verify=self.environment.verify,
             )
             body = read_body(response, self.max_bytes, self.label)
-            if deadline.expired:  # the watchdog's shutdown can read as a clean end of the body
-                raise DeadlineExceeded
+            _raise_if_expired(deadline)  # the watchdog's shutdown can read as a clean end of the body
         except requests.exceptions.SSLError as exc:
             raise StreamError(f"{self.label}: TLS error with {origin}: {_tls_reason(exc)}") from None
         except ResponseTooLarge:
@@ -294,7 +302,9 @@ class Transport:
             if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
                 raise requests.exceptions.ReadTimeout(str(exc)) from None
             if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
-                raise requests.exceptions.ChunkedEncodingError(f"connection broken while reading the body: {type(exc).__name__}") from None
+                raise requests.exceptions.ChunkedEncodingError(
+                    f"connection broken while reading the body: {type(exc).__name__}"
+                ) from None
             if isinstance(exc, zlib.error):
                 raise requests.exceptions.ContentDecodingError(f"body could not be decompressed: {exc}") from None
             raise
@@ -304,9 +314,14 @@ class Transport:
         # The body was read here (streamed, bounded): give it to the Response as requests
         # itself does after reading, so .content, .text and .json() work as usual.
         response._content = body  # noqa: SLF001
-        response._content_consumed = True  # noqa: SLF001
+        response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001 - (see above)
         response.raw.release_conn()
         return response
+
+
+def _raise_if_expired(deadline: Deadline) -> None:
+    if deadline.expired:
+        raise DeadlineExceeded
 
 
 def connection_problem(exc: BaseException) -> str:

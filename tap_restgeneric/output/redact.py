@@ -11,6 +11,8 @@ import logging
 import re
 import typing as t
 from urllib.parse import quote, quote_plus
+from typing_extensions import override
+
 
 MASK = "***REDACTED***"
 #: Shorter values would mask ordinary text; such a secret is a config mistake anyway.
@@ -71,6 +73,7 @@ def redact_tree(value: t.Any) -> t.Any:
 class RedactingFilter(logging.Filter):
     """Rewrites each log record (message, arguments, traceback) with secrets masked."""
 
+    @override
     def filter(self, record: logging.LogRecord) -> bool:
         if not REDACTOR.active:
             return True

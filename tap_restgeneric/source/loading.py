@@ -62,14 +62,18 @@ def raw_source(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
 def _read(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
     chosen = [key for key in ("api", "source", "source_file") if settings.get(key) not in (None, "", {})]
     if not chosen:
-        raise SourceConfigError([
-            "no source: set exactly one of the settings `api` (a preset: "
-            f"{', '.join(PRESETS)}), `source` (an inline config) or `source_file` (a YAML or JSON file)"
-        ])
+        raise SourceConfigError(
+            [
+                (
+                    "no source: set exactly one of the settings `api` (a preset: "
+                    f"{', '.join(PRESETS)}), `source` (an inline config) or `source_file` (a YAML or JSON file)"
+                )
+            ]
+        )
     if len(chosen) > 1:
-        raise SourceConfigError([
-            f"settings {' and '.join(f'`{k}`' for k in chosen)} are both set: set exactly one of `api`, `source`, `source_file`"
-        ])
+        raise SourceConfigError(
+            [f"settings {' and '.join(f'`{k}`' for k in chosen)} are both set: set exactly one of `api`, `source`, `source_file`"]
+        )
     key = chosen[0]
     value = settings[key]
     if key == "api":
@@ -103,9 +107,9 @@ def expand_shorthands(raw: dict) -> dict:
     source = copy.deepcopy(raw)
     resources = source.get("resources")
     if isinstance(resources, list):
-        for i, resource in enumerate(resources):
-            if isinstance(resource, str):
-                resources[i] = resource = {"name": resource, "endpoint": {"path": resource}}
+        for i, written in enumerate(resources):
+            resource = {"name": written, "endpoint": {"path": written}} if isinstance(written, str) else written
+            resources[i] = resource
             if isinstance(resource, dict):
                 _expand_endpoint(resource)
     defaults = source.get("resource_defaults")

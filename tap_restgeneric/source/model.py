@@ -7,12 +7,6 @@ from dataclasses import dataclass, field
 
 WRITE_DISPOSITIONS = ("append", "replace", "merge", "skip")
 DEFAULT_RETRY_STATUS_CODES = (429, 500, 502, 503, 504)
-DEFAULT_ERROR_HANDLER = {
-    "retry_on_status_codes": list(DEFAULT_RETRY_STATUS_CODES),
-    "max_retries": 5,
-    "backoff_factor": 1,
-    "max_retry_after": 60,
-}
 
 
 class ErrorHandlerConfig(t.TypedDict, total=False):
@@ -20,6 +14,14 @@ class ErrorHandlerConfig(t.TypedDict, total=False):
     max_retries: int
     backoff_factor: float
     max_retry_after: float
+
+
+DEFAULT_ERROR_HANDLER: ErrorHandlerConfig = {
+    "retry_on_status_codes": list(DEFAULT_RETRY_STATUS_CODES),
+    "max_retries": 5,
+    "backoff_factor": 1,
+    "max_retry_after": 60,
+}
 
 
 class IncrementalConfig(t.TypedDict, total=False):
@@ -63,4 +65,4 @@ class Source:
     #: client.headers whose templates read secrets: credentials, sent only to base_url's origin.
     secret_headers: frozenset[str] = frozenset()
     #: client.error_handler over the defaults: the retry policy of requests outside any resource (OAuth2 tokens).
-    error_handler: ErrorHandlerConfig = field(default_factory=lambda: ErrorHandlerConfig(**DEFAULT_ERROR_HANDLER))
+    error_handler: ErrorHandlerConfig = field(default_factory=DEFAULT_ERROR_HANDLER.copy)

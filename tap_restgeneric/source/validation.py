@@ -22,6 +22,7 @@ from tap_restgeneric.source.loading import _package_file, raw_source
 from tap_restgeneric.source.model import (
     DEFAULT_ERROR_HANDLER,
     WRITE_DISPOSITIONS,
+    EndpointConfig,
     ResourceConfig,
     Source,
 )
@@ -60,16 +61,17 @@ def format_path(parts: t.Iterable[t.Any]) -> str:
 
 def _schema_problem(error: jsonschema.ValidationError) -> str:
     path = list(error.absolute_path)
+    schema: t.Any = error.schema
+    expected: t.Any = error.validator_value
     where = format_path(path) or "(top level)"
     validator = error.validator
     if validator == "enum":
-        return f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+        return f"{where}: {error.instance!r} is not one of {', '.join(map(str, expected))}"
     if validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
-        return "; ".join(
-            f"{format_path([*path, key])}: unknown key (valid keys: {', '.join(allowed)})" for key in extra
-        )
+        allowed = sorted(schema.get("properties", {}))
+        written: t.Any = error.instance
+        extra = sorted(set(written) - set(allowed))
+        return "; ".join(f"{format_path([*path, key])}: unknown key (valid keys: {', '.join(allowed)})" for key in extra)
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return f"{format_path([*path, missing])}: required key is missing"
@@ -87,9 +89,15 @@ def _schema_problem(error: jsonschema.ValidationError) -> str:
 
 
 def _json_type(value: t.Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 _VALIDATOR = jsonschema.Draft202012Validator(DIALECT_SCHEMA)
@@ -108,7 +116,9 @@ def load_source(settings: t.Mapping[str, t.Any]) -> Source:
     """Read the source named by the settings and validate all of it, or raise SourceConfigError."""
     name, source = raw_source(settings)
     if not isinstance(source, dict):
-        raise SourceConfigError([f"source: expected an object with client, resource_defaults and resources, got {_json_type(source)}"])
+        raise SourceConfigError(
+            [f"source: expected an object with client, resource_defaults and resources, got {_json_type(source)}"]
+        )
     problems = [_schema_problem(e) for e in sorted(_VALIDATOR.iter_errors(source), key=lambda e: list(map(str, e.absolute_path)))]
     if problems:
         raise SourceConfigError(problems)
@@ -175,7 +185,9 @@ class _Checker:
             return None
         for template in templates_in(compiled):
             for missing in (n for n in template.secret_names if self.secrets.get(n) in (None, "")):
-                self.problem(template.where, f"secret {missing!r} is not set (set it in the `secrets` setting as secrets.{missing})")
+                self.problem(
+                    template.where, f"secret {missing!r} is not set (set it in the `secrets` setting as secrets.{missing})"
+                )
         return compiled
 
     def _static(self, value: t.Any, where: str) -> tuple[t.Any, t.Any]:
@@ -196,7 +208,9 @@ class _Checker:
         kind = auth["type"]
         accepted, required = AUTH_TYPES[kind].accepted, AUTH_TYPES[kind].required
         for key in sorted(set(auth) - accepted - {"type"}):
-            self.problem(f"client.auth.{key}", f"unknown key for auth type {kind!r} (valid keys: type, {', '.join(sorted(accepted))})")
+            self.problem(
+                f"client.auth.{key}", f"unknown key for auth type {kind!r} (valid keys: type, {', '.join(sorted(accepted))})"
+            )
         for key in sorted(required - set(auth)):
             self.problem(f"client.auth.{key}", f"required for auth type {kind!r}")
         if kind == "api_key" and auth.get("location", "header") not in API_KEY_LOCATIONS:
@@ -210,15 +224,20 @@ class _Checker:
     def _resource(self, merged: dict, where: str) -> ResourceConfig | None:
         endpoint = dict(merged.get("endpoint") or {})
         endpoint.setdefault("path", merged["name"])
-        if "{resources." in endpoint["path"] or any(isinstance(v, dict) and v.get("type") == "resolve" for v in (endpoint.get("params") or {}).values()):
+        if "{resources." in endpoint["path"] or any(
+            isinstance(v, dict) and v.get("type") == "resolve" for v in (endpoint.get("params") or {}).values()
+        ):
             self.problem(f"{where}.endpoint", "parent/child resources (`resolve`, `{resources.…}`) are not supported")
             return None
         endpoint["method"] = endpoint.get("method", "GET").upper()
         self._incremental_from_params(endpoint, where)
         incremental = endpoint.get("incremental")
         if incremental and ("." in incremental["cursor_path"] or incremental["cursor_path"].startswith("$")):
-            self.problem(f"{where}.endpoint.incremental.cursor_path",
-                         f"{incremental['cursor_path']!r}: the cursor must be a top-level field of the record (it becomes the stream's replication key)")
+            self.problem(
+                f"{where}.endpoint.incremental.cursor_path",
+                f"{incremental['cursor_path']!r}: the cursor must be a top-level field of the record "
+                "(it becomes the stream's replication key)",
+            )
         for key in ("params", "json", "headers"):
             if key in endpoint:
                 endpoint[key] = self._compile(_dlt_placeholders(endpoint[key]), f"{where}.endpoint.{key}", REQUEST_NAMES)
@@ -237,7 +256,13 @@ class _Checker:
         schema = merged.get("schema")
         if schema is not None and not isinstance(schema.get("properties"), dict):
             self.problem(f"{where}.schema", "must be a JSON Schema object with `properties`")
-        return ResourceConfig(name=merged["name"], endpoint=endpoint, primary_key=primary_key, write_disposition=disposition, schema=schema)
+        return ResourceConfig(
+            name=merged["name"],
+            endpoint=t.cast("EndpointConfig", endpoint),
+            primary_key=primary_key,
+            write_disposition=disposition,
+            schema=schema,
+        )
 
     def _incremental_from_params(self, endpoint: dict, where: str) -> None:
         """dlt's ``params: {since: {type: incremental, cursor_path: ...}}`` -> ``endpoint.incremental``."""
@@ -250,14 +275,20 @@ class _Checker:
                     continue
                 unknown = set(value) - {"type", "cursor_path", "initial_value", "end_value"}
                 if unknown:
-                    self.problem(at, f"unknown key(s) {', '.join(sorted(unknown))} (valid keys: type, cursor_path, initial_value, end_value)")
+                    self.problem(
+                        at,
+                        f"unknown key(s) {', '.join(sorted(unknown))} (valid keys: type, cursor_path, initial_value, end_value)",
+                    )
                 if not value.get("cursor_path"):
                     self.problem(f"{at}.cursor_path", "required key is missing")
                     continue
                 endpoint["incremental"] = {"start_param": name, **{k: v for k, v in value.items() if k != "type"}}
                 params = {k: v for k, v in params.items() if k != name}
             elif isinstance(value, dict):
-                self.problem(f"{where}.endpoint.params.{name}", f"an object parameter must have type 'incremental', got {value.get('type')!r}")
+                self.problem(
+                    f"{where}.endpoint.params.{name}",
+                    f"an object parameter must have type 'incremental', got {value.get('type')!r}",
+                )
         if "params" in endpoint:
             endpoint["params"] = params
 
@@ -293,7 +324,11 @@ class _Checker:
     def _write_disposition(self, value: t.Any, where: str) -> str:
         disposition = value.get("disposition") if isinstance(value, dict) else value
         if isinstance(value, dict) and set(value) - {"disposition", "strategy"}:
-            self.problem(where, f"unknown key(s) {', '.join(sorted(set(value) - {'disposition', 'strategy'}))} (valid keys: disposition, strategy)")
+            self.problem(
+                where,
+                f"unknown key(s) {', '.join(sorted(set(value) - {'disposition', 'strategy'}))} "
+                "(valid keys: disposition, strategy)",
+            )
         if disposition not in WRITE_DISPOSITIONS:
             self.problem(where, f"{disposition!r} is not one of {', '.join(WRITE_DISPOSITIONS)}")
             return "append"

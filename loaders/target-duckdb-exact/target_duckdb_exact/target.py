@@ -66,10 +66,14 @@ class DuckDBSink(BatchSink):
         if keys:
             column_sql += f", PRIMARY KEY ({', '.join(map(quote, keys))})"
         con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({column_sql})")
-        existing = {row[0] for row in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
-            [self.target.schema_name, self.stream_name],
-        ).fetchall()}
+        existing = {
+            row[0]
+            for row in con.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+                [self.target.schema_name, self.stream_name],
+            ).fetchall()
+        }
         for name, kind in self.columns.items():
             if name not in existing:
                 con.execute(f"ALTER TABLE {self.table} ADD COLUMN {quote(name)} {kind}")
@@ -121,8 +125,12 @@ class TargetDuckDBExact(Target):
     max_parallelism = 1
 
     config_jsonschema = th.PropertiesList(
-        th.Property("filepath", th.StringType, required=True, description="Path of the DuckDB database file (created if missing)."),
-        th.Property("default_target_schema", th.StringType, default="main", description="DuckDB schema the tables are created in."),
+        th.Property(
+            "filepath", th.StringType, required=True, description="Path of the DuckDB database file (created if missing)."
+        ),
+        th.Property(
+            "default_target_schema", th.StringType, default="main", description="DuckDB schema the tables are created in."
+        ),
     ).to_dict()
 
     _connection: duckdb.DuckDBPyConnection | None = None

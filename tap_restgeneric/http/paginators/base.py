@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from typing_extensions import override
+
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk.streams.rest import HTTPRequest
@@ -105,5 +107,6 @@ class SinglePagePaginator(Paginator):
     def __init__(self) -> None:
         super().__init__(None)
 
-    def has_more(self, page: Page) -> bool:  # noqa: ARG002
+    @override
+    def has_more(self, page: Page) -> bool:
         return False

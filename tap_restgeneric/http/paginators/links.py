@@ -6,6 +6,8 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import urljoin, urlsplit
 
+from typing_extensions import override
+
 from tap_restgeneric.http.paginators.base import Page, Paginator
 from tap_restgeneric.http.selectors import JSONPath
 
@@ -37,6 +39,7 @@ class _NextReference(Paginator):
             return urljoin(page.response.url, value)
         return value
 
+    @override
     def apply(self, request: HTTPRequest, token: t.Any) -> None:
         if token is None:
             return
@@ -90,11 +93,13 @@ class CursorPaginator(_NextReference):
             "last_record": page.records[-1] if page.records else None,
         }
 
+    @override
     def has_more(self, page: Page) -> bool:
         if self.stop_condition is not None:
             return not self.stop_condition(self._template_context(page))
         return True
 
+    @override
     def next_value(self, page: Page) -> t.Any:
         if self.cursor_value is not None:
             value = self.cursor_value(self._template_context(page))
@@ -117,6 +122,7 @@ class JSONLinkPaginator(_NextReference):
         super().__init__()
         self.next_url_path = JSONPath(next_url_path)
 
+    @override
     def next_value(self, page: Page) -> t.Any:
         return self._reference(page, self.next_url_path.first(page.body))
 
@@ -134,6 +140,7 @@ class HeaderLinkPaginator(_NextReference):
         super().__init__()
         self.links_next_key = links_next_key
 
+    @override
     def next_value(self, page: Page) -> t.Any:
         return self._reference(page, page.response.links.get(self.links_next_key, {}).get("url"))
 
@@ -147,6 +154,7 @@ class AutoPaginator(_NextReference):
 
     type_name = "auto"
 
+    @override
     def next_value(self, page: Page) -> t.Any:
         link = page.response.links.get("next", {}).get("url")
         if link is None and isinstance(page.body, dict):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import typing as t
 
+from typing_extensions import override
+
 from tap_restgeneric.http.paginators.base import Page, Paginator
 from tap_restgeneric.http.selectors import JSONPath
 
@@ -25,8 +27,14 @@ class _RangePaginator(Paginator):
     predictable = True
 
     def __init__(
-        self, first: int, *, limit: int | None, total_path: t.Any, has_more_path: t.Any,
-        maximum: int | None, stop_after_empty_page: bool,
+        self,
+        first: int,
+        *,
+        limit: int | None,
+        total_path: t.Any,
+        has_more_path: t.Any,
+        maximum: int | None,
+        stop_after_empty_page: bool,
     ) -> None:
         super().__init__(first)
         self.limit = limit
@@ -43,6 +51,7 @@ class _RangePaginator(Paginator):
         """The first token past the records, given the stated total."""
         raise NotImplementedError
 
+    @override
     def has_more(self, page: Page) -> bool:
         count = len(page.records)
         if self.stop_after_empty_page and count == 0:
@@ -57,9 +66,11 @@ class _RangePaginator(Paginator):
             return False
         return not (self.maximum is not None and following >= self.maximum)
 
-    def next_value(self, page: Page) -> int:  # noqa: ARG002 - the next token is the one after this
+    @override
+    def next_value(self, page: Page) -> int:
         return self.value_after(self.current_value)
 
+    @override
     def last_value(self, page: Page | None) -> int | None:
         bounds = [self.value_before(self.maximum)] if self.maximum is not None else []
         total = self.total(page)
@@ -102,23 +113,31 @@ class PageNumberPaginator(_RangePaginator):
     ) -> None:
         self.base_page = next((v for v in (base_page, start_from_page) if v is not None), 1)
         super().__init__(
-            page if page is not None else self.base_page, limit=limit, total_path=total_path,
-            has_more_path=has_more_path, maximum=maximum_page, stop_after_empty_page=stop_after_empty_page,
+            page if page is not None else self.base_page,
+            limit=limit,
+            total_path=total_path,
+            has_more_path=has_more_path,
+            maximum=maximum_page,
+            stop_after_empty_page=stop_after_empty_page,
         )
         self.page_param = page_param
         self.limit_param = limit_param
 
+    @override
     def _end_from_total(self, total: int) -> int:
         return total + self.base_page
 
+    @override
     def apply(self, request: HTTPRequest, token: int) -> None:
         request.params[self.page_param] = token
         if self.limit_param and self.limit is not None:
             request.params[self.limit_param] = self.limit
 
+    @override
     def value_after(self, token: int) -> int:
         return token + 1
 
+    @override
     def value_before(self, end: int) -> int:
         return end - 1
 
@@ -150,22 +169,30 @@ class OffsetPaginator(_RangePaginator):
         stop_after_empty_page: bool = True,
     ) -> None:
         super().__init__(
-            offset, limit=limit, total_path=total_path, has_more_path=has_more_path,
-            maximum=maximum_offset, stop_after_empty_page=stop_after_empty_page,
+            offset,
+            limit=limit,
+            total_path=total_path,
+            has_more_path=has_more_path,
+            maximum=maximum_offset,
+            stop_after_empty_page=stop_after_empty_page,
         )
         self.step = limit
         self.offset_param = offset_param
         self.limit_param = limit_param
 
+    @override
     def _end_from_total(self, total: int) -> int:
         return total
 
+    @override
     def apply(self, request: HTTPRequest, token: int) -> None:
         request.params[self.offset_param] = token
         request.params[self.limit_param] = self.step
 
+    @override
     def value_after(self, token: int) -> int:
         return token + self.step
 
+    @override
     def value_before(self, end: int) -> int:
         return end - 1

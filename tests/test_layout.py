@@ -1,0 +1,127 @@
+"""The package's shape: imports point one way, modules and classes stay small, each list has one source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tap_restgeneric.http.auth import AUTH_TYPES
+from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
+from tap_restgeneric.source import PRESETS
+from tap_restgeneric.source.validation import DIALECT_SCHEMA
+
+PACKAGE = Path(__file__).resolve().parent.parent / "tap_restgeneric"
+#: Lower layers never import higher ones (see CONTRIBUTING.md). The sandbox is a separate
+#: program that may use the tap; nothing in the tap imports it.
+LAYERS = {
+    "tap_restgeneric": 0,
+    "tap_restgeneric.errors": 0,
+    "tap_restgeneric.schema_inference": 0,
+    "tap_restgeneric.output": 1,
+    "tap_restgeneric.templates": 2,
+    "tap_restgeneric.http": 3,
+    "tap_restgeneric.source": 4,
+    "tap_restgeneric.tap": 5,
+    "tap_restgeneric.cli": 6,
+    "tap_restgeneric.sandbox": 7,
+}
+MAX_MODULE_LINES = 400
+MAX_CLASS_LINES = 250
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer(module: str) -> int:
+    return max((value, len(prefix)) for prefix, value in LAYERS.items() if module == prefix or module.startswith(prefix + "."))[0]
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """The tap_restgeneric modules a module imports when it runs (not under TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text())
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    type_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("tap_restgeneric")}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            if base.startswith("tap_restgeneric"):
+                # `from package import module` imports the module, not (only) the package
+                found |= {f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base for alias in node.names}
+    return found
+
+
+MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+@pytest.mark.parametrize("module", list(MODULES))
+def test_imports_point_downwards_and_never_into_the_sandbox(module):
+    for target in runtime_imports(MODULES[module]):
+        assert layer(target) <= layer(module), f"{module} imports {target}, a higher layer"
+        if target.startswith("tap_restgeneric.sandbox"):
+            assert module.startswith("tap_restgeneric.sandbox"), f"{module} imports the sandbox"
+
+
+def test_no_import_cycles():
+    graph = {module: {t for t in runtime_imports(path) if t in MODULES and t != module} for module, path in MODULES.items()}
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        if state.get(module) == 1:
+            pytest.fail(f"import cycle: {' -> '.join([*trail, module])}")
+        if state.get(module) == 2:
+            return
+        state[module] = 1
+        for target in graph[module]:
+            visit(target, [*trail, module])
+        state[module] = 2
+
+    for module in graph:
+        visit(module, [])
+
+
+@pytest.mark.parametrize("module", list(MODULES))
+def test_modules_and_classes_stay_small(module):
+    source = MODULES[module].read_text()
+    assert source.count("\n") <= MAX_MODULE_LINES, f"{module}: {source.count(chr(10))} lines"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            length = node.end_lineno - node.lineno + 1
+            assert length <= MAX_CLASS_LINES, f"{module}.{node.name}: {length} lines"
+
+
+def test_paginator_options_and_the_dialect_schema_agree():
+    """The schema types every paginator option; the classes' __init__ say which type takes which."""
+    properties = DIALECT_SCHEMA["$defs"]["paginator"]["properties"]
+    options = set().union(*(paginator_options(kind) for kind in PAGINATORS))
+    assert set(properties) - {"type"} == options
+    assert properties["type"]["enum"] == [*PAGINATORS, *PAGINATOR_ALIASES]
+
+
+def test_auth_types_and_the_dialect_schema_agree():
+    auth = DIALECT_SCHEMA["$defs"]["auth"]["properties"]
+    assert auth["type"]["enum"] == list(AUTH_TYPES)
+    assert set(auth) - {"type"} <= set().union(*(kind.accepted for kind in AUTH_TYPES.values()))
+
+
+def test_presets_are_the_files_in_presets_in_seed_order():
+    files = {path.stem for path in (PACKAGE / "presets").glob("*.yaml")}
+    assert set(PRESETS) == files
+    seeds = [int((PACKAGE / "presets" / f"{name}.yaml").read_text().split("seed ", 1)[1][:3]) for name in PRESETS]
+    assert seeds == sorted(seeds)
