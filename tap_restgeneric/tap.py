@@ -97,6 +97,7 @@ class TapRestGeneric(Tap):
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # Private SDK hook: the first place that sees the settings, before the SDK can log them.
         # Register secrets before anything else can log the config.
         secrets = self._config.get("secrets")
         if isinstance(secrets, dict):

@@ -13,7 +13,7 @@ import datetime
 import typing as t
 
 import singer_sdk.singerlib as singer
-from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._typing import conform_record_data_types  # private module: the SDK's own conformance
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams.rest import HTTPRequest, PageContext
@@ -104,6 +104,7 @@ class ResourceStream(SendingStream):
     @property
     @override
     def schema(self) -> dict:
+        # The SDK keeps the schema in private attributes; inferring it lazily means overriding this property.
         if self._schema is None:
             self._schema = self._input_schema or self._infer_schema()
         return self._schema
@@ -275,6 +276,7 @@ class ResourceStream(SendingStream):
                 level=self.TYPE_CONFORMANCE_LEVEL,
                 logger=self.logger,
             )
+        # _tap and _stream_version are the SDK's own (private) handles on the writer and the stream version.
         self._tap.write_message(PageRecordMessage(self.name, record, self._stream_version, self._extracted_at))
         self.state_manager.is_flushed = False
 

@@ -10,6 +10,7 @@ covers, and at exit. STATE values are written with every secret redacted.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime
 import decimal
 import io
@@ -60,10 +61,8 @@ class _Stdout:
 
     def flush(self) -> None:
         if self._out is not None:
-            try:
+            with contextlib.suppress(OSError, ValueError):  # the reader has gone away
                 self._out.flush()
-            except (OSError, ValueError):  # the reader has gone away
-                pass
 
 
 STDOUT = _Stdout()
@@ -99,7 +98,9 @@ class BufferedSingerWriter(GenericSingerWriter):
         the same object (the tap stamps the records of one page with one time)."""
         prefix = self._prefixes.get(message.stream)
         if prefix is None:
-            prefix = self._prefixes[message.stream] = b'{"type":"RECORD","stream":' + _ENCODER.encode(message.stream) + b',"record":'
+            prefix = self._prefixes[message.stream] = (
+                b'{"type":"RECORD","stream":' + _ENCODER.encode(message.stream) + b',"record":'
+            )
         if message.time_extracted is not self._suffix_time or message.version != self._suffix_version:
             self._suffix_time, self._suffix_version = message.time_extracted, message.version
             version = f',"version":{message.version}' if message.version is not None else ""
