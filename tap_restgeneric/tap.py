@@ -9,6 +9,7 @@ from singer_sdk import typing as th
 from typing_extensions import override
 
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
+from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
 from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.http.stream import DEFAULT_MAX_RESPONSE_MB, stream_class_for
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
@@ -81,6 +82,15 @@ class TapRestGeneric(Tap):
             description=(
                 "Pages requested at once for page_number and offset paginators (1 = one after the other); "
                 "records still come in page order."
+            ),
+        ),
+        th.Property(
+            "max_pages",
+            th.IntegerType,
+            default=DEFAULT_MAX_PAGES,
+            description=(
+                "Pages one stream may request in a sync; a stream that still has a next page then stops "
+                "with an error (a guard against an API that pages forever)."
             ),
         ),
         th.Property(

@@ -8,7 +8,7 @@ import pytest
 from werkzeug import Response
 
 from tap_restgeneric.errors import StreamError
-from tests.support import sync
+from tests.support import run_cli, sync
 
 ITEMS = [{"id": i, "name": f"item {i}"} for i in range(1, 251)]
 SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}
@@ -260,8 +260,10 @@ def test_single_page_makes_one_request(httpserver):
 )
 def test_paginator_that_would_repeat_a_page_stops_with_an_error(httpserver, paginator):
     def handler(request):
-        nxt = {"": "A", "A": "B", "B": "A"}[request.args.get("cursor", "")]
-        return json_response({"data": ITEMS[:1], "next": f"/api/items?cursor={nxt}" if paginator["type"] == "json_link" else nxt})
+        cursor = request.args.get("cursor", "")
+        nxt = {"": "A", "A": "B", "B": "A"}[cursor]
+        records = {"": ITEMS[0:1], "A": ITEMS[1:2], "B": ITEMS[2:3]}[cursor]  # distinct pages: the token guard fires
+        return json_response({"data": records, "next": f"/api/items?cursor={nxt}" if paginator["type"] == "json_link" else nxt})
 
     serve(httpserver, handler)
     with pytest.raises(StreamError) as info:
@@ -281,3 +283,82 @@ def test_auto_paginator_follows_next_link_in_body(httpserver):
     out = sync(config(httpserver, {}))
     assert out.ids("items") == [1, 2, 3, 4]
     assert [q.get("page") for q in queries(httpserver)] == [None, "2"]
+
+
+@pytest.mark.parametrize(
+    ("paginator", "primary_key"),
+    [
+        ({"type": "offset", "limit": 5}, "id"),
+        ({"type": "page_number", "limit": 5}, None),
+        ({"type": "cursor", "cursor_path": "next"}, "id"),
+    ],
+    ids=["offset-keyed", "page_number-content", "cursor-keyed"],
+)
+def test_an_api_that_ignores_the_paging_parameter_stops_with_an_error(httpserver, paginator, primary_key):
+    """The same full page every time (an API ignoring offset): not followed forever."""
+    calls = iter(range(1, 1000))
+    serve(httpserver, lambda request: json_response({"data": ITEMS[:5], "next": f"c{next(calls)}"}))
+    cfg = config(httpserver, {"paginator": paginator})
+    if primary_key is None:
+        cfg["source"]["resources"][0].pop("primary_key", None)
+    with pytest.raises(StreamError) as info:
+        sync(cfg)
+    assert str(info.value) == (
+        f"stream 'items': page 2 has the same 5 records as the page before it; "
+        f"the API ignores paginator {paginator['type']!r}'s parameters (stopping instead of looping)"
+    )
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize(
+    "paginator",
+    [{"type": "cursor", "cursor_path": "next"}, {"type": "json_link"}, {"type": "header_link"}, {"type": "auto"}],
+    ids=["cursor", "json_link", "header_link", "auto"],
+)
+def test_every_paginator_stops_on_an_empty_page_unless_told_not_to(httpserver, paginator):
+    """An API whose pages turn empty but keep naming a next one."""
+
+    def handler(request):
+        page = int(request.args.get("page") or request.args.get("cursor") or 1)
+        records = ITEMS[(page - 1) * 2 : page * 2] if page <= 2 else []
+        following = page + 1 if page < 6 else None
+        link = f"/api/items?page={following}" if following else None
+        body = {"data": records, "next": (following and str(following)) if paginator["type"] == "cursor" else link}
+        response = json_response(body)
+        if link:
+            response.headers["Link"] = f'<{link}>; rel="next"'
+        return response
+
+    serve(httpserver, handler)
+    out = sync(config(httpserver, {"paginator": paginator}))
+    assert out.ids("items") == [1, 2, 3, 4]
+    assert len(httpserver.log) == 3  # pages 1 and 2, then the empty page 3 ends it
+    httpserver.clear_log()
+    out = sync(config(httpserver, {"paginator": {**paginator, "stop_after_empty_page": False}}))
+    assert out.ids("items") == [1, 2, 3, 4] and len(httpserver.log) == 6
+
+
+def test_max_pages_stops_a_stream_that_pages_forever_with_an_error(httpserver):
+    def handler(request):
+        page = int(request.args.get("page", 1))
+        return json_response({"data": ITEMS[page - 1 : page], "next": f"/api/items?page={page + 1}"})
+
+    serve(httpserver, handler)
+    with pytest.raises(StreamError) as info:
+        sync(config(httpserver, {"paginator": "json_link"}) | {"max_pages": 3})
+    assert str(info.value) == (
+        "stream 'items': stopped after 3 pages (the max_pages setting) while paginator 'json_link' still had a next page; "
+        "raise max_pages if the API really has more"
+    )
+    assert len(httpserver.log) == 3
+
+
+def test_maximum_page_stops_with_a_warning_not_silently(httpserver, tmp_path):
+    serve(httpserver, page_handler(total=100, size=10))
+    out = run_cli([], config(httpserver, {"paginator": {"type": "page_number", "limit": 10, "maximum_page": 3}}), tmp_path)
+    assert out.returncode == 0
+    assert out.ids("items") == list(range(1, 21))
+    assert [q["page"] for q in queries(httpserver)] == ["1", "2"]
+    warning = [line for line in out.stderr.splitlines() if "paging stopped" in line]
+    assert len(warning) == 1 and "WARNING" in warning[0]
+    assert warning[0].endswith("stream 'items': paging stopped: maximum_page 3 reached (as configured); the API may have more")

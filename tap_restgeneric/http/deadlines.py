@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 import socket
 import threading
 import time
@@ -57,20 +58,20 @@ class _Watchdog:
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
+        self._wakes_at = math.inf  # when the thread wakes next, unless notified
 
     def arm(self, seconds: float) -> Deadline:
         deadline = Deadline(seconds)
         with self._cond:
-            # Deadlines mostly arrive in order: the thread is woken only when the new one
-            # is the earliest (waking it per request cost a thread switch per page).
             while self._heap and self._heap[0][2].done:  # finished ones, mostly the oldest
                 heapq.heappop(self._heap)
-            earliest = not self._heap or deadline.at < self._heap[0][0]
             heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tap-restgeneric-deadlines", daemon=True)
                 self._thread.start()
-            elif earliest:
+            elif deadline.at < self._wakes_at:
+                # Deadlines mostly come in order, so the thread is rarely woken early: waking
+                # it for every request cost a thread switch per page.
                 self._cond.notify()
         return deadline
 
@@ -80,10 +81,12 @@ class _Watchdog:
                 while self._heap and self._heap[0][2].done:
                     heapq.heappop(self._heap)
                 if not self._heap:
+                    self._wakes_at = math.inf
                     self._cond.wait()
                     continue
                 delay = self._heap[0][0] - time.monotonic()
                 if delay > 0:
+                    self._wakes_at = self._heap[0][0]
                     self._cond.wait(delay)
                     continue
                 heapq.heappop(self._heap)[2].fire()

@@ -23,12 +23,15 @@ from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.paginators import Page, PaginationLoop, Paginator
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Iterator
 
     import requests
 
 #: Responses faster than this (seconds) are not worth requesting ahead; see PageFetcher._pages_ahead.
 AHEAD_MIN_LATENCY = 0.003
+#: Default of the max_pages setting: far beyond any real stream, a stop for a runaway one.
+DEFAULT_MAX_PAGES = 1_000_000
 
 
 class Abandoned(Exception):
@@ -52,6 +55,12 @@ class PageFetcher:
     paginator_type: str
     concurrency: int = 1
     on_request: Callable[[], None] = lambda: None
+    #: What makes two records the same (the primary key); None: their whole content.
+    record_key: Callable[[dict], t.Any] | None = None
+    max_pages: int = DEFAULT_MAX_PAGES
+    logger: logging.Logger | None = None
+    pages_read: int = dataclasses.field(default=0, init=False)
+    _previous: list | None = dataclasses.field(default=None, init=False)
 
     def pages(self) -> Iterator[Page]:
         paginator = self.paginator
@@ -64,19 +73,48 @@ class PageFetcher:
             first = False
             response = self.send(self.prepare(paginator.current_value), None)
             self.on_request()
-            page = self.read(response)
+            page = self._checked(self.read(response))
             yield page
             self._advance(page)
 
+    def _checked(self, page: Page) -> Page:
+        """A page that repeats the one before is an API ignoring its paging parameter: without
+        this check an offset API that always answers page one is followed forever."""
+        self.pages_read += 1
+        records = page.records
+        previous, self._previous = self._previous, records
+        if previous and len(previous) == len(records):
+            key = self.record_key
+            same = [key(r) for r in previous] == [key(r) for r in records] if key else previous == records
+            if same:
+                raise StreamError(
+                    f"stream '{self.stream_name}': page {self.pages_read} has the same {len(records)} records as the page "
+                    f"before it; the API ignores paginator {self.paginator_type!r}'s parameters (stopping instead of looping)"
+                )
+        return page
+
     def _advance(self, page: Page) -> None:
         """After a page's records are out: the paginator's stop rule, or its loop guard."""
+        paginator = self.paginator
         try:
-            self.paginator.update(page)
+            paginator.update(page)
         except PaginationLoop as exc:
             raise StreamError(
                 f"stream '{self.stream_name}': paginator {self.paginator_type!r} would request the "
                 f"same page twice ({exc}); stopping instead of looping"
             ) from None
+        if paginator.finished:
+            if self.logger is not None and paginator.stop_reason and "maximum_" in paginator.stop_reason:
+                self.logger.warning(
+                    "stream '%s': paging stopped: %s (as configured); the API may have more",
+                    self.stream_name,
+                    paginator.stop_reason,
+                )
+        elif self.pages_read >= self.max_pages:
+            raise StreamError(
+                f"stream '{self.stream_name}': stopped after {self.pages_read:,} pages (the max_pages setting) "
+                f"while paginator {self.paginator_type!r} still had a next page; raise max_pages if the API really has more"
+            )
 
     def _pages_ahead(self, page: Page | None) -> Iterator[Page]:
         """Pages past the end may be requested when no total tells where it is (at most
@@ -116,7 +154,7 @@ class PageFetcher:
                     prepared = self.prepare(next_token)
                     in_flight.append((next_token, pool.submit(self.send, prepared, abandoned)))
                     next_token = paginator.value_after(next_token)
-                page = self.read(response)
+                page = self._checked(self.read(response))
                 started = time.perf_counter()
                 yield page
                 work = 0.7 * work + 0.3 * (time.perf_counter() - started)

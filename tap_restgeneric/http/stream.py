@@ -19,7 +19,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
-from tap_restgeneric.http.pages import PageFetcher
+from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
@@ -204,7 +204,16 @@ class ResourceStream(SendingStream):
             paginator_type=self._endpoint["paginator"]["type"],
             concurrency=concurrency,
             on_request=on_request,
+            record_key=self._record_key(),
+            max_pages=int(self.config.get("max_pages") or DEFAULT_MAX_PAGES),
+            logger=self.logger,
         )
+
+    def _record_key(self) -> Callable[[dict], t.Any] | None:
+        keys = tuple(self.resource["primary_key"])
+        if not keys:
+            return None
+        return lambda record: tuple(record.get(key) for key in keys)
 
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
@@ -276,8 +285,9 @@ class ResourceStream(SendingStream):
                 level=self.TYPE_CONFORMANCE_LEVEL,
                 logger=self.logger,
             )
-        # _tap and _stream_version are the SDK's own (private) handles on the writer and the stream version.
-        self._tap.write_message(PageRecordMessage(self.name, record, self._stream_version, self._extracted_at))
+        # _tap and _stream_version are the SDK's own (private) handles on the tap and the stream version;
+        # the message goes straight to the tap's writer (Tap.write_message only forwards it there).
+        self._tap.message_writer.write_message(PageRecordMessage(self.name, record, self._stream_version, self._extracted_at))
         self.state_manager.is_flushed = False
 
 

@@ -83,30 +83,32 @@ class BufferedSingerWriter(GenericSingerWriter):
 
     @override
     def write_message(self, message: t.Any) -> None:
-        if message.type is SingerMessageType.RECORD:
-            self._write_record(message)
+        if message.type is not SingerMessageType.RECORD:
+            self._write_other(message)
             return
-        if message.type == SingerMessageType.STATE and REDACTOR.active:
+        # A RECORD: ``{"type":"RECORD","stream":…,"record":`` + the record + ``version`` and
+        # ``time_extracted``; the prefix cached per stream, the suffix while the time stays the
+        # same object (the tap stamps the records of one page with one time). Inline: per record.
+        prefix = self._prefixes.get(message.stream)
+        if prefix is None:
+            prefix = self._prefixes[message.stream] = b'{"type":"RECORD","stream":' + _ENCODER.encode(message.stream) + b',"record":'
+        if message.time_extracted is not self._suffix_time or message.version != self._suffix_version:
+            self._new_suffix(message)
+        line = bytearray(prefix)
+        _ENCODER.encode_into(message.record, line, -1)
+        line += self._suffix
+        STDOUT.get().write(line)
+
+    def _write_other(self, message: t.Any) -> None:
+        """Any other message flushes the RECORDs before it; a STATE is written with secrets redacted."""
+        if message.type is SingerMessageType.STATE and REDACTOR.active:
             message.value = redact_tree(message.value)
         out = STDOUT.get()
         out.write(self.serialize_message(message))
         out.flush()
 
-    def _write_record(self, message: t.Any) -> None:
-        """``{"type":"RECORD","stream":…,"record":`` + the record + ``version`` and
-        ``time_extracted``: the prefix cached per stream, the suffix while the time stays
-        the same object (the tap stamps the records of one page with one time)."""
-        prefix = self._prefixes.get(message.stream)
-        if prefix is None:
-            prefix = self._prefixes[message.stream] = (
-                b'{"type":"RECORD","stream":' + _ENCODER.encode(message.stream) + b',"record":'
-            )
-        if message.time_extracted is not self._suffix_time or message.version != self._suffix_version:
-            self._suffix_time, self._suffix_version = message.time_extracted, message.version
-            version = f',"version":{message.version}' if message.version is not None else ""
-            extracted = f',"time_extracted":"{message.time_extracted.isoformat()}"' if message.time_extracted else ""
-            self._suffix = f"{version}{extracted}}}\n".encode()
-        line = bytearray(prefix)
-        _ENCODER.encode_into(message.record, line, -1)
-        line += self._suffix
-        STDOUT.get().write(line)
+    def _new_suffix(self, message: t.Any) -> None:
+        self._suffix_time, self._suffix_version = message.time_extracted, message.version
+        version = f',"version":{message.version}' if message.version is not None else ""
+        extracted = f',"time_extracted":"{message.time_extracted.isoformat()}"' if message.time_extracted else ""
+        self._suffix = f"{version}{extracted}}}\n".encode()

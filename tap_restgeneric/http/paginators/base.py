@@ -47,28 +47,36 @@ class Paginator:
     #: True when the next request does not depend on the previous response (page_number, offset).
     predictable: t.ClassVar[bool] = False
 
-    def __init__(self, first: t.Any) -> None:
+    #: Why paging stops when there is no next token.
+    no_next: t.ClassVar[str] = "no next page"
+
+    def __init__(self, first: t.Any, *, stop_after_empty_page: bool = True) -> None:
         self.current_value = first
         self.finished = False
+        self.stop_after_empty_page = stop_after_empty_page
+        #: The rule that ended paging, once it has ended ("empty page", "short page (…)", …).
+        self.stop_reason: str | None = None
         self._requested = {_key(first)}
 
     def update(self, page: Page) -> None:
-        """Decide the request after ``page``: the next token, or finished."""
-        if not self.has_more(page):
-            self.finished = True
-            return
-        following = self.next_value(page)
-        if following is None:
-            self.finished = True
-            return
-        key = _key(following)
-        if key in self._requested:
-            raise PaginationLoop(following)
-        self._requested.add(key)
-        self.current_value = following
+        """Decide the request after ``page``: the next token, or finished (and why)."""
+        reason = "empty page" if self.stop_after_empty_page and not page.records else self.stop_rule(page)
+        if reason is None:
+            following = self.next_value(page)
+            if following is not None:
+                key = _key(following)
+                if key in self._requested:
+                    raise PaginationLoop(following)
+                self._requested.add(key)
+                self.current_value = following
+                return
+            reason = self.no_next
+        self.stop_reason = reason
+        self.finished = True
 
-    def has_more(self, page: Page) -> bool:  # noqa: ARG002 - the stop rules of most paginators read the page
-        return True
+    def stop_rule(self, page: Page) -> str | None:  # noqa: ARG002 - the stop rules of most paginators read the page
+        """Why paging stops after ``page``, or None to go on (the empty-page rule is the base's)."""
+        return None
 
     def next_value(self, page: Page) -> t.Any:
         """The token of the page after ``page`` (None: there is none)."""
@@ -108,5 +116,5 @@ class SinglePagePaginator(Paginator):
         super().__init__(None)
 
     @override
-    def has_more(self, page: Page) -> bool:
-        return False
+    def stop_rule(self, page: Page) -> str | None:
+        return "single page"

@@ -29,8 +29,8 @@ class _NextReference(Paginator):
     #: json_link and header_link values are always URLs (maybe relative); a cursor may be a token.
     values_are_links: t.ClassVar[bool] = True
 
-    def __init__(self) -> None:
-        super().__init__(None)
+    def __init__(self, *, stop_after_empty_page: bool = True) -> None:
+        super().__init__(None, stop_after_empty_page=stop_after_empty_page)
 
     def _reference(self, page: Page, value: t.Any) -> t.Any:
         if value in (None, "", {}, []) or value is False:
@@ -66,6 +66,7 @@ class CursorPaginator(_NextReference):
 
     type_name = "cursor"
     values_are_links = False
+    no_next = "no cursor"
 
     def __init__(
         self,
@@ -75,8 +76,9 @@ class CursorPaginator(_NextReference):
         cursor_value: Template | None = None,
         stop_condition: Template | None = None,
         context: t.Mapping[str, t.Any] | None = None,
+        stop_after_empty_page: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(stop_after_empty_page=stop_after_empty_page)
         if cursor_value is None and cursor_path is None:
             cursor_path = "cursors.next"
         self.cursor_path = JSONPath(cursor_path) if cursor_path else None
@@ -94,10 +96,10 @@ class CursorPaginator(_NextReference):
         }
 
     @override
-    def has_more(self, page: Page) -> bool:
-        if self.stop_condition is not None:
-            return not self.stop_condition(self._template_context(page))
-        return True
+    def stop_rule(self, page: Page) -> str | None:
+        if self.stop_condition is not None and self.stop_condition(self._template_context(page)):
+            return "stop_condition is true"
+        return None
 
     @override
     def next_value(self, page: Page) -> t.Any:
@@ -117,9 +119,10 @@ class JSONLinkPaginator(_NextReference):
     """
 
     type_name = "json_link"
+    no_next = "no next URL"
 
-    def __init__(self, *, next_url_path: str | list = "next") -> None:
-        super().__init__()
+    def __init__(self, *, next_url_path: str | list = "next", stop_after_empty_page: bool = True) -> None:
+        super().__init__(stop_after_empty_page=stop_after_empty_page)
         self.next_url_path = JSONPath(next_url_path)
 
     @override
@@ -135,9 +138,10 @@ class HeaderLinkPaginator(_NextReference):
     """
 
     type_name = "header_link"
+    no_next = "no Link rel=next header"
 
-    def __init__(self, *, links_next_key: str = "next") -> None:
-        super().__init__()
+    def __init__(self, *, links_next_key: str = "next", stop_after_empty_page: bool = True) -> None:
+        super().__init__(stop_after_empty_page=stop_after_empty_page)
         self.links_next_key = links_next_key
 
     @override
@@ -153,6 +157,7 @@ class AutoPaginator(_NextReference):
     """
 
     type_name = "auto"
+    no_next = "no next link"
 
     @override
     def next_value(self, page: Page) -> t.Any:

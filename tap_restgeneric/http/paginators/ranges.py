@@ -36,12 +36,11 @@ class _RangePaginator(Paginator):
         maximum: int | None,
         stop_after_empty_page: bool,
     ) -> None:
-        super().__init__(first)
+        super().__init__(first, stop_after_empty_page=stop_after_empty_page)
         self.limit = limit
         self.total_path = JSONPath(total_path) if total_path else None
         self.has_more_path = JSONPath(has_more_path) if has_more_path else None
         self.maximum = maximum
-        self.stop_after_empty_page = stop_after_empty_page
 
     def total(self, page: Page | None) -> int | None:
         """The total ``page`` states (pages or items), if it states one."""
@@ -51,20 +50,23 @@ class _RangePaginator(Paginator):
         """The first token past the records, given the stated total."""
         raise NotImplementedError
 
+    #: The name of ``maximum`` in the config (maximum_page, maximum_offset).
+    maximum_name: t.ClassVar[str]
+
     @override
-    def has_more(self, page: Page) -> bool:
+    def stop_rule(self, page: Page) -> str | None:
         count = len(page.records)
-        if self.stop_after_empty_page and count == 0:
-            return False
         if self.limit is not None and count < self.limit:
-            return False
+            return f"short page ({count} records, limit {self.limit})"
         if self.has_more_path is not None and not self.has_more_path.first(page.body, default=True):
-            return False
+            return f"{self.has_more_path.spec} is false"
         following = self.value_after(self.current_value)
         total = self.total(page)
         if total is not None and following >= self._end_from_total(total):
-            return False
-        return not (self.maximum is not None and following >= self.maximum)
+            return f"total reached ({self.total_path.spec if self.total_path else 'total'}: {total})"
+        if self.maximum is not None and following >= self.maximum:
+            return f"{self.maximum_name} {self.maximum} reached"
+        return None
 
     @override
     def next_value(self, page: Page) -> int:
@@ -96,6 +98,7 @@ class PageNumberPaginator(_RangePaginator):
     """
 
     type_name = "page_number"
+    maximum_name = "maximum_page"
 
     def __init__(
         self,
@@ -155,6 +158,7 @@ class OffsetPaginator(_RangePaginator):
     """
 
     type_name = "offset"
+    maximum_name = "maximum_offset"
 
     def __init__(
         self,
