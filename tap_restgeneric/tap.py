@@ -8,6 +8,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from typing_extensions import override
 
+from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
 from tap_restgeneric.http.retry import RateLimiter
@@ -15,6 +16,7 @@ from tap_restgeneric.http.stream import DEFAULT_MAX_RESPONSE_MB, stream_class_fo
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.source import PRESETS, load_source, preset_schema
+from tap_restgeneric.source.settings import check_settings
 
 
 class TapRestGeneric(Tap):
@@ -22,6 +24,8 @@ class TapRestGeneric(Tap):
 
     name = "tap-restgeneric"
     message_writer_class = BufferedSingerWriter
+    #: The catalog depends on the settings (the source's resources): --discover checks them too.
+    dynamic_catalog = True
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -60,7 +64,7 @@ class TapRestGeneric(Tap):
         ),
         th.Property(
             "request_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=60,
             description=(
                 "Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout."
@@ -68,7 +72,7 @@ class TapRestGeneric(Tap):
         ),
         th.Property(
             "max_response_mb",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=DEFAULT_MAX_RESPONSE_MB,
             description=(
                 "Largest response body, in MiB once decompressed, that the tap reads; a larger one "
@@ -77,7 +81,7 @@ class TapRestGeneric(Tap):
         ),
         th.Property(
             "max_concurrency",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=8,
             description=(
                 "Pages requested at once for page_number and offset paginators (1 = one after the other); "
@@ -86,7 +90,7 @@ class TapRestGeneric(Tap):
         ),
         th.Property(
             "max_pages",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=DEFAULT_MAX_PAGES,
             description=(
                 "Pages one stream may request in a sync; a stream that still has a next page then stops "
@@ -95,7 +99,7 @@ class TapRestGeneric(Tap):
         ),
         th.Property(
             "max_requests_per_second",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             description="Upper bound on request starts per second across all streams and threads (default: no bound).",
         ),
         th.Property(
@@ -113,6 +117,14 @@ class TapRestGeneric(Tap):
         if isinstance(secrets, dict):
             REDACTOR.add(*secrets.values())
         install_log_redaction()
+        # Numbers given as strings become numbers, and ranges and dates are checked, in the tap's
+        # one-line format (the SDK's own validation would log a report and raise).
+        checked, problems = check_settings(self._config, self.config_jsonschema)
+        self._config.update(checked)
+        if problems:
+            if raise_errors:
+                raise SourceConfigError(problems)
+            return problems
         return super()._validate_config(raise_errors=raise_errors)
 
     @functools.cached_property

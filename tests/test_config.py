@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.source import load_source
-from tests.support import last_line, run_cli
+from tests.support import last_line, preset_config, run_cli
 
 
 def one(**endpoint):
@@ -215,3 +217,63 @@ def test_literal_secret_and_base_url_setting_override():
     assert source.base_url == "http://127.0.0.1:1234/api"
     assert source.auth == {"type": "bearer", "token": "literal-token"}
     assert "literal-token" in source.secret_values
+
+
+# ---------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"max_concurrency": 0}, "max_concurrency: must be at least 1, got 0"),
+        ({"max_concurrency": -3}, "max_concurrency: must be at least 1, got -3"),
+        ({"request_timeout": -1}, "request_timeout: must be greater than 0, got -1"),
+        ({"request_timeout": "0"}, "request_timeout: must be greater than 0, got 0"),
+        ({"max_response_mb": 0}, "max_response_mb: must be greater than 0, got 0"),
+        ({"max_requests_per_second": "-2"}, "max_requests_per_second: must be greater than 0, got -2"),
+        ({"max_pages": 0}, "max_pages: must be at least 1, got 0"),
+        ({"max_concurrency": "1.5"}, "max_concurrency: expected a whole number, got '1.5'"),
+        ({"request_timeout": "soon"}, "request_timeout: expected a number, got 'soon'"),
+        ({"max_pages": True}, "max_pages: expected a number, got True"),
+        (
+            {"start_date": "yesterday"},
+            "start_date: 'yesterday' is not an ISO 8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T00:00:00Z)",
+        ),
+        ({"user_agent": 5}, "user_agent: expected string, got 5"),
+    ],
+)
+def test_settings_out_of_range_or_of_the_wrong_type_are_one_config_error_line(settings, expected, tmp_path):
+    out = run_cli(["--discover"], {"api": "incidents", "secrets": {"api_token": "t0ken"}, **settings}, tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr) == f"tap-restgeneric: config error: {expected}"
+    assert "Traceback" not in out.stderr
+
+
+def test_numeric_settings_work_as_strings_and_fractions(sandbox, tmp_path):
+    config = preset_config(
+        sandbox,
+        "incidents",
+        request_timeout="30",
+        max_concurrency="2",
+        max_requests_per_second=1000.5,
+        max_response_mb="64.5",
+        max_pages="100000",
+    )
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert sorted(out.ids("alerts")) == sorted(sandbox.ids("incidents", "alerts"))
+
+
+def test_numeric_settings_from_the_environment(sandbox):
+    env = {
+        "TAP_RESTGENERIC_API": "incidents",
+        "TAP_RESTGENERIC_BASE_URL": sandbox.base_url("incidents"),
+        "TAP_RESTGENERIC_SECRETS": json.dumps({"api_token": sandbox.secret}),
+        "TAP_RESTGENERIC_REQUEST_TIMEOUT": "30",
+        "TAP_RESTGENERIC_MAX_CONCURRENCY": "3",
+        "TAP_RESTGENERIC_MAX_REQUESTS_PER_SECOND": "500.5",
+        "TAP_RESTGENERIC_START_DATE": "2024-01-01",
+    }
+    out = run_cli(["--config", "ENV"], env=env)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert sorted(out.ids("teams")) == sorted(sandbox.ids("incidents", "teams"))

@@ -142,3 +142,22 @@ def test_tap_pipes_into_target_jsonl(meltano, tmp_path):
     meltano("run", "tap-restgeneric--social-insights", "target-jsonl", extra_env={"TARGET_JSONL_DESTINATION_PATH": str(tmp_path)})
     lines = (tmp_path / "media.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["id"] for line in lines) == sorted(SANDBOX.ids("social_insights", "media"))
+
+
+def test_numeric_settings_through_meltano_environment_variables(meltano, tmp_path):
+    """Meltano 4 crashes on a `decimal` setting given this way; the tap's numeric settings are `string`/`integer`."""
+    meltano(
+        "run",
+        "tap-restgeneric",
+        "target-jsonl",
+        extra_env={
+            "TAP_RESTGENERIC_API": "incidents",
+            "TAP_RESTGENERIC_BASE_URL": SANDBOX.base_url("incidents"),
+            "TAP_RESTGENERIC_REQUEST_TIMEOUT": "30",
+            "TAP_RESTGENERIC_MAX_REQUESTS_PER_SECOND": "1000.5",
+            "TAP_RESTGENERIC_MAX_CONCURRENCY": "3",
+            "TARGET_JSONL_DESTINATION_PATH": str(tmp_path),
+        },
+    )
+    lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["id"] for line in lines) == sorted(SANDBOX.ids("incidents", "alerts"))
