@@ -3,26 +3,55 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 import traceback
 import typing as t
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.singerlib import StateMessage
 
-from tap_restgeneric.errors import RestGenericError, SourceConfigError
+from tap_restgeneric.errors import Interrupted, RestGenericError, SourceConfigError
 from tap_restgeneric.output.redact import REDACTOR
-from tap_restgeneric.output.writer import STDOUT
+from tap_restgeneric.output.writer import STDOUT, BufferedSingerWriter
 from tap_restgeneric.tap import TapRestGeneric
+
+#: Exit codes of a sync stopped by a signal, as a shell reports them.
+SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 def main() -> None:
-    """``tap-restgeneric``: exit 1 with one line on stderr (a traceback only at debug level)."""
+    """``tap-restgeneric``: exit 1 with one line on stderr (a traceback only at debug level);
+    130/143 after SIGINT/SIGTERM, with the records produced flushed and a STATE covering them."""
+    for signum in SIGNAL_EXIT:  # until the tap installs its own handler: nothing written yet, no STATE
+        signal.signal(signum, _stopped_early)
     try:
         TapRestGeneric.cli()
+    except Interrupted as exc:
+        _interrupted(exc)
     except (RestGenericError, FatalAPIError, RetriableAPIError) as exc:
         _fail(exc)
     except Exception as exc:  # noqa: BLE001 - anything else still gets one line
         _fail(exc, unexpected=True)
+
+
+def _stopped_early(signum: int, frame: t.Any) -> None:  # noqa: ARG001 - a signal handler's signature
+    sys.stderr.write(f"tap-restgeneric: interrupted by {signal.Signals(signum).name} before the sync started\n")
+    sys.stderr.flush()
+    os._exit(SIGNAL_EXIT.get(signal.Signals(signum), 128 + signum))
+
+
+def _interrupted(stop: Interrupted) -> t.NoReturn:
+    """The STATE the tap's signal handler made (tap.py), after the records; one line; the exit code."""
+    BufferedSingerWriter().write_message(StateMessage(value=stop.state))  # flushes the RECORDs before it
+    STDOUT.flush()
+    signum = stop.signum
+    name = signal.Signals(signum).name
+    sys.stderr.write(f"tap-restgeneric: interrupted by {name}: the records written are covered by the last STATE\n")
+    sys.stderr.flush()
+    # Threads still waiting on pages requested ahead would hold a normal exit up to request_timeout.
+    os._exit(SIGNAL_EXIT.get(signal.Signals(signum), 128 + signum))
 
 
 def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:

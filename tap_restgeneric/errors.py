@@ -24,3 +24,13 @@ class TemplateEvaluationError(SourceConfigError):
 
 class StreamError(RestGenericError):
     """A stream could not continue (bad response, refused credentials, paging loop)."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM stopped the sync (a BaseException: nothing on the way may swallow it)."""
+
+    def __init__(self, signum: int, state: dict) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+        #: The STATE to write last: it covers the records written before the signal.
+        self.state = state

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import functools
+import signal
+import typing as t
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
 from tap_restgeneric.http.retry import RateLimiter
@@ -17,6 +20,9 @@ from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.source import PRESETS, load_source, preset_schema
 from tap_restgeneric.source.settings import check_settings
+
+if t.TYPE_CHECKING:
+    from types import FrameType
 
 
 class TapRestGeneric(Tap):
@@ -153,7 +159,34 @@ class TapRestGeneric(Tap):
             for resource in source.resources
         ]
 
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGINT/SIGTERM: ``Interrupted`` carries a STATE that covers the records produced; cli.py
+        writes it after them and exits 130/143. The SDK's own handler (a private hook) writes the
+        state with the progress markers of a stream under way, inside whatever write the signal
+        interrupted, and exits 0.
+
+        The STATE holds the bookmarks as they stand, without those markers: a stream whose
+        records arrive sorted has its bookmark at the last record written; any other keeps the
+        bookmark it started from (its records since then are sent again next time, never skipped)."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second signal does not cut the STATE short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop = Interrupted(signum, _without_progress_markers(copy.deepcopy(self.state)))
+        writer = self.message_writer
+        if isinstance(writer, BufferedSingerWriter) and writer.busy:
+            writer.stop_after_write = stop  # raised once the line being written is whole
+            return
+        raise stop
+
     @property
     @override
     def catalog_json_text(self) -> str:
         return REDACTOR(super().catalog_json_text)
+
+
+def _without_progress_markers(state: t.Any) -> t.Any:
+    if isinstance(state, dict):
+        return {key: _without_progress_markers(value) for key, value in state.items() if key != "progress_markers"}
+    if isinstance(state, list):
+        return [_without_progress_markers(value) for value in state]
+    return state

@@ -66,6 +66,9 @@ class ResourceStream(SendingStream):
     source: t.ClassVar[Source]
     resource: t.ClassVar[ResourceConfig]
     preset_schema: t.ClassVar[dict | None] = None
+    #: Records between interim STATE messages (the SDK's default is 10,000): a sorted stream that is
+    #: killed resumes from its last STATE, so at most this many records are sent again.
+    STATE_MSG_FREQUENCY = 1000
 
     def __init__(self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter) -> None:
         resource = self.resource
@@ -126,6 +129,13 @@ class ResourceStream(SendingStream):
         if self._incremental:  # the replication key belongs in the schema even if no sample had it
             schema["properties"].setdefault(self._incremental["cursor_path"], {"type": ["string", "null"]})
         return schema
+
+    @property
+    @override
+    def is_sorted(self) -> bool:
+        """dlt's ``row_order: asc``: the API returns records in cursor order, so the bookmark moves
+        with each record and a killed sync resumes from its last STATE (the SDK checks the order)."""
+        return bool(self._incremental) and (self._incremental or {}).get("row_order") == "asc"
 
     # ------------------------------------------------------------ request
 

@@ -76,6 +76,10 @@ class BufferedSingerWriter(GenericSingerWriter):
         self._suffix_time: t.Any = None
         self._suffix_version: t.Any = None
         self._suffix = b"}\n"
+        #: True while a line is being written; a signal handler then leaves ``stop_after_write``
+        #: to be raised once the line is whole (raising inside the write could cut it in two).
+        self.busy = False
+        self.stop_after_write: BaseException | None = None
 
     @override
     def serialize_message(self, message: t.Any) -> bytes:
@@ -97,15 +101,28 @@ class BufferedSingerWriter(GenericSingerWriter):
         line = bytearray(prefix)
         _ENCODER.encode_into(message.record, line, -1)
         line += self._suffix
+        self.busy = True
         STDOUT.get().write(line)
+        self.busy = False
+        if self.stop_after_write is not None:
+            self._stop()
 
     def _write_other(self, message: t.Any) -> None:
         """Any other message flushes the RECORDs before it; a STATE is written with secrets redacted."""
         if message.type is SingerMessageType.STATE and REDACTOR.active:
             message.value = redact_tree(message.value)
         out = STDOUT.get()
+        self.busy = True
         out.write(self.serialize_message(message))
         out.flush()
+        self.busy = False
+        if self.stop_after_write is not None:
+            self._stop()
+
+    def _stop(self) -> t.NoReturn:
+        stop, self.stop_after_write = self.stop_after_write, None
+        assert stop is not None
+        raise stop
 
     def _new_suffix(self, message: t.Any) -> None:
         self._suffix_time, self._suffix_version = message.time_extracted, message.version

@@ -30,6 +30,7 @@ class IncrementalConfig(t.TypedDict, total=False):
     end_param: str | None
     initial_value: t.Any
     end_value: t.Any
+    row_order: str | None
 
 
 class EndpointConfig(t.TypedDict, total=False):

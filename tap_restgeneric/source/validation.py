@@ -50,6 +50,8 @@ def dialect_schema() -> dict:
 
 
 DIALECT_SCHEMA = dialect_schema()
+#: dlt's ``params: {name: {type: incremental, …}}``: the incremental's keys, the parameter being its start_param.
+PARAM_INCREMENTAL_KEYS = {"type", *DIALECT_SCHEMA["$defs"]["incremental"]["properties"]} - {"start_param", "end_param"}
 
 
 def format_path(parts: t.Iterable[t.Any]) -> str:
@@ -273,11 +275,11 @@ class _Checker:
                 if endpoint.get("incremental"):
                     self.problem(at, "a resource can have one incremental: this one and endpoint.incremental are both set")
                     continue
-                unknown = set(value) - {"type", "cursor_path", "initial_value", "end_value"}
+                unknown = set(value) - PARAM_INCREMENTAL_KEYS
                 if unknown:
                     self.problem(
                         at,
-                        f"unknown key(s) {', '.join(sorted(unknown))} (valid keys: type, cursor_path, initial_value, end_value)",
+                        f"unknown key(s) {', '.join(sorted(unknown))} (valid keys: {', '.join(sorted(PARAM_INCREMENTAL_KEYS))})",
                     )
                 if not value.get("cursor_path"):
                     self.problem(f"{at}.cursor_path", "required key is missing")
