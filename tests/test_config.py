@@ -277,3 +277,22 @@ def test_numeric_settings_from_the_environment(sandbox):
     out = run_cli(["--config", "ENV"], env=env)
     assert out.returncode == 0, out.stderr[-1000:]
     assert sorted(out.ids("teams")) == sorted(sandbox.ids("incidents", "teams"))
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            {"base_url": "api.example.com"},
+            "base_url: 'api.example.com' is not an http(s) URL with a host (e.g. https://api.example.com/v1)",
+        ),
+        (
+            {"base_url": "ftp://files.example.com"},
+            "base_url: 'ftp://files.example.com' is not an http(s) URL with a host (e.g. https://api.example.com/v1)",
+        ),
+    ],
+)
+def test_a_base_url_without_scheme_is_a_config_error_before_any_request(settings, expected, tmp_path):
+    out = run_cli(["--discover"], {"api": "incidents", "secrets": {"api_token": "t0ken"}, **settings}, tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr) == f"tap-restgeneric: config error: {expected}"

@@ -94,12 +94,23 @@ def test_refused_credentials_are_named(sandbox, kind):
     assert hits(sandbox, CLIENTS) == 1
 
 
-def test_non_json_body_names_stream_status_and_url(sandbox):
-    sandbox.inject_fault(CLIENTS, "html", count=1)
+def test_non_json_body_is_retried_then_names_stream_status_and_url(sandbox):
+    sandbox.inject_fault(CLIENTS, "html", count=10)
     with pytest.raises(StreamError) as info:
-        sync(operations_source(sandbox))
+        sync(operations_source(sandbox, {"max_retries": 2}))
+    sandbox.clear_faults()
     assert str(info.value).startswith("stream 'clients': response is not JSON (text/html")
-    assert str(info.value).endswith(f"HTTP 200) from {sandbox.base_url('operations')}/v1/master/client")
+    assert str(info.value).endswith(
+        f"HTTP 200) from {sandbox.base_url('operations')}/v1/master/client (gave up after 3 attempts)"
+    )
+    assert hits(sandbox, CLIENTS) == 3
+
+
+def test_a_non_json_200_mid_stream_is_retried_and_the_stream_completes(sandbox):
+    sandbox.inject_fault(CLIENTS, "html", count=2)
+    out = sync(operations_source(sandbox))
+    assert out.ids("clients") == sandbox.ids("operations", "clients")
+    assert hits(sandbox, CLIENTS) == 3
 
 
 def test_data_selector_that_does_not_match_names_stream_status_and_url(sandbox):
@@ -111,9 +122,10 @@ def test_data_selector_that_does_not_match_names_stream_status_and_url(sandbox):
 
 
 def test_cli_error_is_one_line_nonzero_and_keeps_records_already_emitted(sandbox, tmp_path):
-    config = operations_source(sandbox)
-    sandbox.inject_fault(LOCATIONS, "html", count=1)
+    config = operations_source(sandbox, {"max_retries": 1})
+    sandbox.inject_fault(LOCATIONS, "html", count=5)
     out = run_cli([], config, tmp_path)
+    sandbox.clear_faults()
     assert out.returncode == 1
     assert last_line(out.stderr).startswith("tap-restgeneric: error: stream 'locations': response is not JSON")
     assert "Traceback" not in out.stderr
@@ -228,3 +240,116 @@ def test_discovery_infers_a_schema_from_more_than_the_first_page(sandbox):
     assert schema["properties"]["id"]["type"] == "integer"
     assert schema["properties"]["created_at"] == {"type": ["string", "null"], "format": "date-time"}
     assert "enrollments" in schema["description"]
+
+
+# ---------------------------------------------------------------- start values and cursors
+
+
+def events_config(httpserver, incremental: dict, cursor_schema: dict | None = None, **settings) -> dict:
+    properties = {"id": {"type": "integer"}}
+    if cursor_schema is not None:
+        properties["ts"] = cursor_schema
+    return {
+        **settings,
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api")},
+            "resources": [
+                {
+                    "name": "events",
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                    "schema": {"properties": properties},
+                    "endpoint": {
+                        "path": "events",
+                        "paginator": "single_page",
+                        "incremental": {"cursor_path": "ts", **incremental},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def test_initial_value_wins_over_start_date(httpserver):
+    httpserver.expect_request("/api/events").respond_with_json([{"id": 1, "ts": "2024-03-01"}, {"id": 2, "ts": "2024-01-05"}])
+    config = events_config(
+        httpserver, {"start_param": "since", "initial_value": "2024-02-01"}, {"type": "string"}, start_date="2023-01-01"
+    )
+    out = sync(config)
+    ((request, _),) = httpserver.log
+    assert request.args["since"] == "2024-02-01"
+    assert out.ids("events") == [1]
+
+
+def test_start_date_applies_when_there_is_no_initial_value(httpserver):
+    httpserver.expect_request("/api/events").respond_with_json([{"id": 1, "ts": "2024-03-01"}])
+    sync(events_config(httpserver, {"start_param": "since"}, {"type": "string"}, start_date="2024-02-01T00:00:00Z"))
+    assert httpserver.log[0][0].args["since"] == "2024-02-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("incremental", "cursor_schema", "settings", "expected"),
+    [
+        (
+            {"initial_value": "yesterday"},
+            {"type": ["string", "null"], "format": "date-time"},
+            {},
+            "events: incremental.initial_value: 'yesterday' is not an ISO 8601 date or date-time like cursor 'ts' of stream 'events'",
+        ),
+        (
+            {},
+            {"type": "integer"},
+            {"start_date": "2024-01-01"},
+            "start_date: '2024-01-01' cannot be compared with cursor 'ts' of stream 'events' (integer)",
+        ),
+        (
+            {"initial_value": "10"},
+            {"type": ["integer", "null"]},
+            {},
+            "events: incremental.initial_value: '10' cannot be compared with cursor 'ts' of stream 'events' (integer)",
+        ),
+    ],
+)
+def test_a_start_value_that_cannot_compare_with_the_cursor_is_a_config_error(
+    httpserver, tmp_path, incremental, cursor_schema, settings, expected
+):
+    out = run_cli(["--discover"], events_config(httpserver, incremental, cursor_schema, **settings), tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr) == f"tap-restgeneric: config error: {expected}"
+    assert httpserver.log == []
+
+
+def test_records_without_the_cursor_are_emitted_with_one_warning_and_do_not_move_the_bookmark(httpserver, tmp_path):
+    httpserver.expect_request("/api/events").respond_with_json(
+        [{"id": 1, "ts": 5}, {"id": 2}, {"id": 3, "ts": None}, {"id": 4, "ts": 7}, {"id": 5}]
+    )
+    out = run_cli([], events_config(httpserver, {}, {"type": ["integer", "null"]}), tmp_path)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert out.ids("events") == [1, 2, 3, 4, 5]
+    assert out.states[-1]["bookmarks"]["events"]["replication_key_value"] == 7
+    warnings = [line for line in out.stderr.splitlines() if "without its cursor field" in line]
+    assert len(warnings) == 1
+    assert warnings[0].endswith(
+        "stream 'events': a record without its cursor field 'ts' (key {'id': 2}) was emitted; records without it do not move the bookmark"
+    )
+
+
+def test_a_cursor_path_missing_from_the_schema_is_a_config_error(httpserver, tmp_path):
+    config = events_config(httpserver, {}, {"type": "string"})
+    config["source"]["resources"][0]["endpoint"]["incremental"]["cursor_path"] = "updatedAt"
+    out = run_cli(["--discover"], config, tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr) == (
+        "tap-restgeneric: config error: events: incremental.cursor_path: 'updatedAt' is not a property of the stream's schema "
+        "(its properties: id, ts)"
+    )
+
+
+def test_a_cursor_path_typo_without_a_schema_is_a_warning_not_a_crash(httpserver, tmp_path):
+    httpserver.expect_request("/api/events").respond_with_json([{"id": 1, "updated_at": "2024-01-01"}])
+    config = events_config(httpserver, {})
+    del config["source"]["resources"][0]["schema"]  # inferred from the API
+    config["source"]["resources"][0]["endpoint"]["incremental"]["cursor_path"] = "updatedAt"
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 0 and out.ids("events") == [1]
+    assert "a record without its cursor field 'updatedAt'" in out.stderr

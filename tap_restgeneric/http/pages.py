@@ -42,15 +42,15 @@ class Abandoned(Exception):
 class PageFetcher:
     """Yields the pages of one stream (or one partition of it).
 
-    ``send(prepared, cancelled)`` sends with the stream's retries; a request sent ahead
-    gets an event that is set once nobody will read its page (``send`` raises
-    ``Abandoned`` then, instead of retrying). ``on_request`` counts each response read.
+    ``fetch(prepared, cancelled)`` sends with the stream's retries and reads the response
+    into a ``Page``; a request sent ahead gets an event that is set once nobody will read
+    its page (``fetch`` raises ``Abandoned`` then, instead of retrying). ``on_request``
+    counts each page read.
     """
 
     paginator: Paginator
     prepare: Callable[[t.Any], requests.PreparedRequest]
-    send: Callable[[requests.PreparedRequest, threading.Event | None], requests.Response]
-    read: Callable[[requests.Response], Page]
+    fetch: Callable[[requests.PreparedRequest, threading.Event | None], Page]
     stream_name: str
     paginator_type: str
     concurrency: int = 1
@@ -71,9 +71,8 @@ class PageFetcher:
                 yield from self._pages_ahead(page)
                 return
             first = False
-            response = self.send(self.prepare(paginator.current_value), None)
+            page = self._checked(self.fetch(self.prepare(paginator.current_value), None))
             self.on_request()
-            page = self._checked(self.read(response))
             yield page
             self._advance(page)
 
@@ -143,22 +142,22 @@ class PageFetcher:
                 if in_flight:
                     token, future = in_flight.popleft()
                     assert token == paginator.current_value, (token, paginator.current_value)
-                    response = future.result()
+                    fetched = future.result()
                 else:
                     prepared = self.prepare(next_token)
                     next_token = paginator.value_after(next_token)
-                    response = self.send(prepared, None)
+                    fetched = self.fetch(prepared, None)
                 self.on_request()
                 ahead = 0 if latency < AHEAD_MIN_LATENCY else min(self.concurrency, math.ceil(latency / max(work, 1e-4)))
                 while len(in_flight) < ahead and more_pages():
                     prepared = self.prepare(next_token)
-                    in_flight.append((next_token, pool.submit(self.send, prepared, abandoned)))
+                    in_flight.append((next_token, pool.submit(self.fetch, prepared, abandoned)))
                     next_token = paginator.value_after(next_token)
-                page = self._checked(self.read(response))
+                page = self._checked(fetched)
                 started = time.perf_counter()
                 yield page
                 work = 0.7 * work + 0.3 * (time.perf_counter() - started)
-                latency = 0.7 * latency + 0.3 * response.elapsed.total_seconds()
+                latency = 0.7 * latency + 0.3 * page.response.elapsed.total_seconds()
                 self._advance(page)
         finally:
             abandoned.set()  # requests still running stop retrying

@@ -1,10 +1,19 @@
-"""A response into a ``Page``: its body parsed (msgspec) and its records selected."""
+"""A response into a ``Page``: its body decoded and parsed (msgspec) and its records selected.
+
+A 200 whose body cannot be read (empty, not JSON, not in its declared charset, cut short)
+raises ``UnreadableBody``, which is retried like a 5xx and then fails: it never ends a
+stream as if it were done. A body that looks like an error rather than data (an
+``error``/``errors`` object where records were expected, records with none of the key
+properties) fails the stream with one line naming it and the URL.
+"""
 
 from __future__ import annotations
 
+import codecs
 import typing as t
 
 import msgspec
+from singer_sdk.exceptions import RetriableAPIError
 
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.paginators import Page
@@ -14,45 +23,88 @@ from tap_restgeneric.http.transport import display_url
 if t.TYPE_CHECKING:
     import requests
 
+#: Keys of an object that is an error report, not data, when no data_selector says otherwise.
+ERROR_KEYS = ("error", "errors")
+_UTF8 = {"utf-8", "utf8", "ascii", "us-ascii"}
+
+
+class UnreadableBody(RetriableAPIError):
+    """A response whose body could not be read as JSON: retried, then the stream fails."""
+
 
 class ResponseReader:
     """Reads the responses of one stream; every failure names the stream, status and URL."""
 
-    def __init__(self, stream_name: str, data_selector: t.Any) -> None:
+    def __init__(self, stream_name: str, data_selector: t.Any, primary_key: t.Sequence[str] = ()) -> None:
         self.stream_name = stream_name
         self.selector = RecordSelector(data_selector)
+        self.primary_key = tuple(primary_key)
         self._decode = msgspec.json.Decoder().decode
 
     def __call__(self, response: requests.Response) -> Page:
         body = self.parse(response)
         return Page(response, body, self.select(body, response))
 
+    def _where(self, response: requests.Response) -> str:
+        return f"(HTTP {response.status_code}) from {display_url(response.url)}"
+
     def parse(self, response: requests.Response) -> t.Any:
         content = response.content
-        if not content.strip():
+        if response.status_code == 204:  # No Content: a page without records
             return None
+        if not content.strip():
+            raise UnreadableBody(f"stream '{self.stream_name}': empty response body {self._where(response)}", response)
+        charset = _charset(response.headers.get("Content-Type", ""))
+        if charset and charset not in _UTF8:
+            try:
+                content = content.decode(codecs.lookup(charset).name).encode()
+            except (LookupError, UnicodeDecodeError) as exc:
+                raise UnreadableBody(
+                    f"stream '{self.stream_name}': response is not valid {charset} "
+                    f"({type(exc).__name__}) {self._where(response)}",
+                    response,
+                ) from None
         try:
             return self._decode(content)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             kind = response.headers.get("Content-Type", "no Content-Type")
-            raise StreamError(
-                f"stream '{self.stream_name}': response is not JSON ({kind}, HTTP {response.status_code}) "
-                f"from {display_url(response.url)}"
+            problem = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "not JSON"
+            raise UnreadableBody(
+                f"stream '{self.stream_name}': response is {problem} ({kind}, HTTP {response.status_code}) "
+                f"from {display_url(response.url)}",
+                response,
             ) from None
 
     def select(self, body: t.Any, response: requests.Response) -> list:
         if body is None:
             return []
+        if self.selector.automatic and isinstance(body, dict) and any(key in body for key in ERROR_KEYS):
+            snippet = " ".join(msgspec.json.encode(body).decode()[:200].split())
+            raise StreamError(
+                f"stream '{self.stream_name}': the response is an error, not data {self._where(response)}: {snippet}"
+            )
         try:
             records = self.selector.select_records(body)
         except SelectorMismatch as exc:
+            raise StreamError(f"stream '{self.stream_name}': {exc} in the response {self._where(response)}") from None
+        for index, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise StreamError(
+                    f"stream '{self.stream_name}': data_selector {self.selector.spec!r} selected a {type(record).__name__} "
+                    f"(item {index}), not an object {self._where(response)}"
+                )
+        if records and self.primary_key and not any(key in records[0] for key in self.primary_key):
+            snippet = " ".join(msgspec.json.encode(records[0]).decode()[:200].split())
             raise StreamError(
-                f"stream '{self.stream_name}': {exc} in the response (HTTP {response.status_code}) "
-                f"from {display_url(response.url)}"
-            ) from None
-        if records and not isinstance(records[0], dict):
-            raise StreamError(
-                f"stream '{self.stream_name}': data_selector {self.selector.spec!r} selected {type(records[0]).__name__} "
-                f"values, not objects (HTTP {response.status_code}) from {display_url(response.url)}"
+                f"stream '{self.stream_name}': a record has none of the key properties {', '.join(self.primary_key)}, "
+                f"so the response is probably not data {self._where(response)}: {snippet}"
             )
         return records
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "charset" and value:
+            return value.strip().strip('"').lower()
+    return None

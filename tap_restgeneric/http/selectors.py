@@ -74,6 +74,11 @@ class RecordSelector:
         self.spec = spec
         self._path = JSONPath(spec) if spec not in (None, "", "$") else None
 
+    @property
+    def automatic(self) -> bool:
+        """No data_selector: the records are found as dlt finds them."""
+        return self._path is None
+
     def select_records(self, body: t.Any) -> list[dict]:
         if self._path is None:
             return _auto_records(body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
+import backoff
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -22,6 +23,9 @@ from tap_restgeneric.http.transport import Transport, connection_problem, displa
 if t.TYPE_CHECKING:
     import threading
 
+    from tap_restgeneric.http.paginators import Page
+    from tap_restgeneric.http.reading import ResponseReader
+
 
 class SendingStream(RESTStream):
     """The SDK's hooks for sending: the session, request preparation, response checks and
@@ -31,6 +35,27 @@ class SendingStream(RESTStream):
     error_handler: t.Mapping[str, t.Any]
     rate_limiter: RateLimiter
     _transport: Transport
+    _reader: ResponseReader
+
+    @override
+    def request_decorator(self, func: t.Callable) -> t.Callable:
+        """The SDK's backoff, logging each retry once (``backoff_handler``) instead of twice."""
+        decorated: t.Callable = backoff.on_exception(
+            self.backoff_wait_generator,
+            (
+                ConnectionResetError,
+                RetriableAPIError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ),
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(func)
+        return decorated
 
     @override
     def validate_response(self, response: requests.Response) -> None:
@@ -98,12 +123,12 @@ class SendingStream(RESTStream):
         request.headers.setdefault("User-Agent", self.user_agent)
         return self.requests_session.prepare_request(request)
 
-    def _send(self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any) -> requests.Response:
-        """One request with the retries of the error handler; failures become StreamErrors."""
+    def _fetch(self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any) -> Page:
+        """One page: the request with the retries of the error handler, its body read (an
+        unreadable body is retried too); failures become StreamErrors."""
         try:
-            # The SDK types the decorated function as (request, context); backoff passes any arguments on.
-            send_with_retries: t.Callable[..., requests.Response] = self.request_decorator(t.cast("t.Any", self._send_once))
-            return send_with_retries(prepared, cancelled, context)
+            fetch_with_retries = self.request_decorator(self._fetch_once)
+            return t.cast("Page", fetch_with_retries(prepared, cancelled, context))
         except RetriableAPIError as exc:
             raise StreamError(f"{exc} (gave up after {self.backoff_max_tries()} attempts)") from exc
         except FatalAPIError as exc:
@@ -114,9 +139,7 @@ class SendingStream(RESTStream):
                 f"{self.backoff_max_tries()} attempts: {connection_problem(exc)}"
             ) from exc
 
-    def _send_once(
-        self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any
-    ) -> requests.Response:
+    def _fetch_once(self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any) -> Page:
         if cancelled is not None and cancelled.is_set():
             raise Abandoned  # not retried: nobody will read this page
         self.rate_limiter.wait()
@@ -125,4 +148,4 @@ class SendingStream(RESTStream):
         # way to emit the metric exactly as the SDK's own _request does.
         self._write_request_duration_log(endpoint=self.path, response=response, context=context, extra_tags=None)
         self.validate_response(response)
-        return response
+        return self._reader(response)

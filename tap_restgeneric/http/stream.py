@@ -8,26 +8,22 @@ walks the paginator (requesting ahead when it can) -> ``ResponseReader`` parses 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import typing as t
 
-import singer_sdk.singerlib as singer
-from singer_sdk.helpers._typing import conform_record_data_types  # private module: the SDK's own conformance
-from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
+from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.http.emitting import EmittingStream
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
-from tap_restgeneric.http.sending import SendingStream
 from tap_restgeneric.http.transport import Origin, Transport
-from tap_restgeneric.output.conformance import ConformanceCheck
 from tap_restgeneric.schema_inference import infer_schema
 from tap_restgeneric.templates import Template, template_config
+from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -46,17 +42,7 @@ USER_AGENT = "tap-restgeneric/0.1"
 DEFAULT_MAX_RESPONSE_MB = 128
 
 
-@dataclasses.dataclass(slots=True)
-class PageRecordMessage(singer.RecordMessage):
-    """A RECORD whose ``time_extracted`` is already an aware UTC time (the page's): the
-    SDK's ``__post_init__`` would convert it again for every record."""
-
-    @override
-    def __post_init__(self) -> None:
-        self.type = singer.SingerMessageType.RECORD
-
-
-class ResourceStream(SendingStream):
+class ResourceStream(EmittingStream):
     """A REST stream configured by one resource of the source config.
 
     Subclassed once per resource by :func:`stream_class_for`; the class attributes
@@ -85,7 +71,7 @@ class ResourceStream(SendingStream):
         self.primary_keys = resource["primary_key"] if resource["write_disposition"] == "merge" else []
         if self._incremental:
             self.replication_key = self._incremental["cursor_path"]
-        self._reader = ResponseReader(self.name, endpoint.get("data_selector"))
+        self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"])
         self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
         self._transport = Transport(
             session=self.requests_session,
@@ -100,6 +86,12 @@ class ResourceStream(SendingStream):
             secret_body=self._builder.secret_body,
         )
         self._plain_output: bool | None = None
+        self._warned_missing_cursor = False
+        if self._incremental:
+            declared = resource.get("schema") or self.preset_schema
+            problems = start_value_problems(self.name, self._incremental, declared, self.config.get("start_date"))
+            if problems:
+                raise SourceConfigError(problems)
         self._extracted_at: datetime.datetime | None = None
 
     # ------------------------------------------------------------ schema
@@ -191,15 +183,35 @@ class ResourceStream(SendingStream):
     # ------------------------------------------------------------ records
 
     def _starting_value(self, context: t.Any) -> t.Any:
-        """Bookmark from state, else ``initial_value``, else the ``start_date`` setting."""
+        """The bookmark in state, else ``initial_value``, else the ``start_date`` setting.
+
+        (The SDK's own starting value prefers ``start_date`` to everything but a bookmark.)"""
         if not self._incremental:
             return None
-        value = self.get_starting_replication_key_value(context)
-        if value is None:
-            value = self._incremental.get("initial_value")
-        if value is None:
-            value = self.config.get("start_date")
-        return value
+        state = self.get_context_state(context)
+        if state.get("replication_key") == self.replication_key and state.get("replication_key_value") is not None:
+            return state["replication_key_value"]
+        value = self._incremental.get("initial_value")
+        return self.config.get("start_date") if value is None else value
+
+    @override
+    def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
+        # Private SDK hook: it reads the cursor as record[key] and fails on a record without it.
+        # Such a record is emitted and leaves the bookmark as it is; one warning per stream says so.
+        cursor = self.replication_key
+        if cursor and latest_record.get(cursor) is None:
+            if not self._warned_missing_cursor:
+                self._warned_missing_cursor = True
+                key = {k: latest_record.get(k) for k in self.resource["primary_key"]} or "(no primary key)"
+                self.logger.warning(
+                    "stream '%s': a record without its cursor field %r (key %s) was emitted; records without it do not move "
+                    "the bookmark",
+                    self.name,
+                    cursor,
+                    key,
+                )
+            return
+        super()._increment_stream_state(latest_record, context=context)
 
     def _fetcher(
         self, context: t.Any, start: t.Any, *, concurrency: int, on_request: Callable[[], None] = lambda: None
@@ -208,8 +220,7 @@ class ResourceStream(SendingStream):
         return PageFetcher(
             paginator=paginator,
             prepare=lambda value: self._prepare(context, start, paginator, value),
-            send=lambda prepared, cancelled: self._send(prepared, cancelled, context),
-            read=self._reader,
+            fetch=lambda prepared, cancelled: self._fetch(prepared, cancelled, context),
             stream_name=self.name,
             paginator_type=self._endpoint["paginator"]["type"],
             concurrency=concurrency,
@@ -250,55 +261,6 @@ class ResourceStream(SendingStream):
                     value = record.get(cursor)
                     if value is None or type(value) is not type(start) or value >= start:
                         yield record
-
-    @override
-    def _process_record(self, record: dict, child_context: t.Any = None, partition_context: t.Any = None) -> None:
-        # Private SDK hook: it adds partition keys and syncs child streams, neither of which
-        # exists for a stream without them, at a cost per record.
-        if partition_context or self.child_streams:
-            super()._process_record(record, child_context, partition_context)
-
-    # ------------------------------------------------------------ output
-
-    def _plain_output_applies(self) -> bool:
-        """Records go out as they are (no stream map, flattening or deselected property)."""
-        maps = self.stream_maps
-        return (
-            len(maps) == 1
-            and type(maps[0]) is SameRecordTransform
-            and maps[0].stream_alias == self.name
-            and not (maps[0].flattening_options and maps[0].flattening_enabled)
-            and all(self.mask.values())
-        )
-
-    @override
-    def _write_record_message(self, record: dict) -> None:
-        """The SDK's, with its conformance pass only where it changes something.
-
-        A private SDK hook, and the only place between a record and its RECORD message: the
-        SDK conforms every record, about 45 % of a record's cost; a record decoded from
-        JSON needs it only when ``ConformanceCheck`` (generated once per schema) says so.
-        The message goes to the tap's writer like any other (``output.writer``).
-        """
-        if self._plain_output is None:
-            self._plain_output = self._plain_output_applies()
-            conforming = self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE
-            self._conforms = ConformanceCheck(self.effective_schema).check if conforming else None
-        if not self._plain_output:
-            super()._write_record_message(record)
-            return
-        if self._conforms is not None and not self._conforms(record):
-            record = conform_record_data_types(
-                stream_name=self.name,
-                record=record,
-                schema=self.effective_schema,
-                level=self.TYPE_CONFORMANCE_LEVEL,
-                logger=self.logger,
-            )
-        # _tap and _stream_version are the SDK's own (private) handles on the tap and the stream version;
-        # the message goes straight to the tap's writer (Tap.write_message only forwards it there).
-        self._tap.message_writer.write_message(PageRecordMessage(self.name, record, self._stream_version, self._extracted_at))
-        self.state_manager.is_flushed = False
 
 
 def stream_class_for(source: Source, resource: ResourceConfig, preset_schema: dict | None) -> type[ResourceStream]:

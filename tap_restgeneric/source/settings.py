@@ -10,13 +10,13 @@ date-time: a value such as ``yesterday`` would otherwise be sent as is and drop 
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import typing as t
 
 import jsonschema
 
 from tap_restgeneric.source.validation import format_path
+from tap_restgeneric.values import parse_date
 
 
 def _types(prop: t.Mapping[str, t.Any]) -> list[str]:
@@ -40,15 +40,6 @@ def _number(name: str, value: t.Any, integer: bool) -> tuple[t.Any, str | None]:
             return int(parsed), None
         return (int(parsed) if parsed == parsed.to_integral_value() and "." not in str(value) else float(parsed)), None
     return value, None
-
-
-def parse_date(value: str) -> datetime.datetime | None:
-    """An ISO 8601 date or date-time (``Z`` allowed), or None."""
-    text = value.strip()
-    try:
-        return datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    except ValueError:
-        return None
 
 
 def check_settings(settings: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import typing as t
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -146,6 +147,9 @@ class _Checker:
         base_url = self.settings.get("base_url") or client.get("base_url")
         if not base_url:
             self.problem("client.base_url", "required (or set the `base_url` setting)")
+        elif not _is_http_url(str(base_url)):
+            where = "base_url" if self.settings.get("base_url") else "client.base_url"
+            self.problem(where, f"{base_url!r} is not an http(s) URL with a host (e.g. https://api.example.com/v1)")
         auth = self._auth(client.get("auth"))
         headers, compiled_headers = self._static(client.get("headers", {}), "client.headers")
         secret_headers = frozenset(name for name, value in (compiled_headers or {}).items() if uses_secrets(value))
@@ -346,3 +350,8 @@ def _dlt_placeholders(value: t.Any) -> t.Any:
     if isinstance(value, list):
         return [_dlt_placeholders(v) for v in value]
     return value
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
