@@ -132,6 +132,15 @@ class RequestHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if response.cut_at is not None:  # a connection reset half way through the body
+            self.close_connection = True
+            try:
+                self.wfile.write(head_bytes + response.body[: response.cut_at])
+                self.wfile.flush()
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            return
         try:
             self.wfile.write(head_bytes if head else head_bytes + response.body)
         except OSError:

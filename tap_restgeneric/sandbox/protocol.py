@@ -15,7 +15,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-FAULT_KINDS = ("429", "500", "502", "503", "504", "401", "403", "reset", "slow", "html")
+#: ``truncated``: the page's JSON cut in half, as a complete 200; ``cut``: the page announced whole
+#: (Content-Length) but the connection reset half way through the body.
+FAULT_KINDS = ("429", "500", "502", "503", "504", "401", "403", "reset", "slow", "html", "truncated", "cut")
 CONTROL_PREFIX = "/_sandbox"
 JSON_TYPE = "application/json"
 HTML_BODY = (
@@ -54,6 +56,8 @@ class Response(NamedTuple):
     body: bytes
     content_type: str = JSON_TYPE
     headers: tuple[tuple[str, str], ...] = ()
+    #: Send only this many bytes of the body (Content-Length still says all of it), then reset.
+    cut_at: int | None = None
 
 
 RESET = Response(0, b"")  # sentinel: close the socket without answering

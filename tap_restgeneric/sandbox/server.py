@@ -222,6 +222,13 @@ class SandboxServer:
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000.0)
         fault = self._take_fault(path)
+        if fault is not None and fault.kind in ("truncated", "cut"):
+            page = self._answer(method, path, query, headers)
+            if page.status != 200:
+                return page
+            if fault.kind == "truncated":
+                return page._replace(body=page.body[: len(page.body) // 2])
+            return page._replace(cut_at=len(page.body) // 2)
         if fault is not None:
             if fault.kind == "reset":
                 return RESET
@@ -231,10 +238,12 @@ class SandboxServer:
                 time.sleep(float(fault.delay or 0))
             else:
                 extra: tuple = ()
-                if fault.kind == "429" and fault.retry_after is not None:
+                if fault.retry_after is not None:  # 429, and 503 and friends as real APIs send them
                     extra = (("Retry-After", str(fault.retry_after)),)
                 return error_response(FAULT_STATUS[fault.kind], FAULT_ERROR[fault.kind], extra)
+        return self._answer(method, path, query, headers)
 
+    def _answer(self, method: str, path: str, query: dict, headers: dict[str, str]) -> Response:
         api, _, rest = path.lstrip("/").partition("/")
         spec = D.APIS.get(api)
         if spec is None:
