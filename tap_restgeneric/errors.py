@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import typing as t
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def config_path(where: str, key: t.Any) -> str:
+    """``where`` + one more step: ``.key``, ``[3]``, or ``['a key']`` when the key is not a plain name."""
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    if _PLAIN_KEY.match(str(key)):
+        return f"{where}.{key}" if where else str(key)
+    return f"{where}[{str(key)!r}]"
+
 
 class RestGenericError(Exception):
     """Base class: the CLI prints ``str(exc)`` on one line and exits non-zero."""

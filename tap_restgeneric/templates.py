@@ -37,7 +37,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from typing_extensions import override
 
-from tap_restgeneric.errors import TemplateEvaluationError
+from tap_restgeneric.errors import TemplateEvaluationError, config_path
 
 #: The longest string, list or mapping a template may build (items or characters).
 MAX_STRING_LENGTH = 1_000_000
@@ -329,7 +329,7 @@ def _referenced_keys(ast: nodes.Template, name: str) -> set[str]:
 def compile_tree(value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:
     """Compile every template string inside a JSON-like value (returns a new tree)."""
     if isinstance(value, dict):
-        return {k: compile_tree(v, f"{where}.{k}", allowed) for k, v in value.items()}
+        return {k: compile_tree(v, config_path(where, k), allowed) for k, v in value.items()}
     if isinstance(value, list):
         return [compile_tree(v, f"{where}[{i}]", allowed) for i, v in enumerate(value)]
     if is_template(value):

@@ -685,7 +685,7 @@ def test_html_fault(sb, http):
 
 
 def test_fault_kinds_validated(sb):
-    assert set(FAULT_KINDS) == {"429", "500", "502", "503", "504", "401", "403", "reset", "slow", "html"}
+    assert set(FAULT_KINDS) == {"429", "500", "502", "503", "504", "401", "403", "reset", "slow", "html", "truncated", "cut"}
     with pytest.raises(ValueError):
         sb.inject_fault("/x", "418")
 

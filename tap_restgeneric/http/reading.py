@@ -66,9 +66,9 @@ class ResponseReader:
                 ) from None
         try:
             return self._decode(content)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             kind = response.headers.get("Content-Type", "no Content-Type")
-            problem = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "not JSON"
+            problem = {UnicodeDecodeError: "not valid UTF-8", RecursionError: "JSON nested too deeply"}.get(type(exc), "not JSON")
             raise UnreadableBody(
                 f"stream '{self.stream_name}': response is {problem} ({kind}, HTTP {response.status_code}) "
                 f"from {display_url(response.url)}",

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError
+from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, config_path
 from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, SECRET_KEYS
 from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
 from tap_restgeneric.http.selectors import JSONPath
@@ -56,9 +56,10 @@ PARAM_INCREMENTAL_KEYS = {"type", *DIALECT_SCHEMA["$defs"]["incremental"]["prope
 
 
 def format_path(parts: t.Iterable[t.Any]) -> str:
+    """``resources[3].endpoint.paginator``; a key that is not a plain name is quoted (``headers['X Y']``)."""
     text = ""
     for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        text = config_path(text, part)
     return text
 
 
@@ -136,7 +137,8 @@ class _Checker:
         self.name = name
         self.source = source
         self.problems: list[str] = []
-        self.secrets = dict(settings.get("secrets") or {})
+        secrets = settings.get("secrets")
+        self.secrets = dict(secrets) if isinstance(secrets, dict) else {}  # its type is the settings' check
         self.static_context = {"secrets": self.secrets, "config": template_config(settings)}
 
     def problem(self, where: str, message: str) -> None:
@@ -215,16 +217,17 @@ class _Checker:
         accepted, required = AUTH_TYPES[kind].accepted, AUTH_TYPES[kind].required
         for key in sorted(set(auth) - accepted - {"type"}):
             self.problem(
-                f"client.auth.{key}", f"unknown key for auth type {kind!r} (valid keys: type, {', '.join(sorted(accepted))})"
+                config_path("client.auth", key),
+                f"unknown key for auth type {kind!r} (valid keys: type, {', '.join(sorted(accepted))})",
             )
         for key in sorted(required - set(auth)):
-            self.problem(f"client.auth.{key}", f"required for auth type {kind!r}")
+            self.problem(config_path("client.auth", key), f"required for auth type {kind!r}")
         if kind == "api_key" and auth.get("location", "header") not in API_KEY_LOCATIONS:
             self.problem("client.auth.location", f"{auth['location']!r} is not one of {', '.join(API_KEY_LOCATIONS)}")
         rendered, _ = self._static(auth, "client.auth")
         for key in sorted(required & set(rendered)):
             if rendered.get(key) in (None, ""):
-                self.problem(f"client.auth.{key}", "is empty")
+                self.problem(config_path("client.auth", key), "is empty")
         return rendered
 
     def _resource(self, merged: dict, where: str) -> ResourceConfig | None:
@@ -246,7 +249,9 @@ class _Checker:
             )
         for key in ("params", "json", "headers"):
             if key in endpoint:
-                endpoint[key] = self._compile(_dlt_placeholders(endpoint[key]), f"{where}.endpoint.{key}", REQUEST_NAMES)
+                endpoint[key] = self._compile(
+                    _dlt_placeholders(endpoint[key]), config_path(f"{where}.endpoint", key), REQUEST_NAMES
+                )
         endpoint["path"] = self._compile(_dlt_placeholders(endpoint["path"]), f"{where}.endpoint.path", REQUEST_NAMES)
         endpoint["paginator"] = self._paginator(endpoint.get("paginator"), f"{where}.endpoint.paginator")
         if endpoint.get("data_selector") is not None:
@@ -275,7 +280,7 @@ class _Checker:
         params = endpoint.get("params") or {}
         for name, value in list(params.items()):
             if isinstance(value, dict) and value.get("type") == "incremental":
-                at = f"{where}.endpoint.params.{name}"
+                at = config_path(f"{where}.endpoint.params", name)
                 if endpoint.get("incremental"):
                     self.problem(at, "a resource can have one incremental: this one and endpoint.incremental are both set")
                     continue
@@ -292,7 +297,7 @@ class _Checker:
                 params = {k: v for k, v in params.items() if k != name}
             elif isinstance(value, dict):
                 self.problem(
-                    f"{where}.endpoint.params.{name}",
+                    config_path(f"{where}.endpoint.params", name),
                     f"an object parameter must have type 'incremental', got {value.get('type')!r}",
                 )
         if "params" in endpoint:
@@ -307,7 +312,7 @@ class _Checker:
         options = paginator_options(kind)
         for key in sorted(set(paginator) - options - {"type"}):
             valid = f"valid keys: type, {', '.join(sorted(options))}" if options else "it takes no other keys"
-            self.problem(f"{where}.{key}", f"unknown key for paginator type {kind!r} ({valid})")
+            self.problem(config_path(where, key), f"unknown key for paginator type {kind!r} ({valid})")
         if kind == "offset" and "limit" not in paginator:
             self.problem(f"{where}.limit", "required for paginator type 'offset'")
         if kind == "cursor":
@@ -315,16 +320,16 @@ class _Checker:
                 self.problem(where, "set either cursor_path (dlt) or cursor_value (template), not both")
             for key in ("cursor_value", "stop_condition"):
                 if key in paginator:
-                    compiled = self._compile(paginator[key], f"{where}.{key}", PAGINATOR_NAMES)
+                    compiled = self._compile(paginator[key], config_path(where, key), PAGINATOR_NAMES)
                     if compiled is not None and not isinstance(compiled, Template):
-                        self.problem(f"{where}.{key}", "must be a template such as '{{ response.next }}'")
+                        self.problem(config_path(where, key), "must be a template such as '{{ response.next }}'")
                     paginator[key] = compiled
         for key in ("total_path", "has_more_path", "cursor_path", "next_url_path"):
             if paginator.get(key):
                 try:
                     JSONPath(paginator[key])
                 except ValueError as exc:
-                    self.problem(f"{where}.{key}", str(exc))
+                    self.problem(config_path(where, key), str(exc))
         return paginator
 
     def _write_disposition(self, value: t.Any, where: str) -> str:
