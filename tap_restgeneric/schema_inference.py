@@ -14,8 +14,8 @@ def infer_schema(records: t.Iterable[dict], required: t.Sequence[str] = (), desc
     merged: dict[str, dict] = {}
     for record in records:
         for key, value in record.items():
-            merged[key] = _merge(merged.get(key), _infer(value))
-    properties = {key: _nullable(schema) for key, schema in merged.items()}
+            merged[key] = merge_schemas(merged.get(key), infer_value_schema(value))
+    properties = {key: nullable(schema) for key, schema in merged.items()}
     for key in required:
         schema = properties.setdefault(key, {"type": ["string", "null"]})
         types = [t_ for t_ in _types(schema) if t_ != "null"] or ["string"]
@@ -33,7 +33,7 @@ def _types(schema: dict) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _infer(value: t.Any) -> dict:
+def infer_value_schema(value: t.Any) -> dict:
     if value is None:
         return {"type": ["null"]}
     if isinstance(value, bool):
@@ -49,16 +49,16 @@ def _infer(value: t.Any) -> dict:
             return {"type": ["string"], "format": "date"}
         return {"type": ["string"]}
     if isinstance(value, dict):
-        return {"type": ["object"], "properties": {k: _infer(v) for k, v in value.items()}}
+        return {"type": ["object"], "properties": {k: infer_value_schema(v) for k, v in value.items()}}
     if isinstance(value, list):
         items: dict | None = None
         for item in value:
-            items = _merge(items, _infer(item))
+            items = merge_schemas(items, infer_value_schema(item))
         return {"type": ["array"], "items": items or {}}
     return {"type": ["string"]}
 
 
-def _merge(a: dict | None, b: dict) -> dict:
+def merge_schemas(a: dict | None, b: dict) -> dict:
     if a is None:
         return b
     types = sorted(set(_types(a)) | set(_types(b)))
@@ -71,11 +71,11 @@ def _merge(a: dict | None, b: dict) -> dict:
     if "object" in types:
         props = dict(a.get("properties", {}))
         for key, schema in b.get("properties", {}).items():
-            props[key] = _merge(props.get(key), schema)
+            props[key] = merge_schemas(props.get(key), schema)
         merged["properties"] = props
     if "array" in types:
         if a.get("items") and b.get("items"):
-            merged["items"] = _merge(a["items"], b["items"])
+            merged["items"] = merge_schemas(a["items"], b["items"])
         else:
             merged["items"] = a.get("items") or b.get("items") or {}
     if len([t_ for t_ in types if t_ != "null"]) > 1 and "string" in types:
@@ -84,13 +84,13 @@ def _merge(a: dict | None, b: dict) -> dict:
     return merged
 
 
-def _nullable(schema: dict) -> dict:
+def nullable(schema: dict) -> dict:
     types = _types(schema)
     if "null" not in types:
         types.append("null")
     out = dict(schema, type=types)
     if "properties" in out:
-        out["properties"] = {k: _nullable(v) for k, v in out["properties"].items()}
+        out["properties"] = {k: nullable(v) for k, v in out["properties"].items()}
     if out.get("items"):
-        out["items"] = _nullable(out["items"])
+        out["items"] = nullable(out["items"])
     return out

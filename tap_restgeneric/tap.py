@@ -18,6 +18,7 @@ from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.http.stream import DEFAULT_MAX_RESPONSE_MB, stream_class_for
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
+from tap_restgeneric.schema_drift import MODES
 from tap_restgeneric.source import PRESETS, load_source, preset_schema
 from tap_restgeneric.source.settings import check_settings
 
@@ -101,6 +102,16 @@ class TapRestGeneric(Tap):
             description=(
                 "Pages one stream may request in a sync; a stream that still has a next page then stops "
                 "with an error (a guard against an API that pages forever)."
+            ),
+        ),
+        th.Property(
+            "schema_contract",
+            th.StringType(allowed_values=list(MODES)),
+            default="evolve",
+            description=(
+                "What happens to a record that leaves its stream's schema (a resource's schema_contract wins): "
+                "evolve widens or adds the field and emits a new SCHEMA, freeze stops the stream, discard_value "
+                "drops the value, discard_row drops the record."
             ),
         ),
         th.Property(

@@ -65,7 +65,7 @@ INVALID = [
     ),
     (
         {"source": src(resources=[{"name": "a", "endpont": "/a"}])},
-        "resources[0].endpont: unknown key (valid keys: endpoint, error_handler, name, primary_key, schema, write_disposition)",
+        "resources[0].endpont: unknown key (valid keys: endpoint, error_handler, name, primary_key, schema, schema_contract, write_disposition)",
     ),
     ({"source": src(resources=[])}, "resources: at least 1 item(s) required, got none"),
     ({"source": {"resources": ["a"]}}, "client.base_url: required (or set the `base_url` setting)"),

@@ -18,6 +18,7 @@ from typing_extensions import override
 
 from tap_restgeneric.http.sending import SendingStream
 from tap_restgeneric.output.conformance import ConformanceCheck
+from tap_restgeneric.schema_drift import Contract, reconcile
 
 if t.TYPE_CHECKING:
     import datetime
@@ -38,6 +39,8 @@ class EmittingStream(SendingStream):
 
     _plain_output: bool | None = None
     _extracted_at: datetime.datetime | None = None
+    #: What happens to a record that leaves the schema (set by the subclass from the config).
+    contract: Contract = Contract()
 
     @override
     def _process_record(self, record: dict, child_context: t.Any = None, partition_context: t.Any = None) -> None:
@@ -70,20 +73,47 @@ class EmittingStream(SendingStream):
         """
         if self._plain_output is None:
             self._plain_output = self._plain_output_applies()
-            conforming = self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE
-            self._conforms = ConformanceCheck(self.effective_schema).check if conforming else None
+            self._fits = ConformanceCheck(self.effective_schema).check
+            self._drifted: set[str] = set()
+        if not self._fits(record):
+            fitted = self._reconcile(record)
+            if fitted is None:
+                return
+            record = fitted
+            if self._plain_output and self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
+                record = conform_record_data_types(
+                    stream_name=self.name,
+                    record=record,
+                    schema=self.effective_schema,
+                    level=self.TYPE_CONFORMANCE_LEVEL,
+                    logger=self.logger,
+                )
         if not self._plain_output:
             super()._write_record_message(record)
             return
-        if self._conforms is not None and not self._conforms(record):
-            record = conform_record_data_types(
-                stream_name=self.name,
-                record=record,
-                schema=self.effective_schema,
-                level=self.TYPE_CONFORMANCE_LEVEL,
-                logger=self.logger,
-            )
         # _tap and _stream_version are the SDK's own (private) handles on the tap and the stream version;
         # the message goes straight to the tap's writer (Tap.write_message only forwards it there).
         self._tap.message_writer.write_message(PageRecordMessage(self.name, record, self._stream_version, self._extracted_at))
         self.state_manager.is_flushed = False
+
+    def _reconcile(self, record: dict) -> dict | None:
+        """A record that does not fit the schema, under the stream's ``schema_contract``: the
+        record to write (None: dropped); an evolved schema is written (SCHEMA) before it."""
+        key = {k: record.get(k) for k in self.primary_keys} or "(no key properties)"
+        outcome = reconcile(self.effective_schema, record, self.contract, self.name, key)
+        if outcome.schema is not None:
+            # The SDK keeps the stream's schema (and a catalog's) and its stream maps in private
+            # attributes; its SCHEMA messages and conformance read them, so they are renewed
+            # the way the SDK builds them at discovery (the mapper registers the raw schema).
+            self._schema = outcome.schema
+            if self._input_schema is not None:
+                self._input_schema = outcome.schema
+            self._tap.mapper.register_raw_stream_schema(self.name, outcome.schema, self.primary_keys)
+            self._stream_maps = self._tap.mapper.stream_maps[self.name]
+            self._write_schema_message()
+            self._fits = ConformanceCheck(outcome.schema).check
+            for change in outcome.changes:
+                if change not in self._drifted:
+                    self._drifted.add(change)
+                    self.logger.warning("stream '%s': schema evolved: %s (schema_contract evolve)", self.name, change)
+        return outcome.record

@@ -21,6 +21,7 @@ from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
 from tap_restgeneric.http.transport import Origin, Transport
+from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.schema_inference import infer_schema
 from tap_restgeneric.templates import Template, template_config
 from tap_restgeneric.values import start_value_problems
@@ -71,6 +72,7 @@ class ResourceStream(EmittingStream):
         self.primary_keys = resource["primary_key"] if resource["write_disposition"] == "merge" else []
         if self._incremental:
             self.replication_key = self._incremental["cursor_path"]
+        self.contract = Contract.parse(resource.get("schema_contract") or self.config.get("schema_contract"), "schema_contract")
         self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"])
         self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
         self._transport = Transport(

@@ -51,6 +51,7 @@ class ResourceConfig(t.TypedDict):
     primary_key: list[str]
     write_disposition: str
     schema: dict | None
+    schema_contract: t.Any  # dlt's schema_contract as written (None: the setting's)
 
 
 @dataclass

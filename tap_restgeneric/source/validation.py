@@ -19,6 +19,7 @@ from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, c
 from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, SECRET_KEYS
 from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
 from tap_restgeneric.http.selectors import JSONPath
+from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.source.loading import _package_file, raw_source
 from tap_restgeneric.source.model import (
     DEFAULT_ERROR_HANDLER,
@@ -267,12 +268,18 @@ class _Checker:
         schema = merged.get("schema")
         if schema is not None and not isinstance(schema.get("properties"), dict):
             self.problem(f"{where}.schema", "must be a JSON Schema object with `properties`")
+        contract = merged.get("schema_contract")
+        try:
+            Contract.parse(contract, f"{where}.schema_contract")
+        except SourceConfigError as exc:
+            self.problems.extend(exc.problems)
         return ResourceConfig(
             name=merged["name"],
             endpoint=t.cast("EndpointConfig", endpoint),
             primary_key=primary_key,
             write_disposition=disposition,
             schema=schema,
+            schema_contract=contract,
         )
 
     def _incremental_from_params(self, endpoint: dict, where: str) -> None:

@@ -11,6 +11,7 @@ on a primary key), so re-running a full sync leaves no duplicates.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import typing as t
 
@@ -42,6 +43,19 @@ def duckdb_type(schema: dict) -> str:
     return {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "object": "JSON", "array": "JSON"}.get(kind, "VARCHAR")
 
 
+def widened(existing: str, wanted: str) -> str:
+    """The column type that holds both what is loaded (``existing``) and what comes (``wanted``)."""
+    existing = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}.get(existing, existing)
+    pair = {existing, wanted}
+    if len(pair) == 1:
+        return existing
+    if pair == {"BIGINT", "DOUBLE"}:
+        return "DOUBLE"
+    if pair == {"DATE", "TIMESTAMPTZ"}:
+        return "TIMESTAMPTZ"
+    return "VARCHAR"
+
+
 class DuckDBSink(BatchSink):
     """Loads each batch with one ``read_json`` statement inside one transaction."""
 
@@ -66,17 +80,23 @@ class DuckDBSink(BatchSink):
         if keys:
             column_sql += f", PRIMARY KEY ({', '.join(map(quote, keys))})"
         con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({column_sql})")
-        existing = {
-            row[0]
-            for row in con.execute(
-                "SELECT column_name FROM information_schema.columns "
+        existing = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
                 [self.target.schema_name, self.stream_name],
             ).fetchall()
-        }
+        )
+        # A new SCHEMA (the tap's schema evolved) adds columns and widens types in place; the rows
+        # already loaded keep their values (cast to the wider type). A column never narrows.
         for name, kind in self.columns.items():
             if name not in existing:
                 con.execute(f"ALTER TABLE {self.table} ADD COLUMN {quote(name)} {kind}")
+                continue
+            wider = widened(existing[name], kind)
+            if wider != existing[name] and name not in keys:
+                con.execute(f"ALTER TABLE {self.table} ALTER COLUMN {quote(name)} TYPE {wider}")
+            self.columns[name] = wider
 
     def _validate_and_parse(self, record: dict) -> dict:
         # The records go to DuckDB as JSON text, typed by the column list: parsing
@@ -104,15 +124,43 @@ class DuckDBSink(BatchSink):
             verb = "INSERT OR REPLACE INTO" if keys else "INSERT INTO"
             with self.target.connection.cursor() as con:
                 con.execute("BEGIN TRANSACTION")
-                con.execute(
-                    f"{verb} {self.table} ({select}) SELECT {select} FROM read_json(?, format = 'newline_delimited', "
-                    f"columns = {column_types}, maximum_object_size = 134217728)",
-                    [path],
-                )
+                try:
+                    con.execute(
+                        f"{verb} {self.table} ({select}) SELECT {select} FROM read_json(?, format = 'newline_delimited', "
+                        f"columns = {column_types}, maximum_object_size = 134217728)",
+                        [path],
+                    )
+                except duckdb.Error as exc:
+                    con.execute("ROLLBACK")  # nothing of the batch is loaded
+                    raise LoadError(self._unstorable(con, path, keys) or f"stream '{self.stream_name}': {exc}") from None
                 con.execute("COMMIT")
         finally:
             os.unlink(path)
         self.logger.info("Loaded %d rows into %s", len(records), self.table)
+
+    def _unstorable(self, con: duckdb.DuckDBPyConnection, path: str, keys: list[str]) -> str | None:
+        """The first value of the batch its column cannot hold, named by stream, column and key."""
+        as_text = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in self.columns) + "}"
+        for column, kind in self.columns.items():
+            if kind in ("VARCHAR", "JSON"):
+                continue
+            picked = ", ".join(map(quote, [*keys, column]))
+            row = con.execute(
+                f"SELECT {picked} FROM read_json(?, format = 'newline_delimited', columns = {as_text}) "
+                f"WHERE {quote(column)} IS NOT NULL AND TRY_CAST({quote(column)} AS {kind}) IS NULL LIMIT 1",
+                [path],
+            ).fetchall()
+            if row:
+                key = dict(zip(keys, row[0][:-1], strict=True)) or "(no key properties)"
+                return (
+                    f"stream '{self.stream_name}': column '{column}' ({kind}) cannot hold {row[0][-1]!r} "
+                    f"(record with key {key}); nothing of this batch was loaded"
+                )
+        return None
+
+
+class LoadError(Exception):
+    """A batch could not be loaded: one line naming the stream, the column and the record's key."""
 
 
 class TargetDuckDBExact(Target):
@@ -169,5 +217,14 @@ class TargetDuckDBExact(Target):
             self._spool.cleanup()
 
 
+def main() -> None:
+    """``target-duckdb-exact``: a batch that cannot be loaded ends in one line and exit 1."""
+    try:
+        TargetDuckDBExact.cli()
+    except LoadError as exc:
+        sys.stderr.write(f"target-duckdb-exact: error: {exc}\n")
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    TargetDuckDBExact.cli()
+    main()

@@ -1,0 +1,133 @@
+"""Records that leave their schema: dlt's ``schema_contract`` vocabulary, decided per field.
+
+``evolve`` (the default) widens a field's type, or adds the field, and the stream emits a
+new SCHEMA before the record; ``freeze`` stops the stream with one line naming the field;
+``discard_value`` drops the offending value (the field is not added); ``discard_row`` drops
+the record. The mode for new fields (``columns``) and for values of another type
+(``data_type``) can differ, as in dlt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing as t
+
+from tap_restgeneric.errors import SourceConfigError, StreamError
+from tap_restgeneric.schema_inference import infer_value_schema, merge_schemas, nullable
+
+MODES = ("evolve", "freeze", "discard_value", "discard_row")
+DATE_PATTERNS = {
+    "date-time": re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?)?$"),
+    "date": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+}
+_CLASSES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+}
+
+
+def python_types(prop: t.Mapping[str, t.Any]) -> frozenset[type] | None:
+    """The classes a JSON value of this schema may have (None: any)."""
+    kinds = prop.get("type")
+    if not kinds:
+        return None
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if any(kind not in _CLASSES for kind in kinds):
+        return None
+    return frozenset(cls for kind in kinds for cls in _CLASSES[kind])
+
+
+def fits(prop: t.Mapping[str, t.Any], value: t.Any) -> bool:
+    allowed = python_types(prop)
+    if allowed is not None and value.__class__ not in allowed:
+        return False
+    pattern = DATE_PATTERNS.get(prop.get("format", ""))
+    return not (pattern is not None and isinstance(value, str) and not pattern.match(value))
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    columns: str = "evolve"
+    data_type: str = "evolve"
+
+    @classmethod
+    def parse(cls, value: t.Any, where: str) -> Contract:
+        """dlt's forms: a mode for everything, or ``{columns: mode, data_type: mode}``."""
+        if value is None:
+            return cls()
+        if isinstance(value, str) and value in MODES:
+            return cls(value, value)
+        if isinstance(value, dict) and set(value) <= {"tables", "columns", "data_type"}:
+            modes = {key: value.get(key, "evolve") for key in ("columns", "data_type")}
+            bad = [
+                f"{where}.{key}: {mode!r} is not one of {', '.join(MODES)}" for key, mode in modes.items() if mode not in MODES
+            ]
+            if bad:
+                raise SourceConfigError(bad)
+            return cls(modes["columns"], modes["data_type"])
+        raise SourceConfigError([f"{where}: {value!r} is not one of {', '.join(MODES)} or {{columns: …, data_type: …}}"])
+
+
+@dataclasses.dataclass
+class Outcome:
+    record: dict | None  # None: the record is dropped
+    schema: dict | None  # not None: the schema grew; emit it before the record
+    changes: list[str]
+
+
+def reconcile(schema: dict, record: dict, contract: Contract, stream: str, key: t.Any) -> Outcome:
+    """What to do with a record that does not fit ``schema`` (see the module docstring)."""
+    properties = schema.get("properties") or {}
+    grown: dict | None = None
+    kept = record
+    changes = []
+    for field, value in record.items():
+        prop = properties.get(field)
+        if prop is None:
+            if schema.get("additionalProperties"):
+                continue
+            mode, what = contract.columns, f"new field {field!r} ({type(value).__name__})"
+        elif fits(prop, value):
+            continue
+        else:
+            mode, what = contract.data_type, f"field {field!r}: a {type(value).__name__} where the schema says {_describe(prop)}"
+        if mode == "freeze":
+            raise StreamError(f"stream '{stream}': {what} in the record with key {key} (schema_contract freeze)")
+        if mode == "discard_row":
+            return Outcome(None, None, [])
+        if mode == "discard_value":
+            kept = {k: v for k, v in kept.items() if k != field}
+            continue
+        grown = grown if grown is not None else dict(properties)
+        seen = infer_value_schema(value)
+        widened = nullable(seen) if prop is None else _union(prop, seen)
+        grown[field] = widened
+        changes.append(f"{field!r} from {_describe(prop) if prop else 'absent'} to {_describe(widened)}")
+    new_schema = {**schema, "properties": grown} if grown is not None else None
+    return Outcome(kept, new_schema, changes)
+
+
+def _union(prop: t.Mapping[str, t.Any], seen: t.Mapping[str, t.Any]) -> dict:
+    """A schema that admits what ``prop`` admits and the value just seen (no format: it no longer holds)."""
+    merged = merge_schemas(dict(prop), dict(seen))
+    kinds = {*_kinds(prop), *_kinds(seen), "null"}
+    widened = {k: v for k, v in merged.items() if k != "format"}
+    widened["type"] = sorted(kinds)
+    return widened
+
+
+def _kinds(prop: t.Mapping[str, t.Any]) -> list[str]:
+    kinds = prop.get("type", [])
+    return [kinds] if isinstance(kinds, str) else list(kinds)
+
+
+def _describe(prop: t.Mapping[str, t.Any]) -> str:
+    kinds = prop.get("type", "any")
+    text = "/".join(kinds) if isinstance(kinds, list) else str(kinds)
+    return f"{text} ({prop['format']})" if prop.get("format") else text
