@@ -200,8 +200,10 @@ class ResourceStream(EmittingStream):
     def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
         # Private SDK hook: it reads the cursor as record[key] and fails on a record without it.
         # Such a record is emitted and leaves the bookmark as it is; one warning per stream says so.
-        cursor = self.replication_key
-        if cursor and latest_record.get(cursor) is None:
+        if self._incremental is None:  # the SDK's only moves bookmarks of incremental streams
+            return
+        cursor = self._incremental["cursor_path"]
+        if latest_record.get(cursor) is None:
             if not self._warned_missing_cursor:
                 self._warned_missing_cursor = True
                 key = {k: latest_record.get(k) for k in self.resource["primary_key"]} or "(no primary key)"

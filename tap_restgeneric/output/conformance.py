@@ -58,6 +58,8 @@ class ConformanceCheck:
             nested = not typed or bool({dict, list} & (python_types(prop) or set()))  # the class test covers scalars
             if not (nested and self._field(value, prop, indent)) and not typed:
                 del self._lines[before:]
+            elif len(self._lines) - before == 2 and typed:  # only the class test: one line, no local
+                self._lines[before:] = [self._lines[before + 1].replace(f"{value}.__class__", f"{var}.get({name!r}).__class__", 1)]
 
     def _top_level_type(self, var: str, prop: dict, indent: int) -> bool:
         """A top-level value of a type (or date format) its schema does not allow: the record
