@@ -1,16 +1,8 @@
-"""The paginator protocol: the page a paginator decides from, and its base class.
+"""The paginator protocol: the ``Page`` a paginator decides from, and the ``Paginator`` base.
 
-Each decides from the page just read, passed in: ``update(page)`` gets the ``Page``
-(response, parsed body, records), as dlt's paginators get ``update_state(response, data)``,
-and either moves ``current_value`` to the next page's token or sets ``finished``. The token
-goes into the next request through ``apply(request, token)``. ``PAGINATORS`` maps ``type``
-names to classes; the config keys each accepts are its ``__init__``'s keyword parameters
-(``paginator_options``), the one list the dialect's validation reads.
-
-They do not build on the SDK's ``BaseAPIPaginator``: its ``advance(response)`` sees only the
-``requests.Response``, so every paginator reading the body (total, cursor, next URL, has-more)
-would parse it a second time. A paginator that would request a page it already requested
-raises ``PaginationLoop`` instead of looping.
+``update(page)`` is the one decision (the package docstring says why it is not the SDK's
+``advance(response)``): the empty-page rule, then the subclass's ``stop_rule(page)``, then
+``next_value(page)`` under the loop guard, recording ``stop_reason`` when paging ends.
 """
 
 from __future__ import annotations
