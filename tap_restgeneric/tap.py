@@ -15,7 +15,8 @@ from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
 from tap_restgeneric.http.retry import RateLimiter
-from tap_restgeneric.http.stream import DEFAULT_MAX_RESPONSE_MB, stream_class_for
+from tap_restgeneric.http.stream import stream_class_for
+from tap_restgeneric.http.transport import DEFAULT_MAX_RESPONSE_MB, DEFAULT_REQUEST_TIMEOUT, response_limits
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import MODES
@@ -72,7 +73,7 @@ class TapRestGeneric(Tap):
         th.Property(
             "request_timeout",
             th.NumberType(exclusive_minimum=0),
-            default=60,
+            default=DEFAULT_REQUEST_TIMEOUT,
             description=(
                 "Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout."
             ),
@@ -155,8 +156,8 @@ class TapRestGeneric(Tap):
         auth = source.auth
         register_secrets(auth)
         runtime = AuthRuntime(
-            timeout=float(self.config.get("request_timeout") or 60),
-            max_bytes=int(float(self.config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 1024 * 1024),
+            timeout=response_limits(self.config)[0],
+            max_bytes=response_limits(self.config)[1],
             error_handler=source.error_handler,
             rate_limiter=self.rate_limiter,
             logger=self.logger,

@@ -33,7 +33,9 @@ import threading
 import time
 import typing as t
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from typing_extensions import override
 
@@ -59,6 +61,8 @@ REFUSED_STATEMENTS = {
     nodes.Extends: "{% extends %}",
     nodes.Block: "{% block %}",
 }
+#: Filters and str methods whose integer arguments are sizes of what they build.
+SIZED_CALLS = frozenset({"center", "ljust", "rjust", "zfill", "indent", "wordwrap", "truncate", "batch", "slice", "expandtabs"})
 _FORMAT_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or more in a format spec
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
@@ -148,9 +152,11 @@ def _check_format(spec: str, args: t.Iterable[t.Any]) -> None:
 
 
 def _check_call(name: str, target: t.Any, args: tuple, kwargs: dict) -> None:
-    """Arguments that ask for a huge result: widths, counts, replacement sizes."""
-    for value in (*args, *kwargs.values()):
-        _check_int(value, f"an argument of {name}()")
+    """Arguments that ask for a huge result: widths, counts, replacement sizes. Only the calls
+    whose integer arguments are sizes are checked so: ``default(1700000000)`` is a timestamp."""
+    if name in SIZED_CALLS:
+        for value in (*args, *kwargs.values()):
+            _check_int(value, f"an argument of {name}()")
     if name in ("replace", "do_replace") and isinstance(target, str) and len(args) >= 2:
         old, new = str(args[0]), str(args[1])
         growth = (len(target) // max(len(old), 1) + 1) * max(len(new) - len(old), 0)
@@ -186,8 +192,8 @@ def _guarded(name: str, func: t.Any) -> t.Callable[..., t.Any]:
 
 
 def _is_jinja_internal(value: t.Any) -> bool:
-    module = type(value).__module__
-    return module.startswith("jinja2.") and type(value).__name__ in ("Context", "EvalContext", "BoundedEnvironment")
+    """What Jinja passes to filters marked pass_context / pass_eval_context / pass_environment."""
+    return isinstance(value, (Context, EvalContext, Environment))
 
 
 class BoundedEnvironment(ImmutableSandboxedEnvironment):

@@ -582,3 +582,15 @@ def test_absolute_cursors_and_link_headers_to_another_origin_carry_no_credential
         out = sync(config_for(api, kind, paginator=paginator))
     assert out.ids("items") == [1, 2]
     assert leaked(api.requests[0].raw) and leaked(foreign.raw) == []
+
+
+def test_large_integers_that_are_not_sizes_are_allowed_in_templates():
+    """The size limit is for widths and counts (center, ljust, batch…), not any integer: an epoch timestamp
+    as a default, or a large start for sum, is ordinary config."""
+    from tap_restgeneric.templates import Template
+
+    names = {"secrets", "config"}
+    assert (
+        Template("{{ config.get('since')|default(1700000000, true) }}", "p", names)({"secrets": {}, "config": {}}) == 1700000000
+    )
+    assert Template("{{ [1, 2]|sum(start=10**7) }}", "p", names)({"secrets": {}, "config": {}}) == 10000003

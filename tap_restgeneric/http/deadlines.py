@@ -34,10 +34,9 @@ ACCEPT_ENCODING = "gzip, deflate"
 class Deadline:
     """Armed around one response; when it passes, the watchdog shuts its socket down."""
 
-    __slots__ = ("at", "done", "expired", "seconds", "sock")
+    __slots__ = ("at", "done", "expired", "sock")
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self.at = time.monotonic() + seconds
         self.sock: socket.socket | None = None
         self.done = False

@@ -20,7 +20,7 @@ from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
-from tap_restgeneric.http.transport import Origin, Transport
+from tap_restgeneric.http.transport import Origin, Transport, response_limits
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.schema_inference import infer_schema
 from tap_restgeneric.templates import Template, template_config
@@ -39,8 +39,6 @@ if t.TYPE_CHECKING:
 INFERENCE_MAX_PAGES = 5
 INFERENCE_MAX_RECORDS = 1000
 USER_AGENT = "tap-restgeneric/0.1"
-#: Default of the max_response_mb setting.
-DEFAULT_MAX_RESPONSE_MB = 128
 
 
 class ResourceStream(EmittingStream):
@@ -80,7 +78,7 @@ class ResourceStream(EmittingStream):
             origin=Origin.of(self.url_base),
             label=f"stream '{self.name}'",
             timeout=self.timeout,
-            max_bytes=int(float(self.config.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 1024 * 1024),
+            max_bytes=response_limits(self.config)[1],
             logger=self.logger,
             authenticate=authenticator,
             secret_headers=self.source.secret_headers | self._builder.secret_headers,
@@ -146,7 +144,7 @@ class ResourceStream(EmittingStream):
     @property
     @override
     def timeout(self) -> float:  # type: ignore[override]  # a fraction of a second is a valid timeout
-        return float(self.config.get("request_timeout") or 60)
+        return response_limits(self.config)[0]
 
     @property
     @override

@@ -78,6 +78,17 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+#: Defaults of the request_timeout (seconds) and max_response_mb settings.
+DEFAULT_REQUEST_TIMEOUT = 60
+DEFAULT_MAX_RESPONSE_MB = 128
+
+
+def response_limits(settings: t.Mapping[str, t.Any]) -> tuple[float, int]:
+    """(deadline in seconds, decoded bytes) of one response, from the settings."""
+    timeout = float(settings.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
+    return timeout, int(float(settings.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 1024 * 1024)
+
+
 class DeadlineExceeded(requests.exceptions.Timeout):
     """No complete response within the deadline; retried like any timeout."""
 
