@@ -15,8 +15,9 @@ from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
 from tap_restgeneric.http.retry import RateLimiter
-from tap_restgeneric.http.stream import stream_class_for
+from tap_restgeneric.http.stream import ResourceStream, stream_class_for
 from tap_restgeneric.http.transport import DEFAULT_MAX_RESPONSE_MB, DEFAULT_REQUEST_TIMEOUT, response_limits
+from tap_restgeneric.http.tree import DEFAULT_MAX_PARENT_BOOKMARKS
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import MODES
@@ -116,6 +117,15 @@ class TapRestGeneric(Tap):
             ),
         ),
         th.Property(
+            "max_parent_bookmarks",
+            th.IntegerType(minimum=1),
+            default=DEFAULT_MAX_PARENT_BOOKMARKS,
+            description=(
+                "Parents an incremental child resource keeps a bookmark for; the children of further parents "
+                "are read from the start value each sync (sent again, never skipped)."
+            ),
+        ),
+        th.Property(
             "max_requests_per_second",
             th.NumberType(exclusive_minimum=0),
             description="Upper bound on request starts per second across all streams and threads (default: no bound).",
@@ -164,12 +174,20 @@ class TapRestGeneric(Tap):
         )
         authenticator = OriginScopedAuth(AUTH_TYPES[auth["type"]].build(auth, runtime) if auth else None, source.base_url)
         preset = self.config.get("api")
-        return [
-            stream_class_for(source, resource, preset_schema(preset, resource["name"]) if preset else None)(
-                tap=self, authenticator=authenticator, rate_limiter=self.rate_limiter
-            )
-            for resource in source.resources
-        ]
+        by_name = {resource["name"]: resource for resource in source.resources}
+        streams: dict[str, ResourceStream] = {}
+
+        def stream(name: str) -> ResourceStream:  # a parent's stream is built before its children's
+            if name not in streams:
+                resource = by_name[name]
+                parent = stream(resource["parent"].parent) if resource["parent"] else None
+                stream_class = stream_class_for(
+                    source, resource, preset_schema(preset, name) if preset else None, type(parent) if parent else None
+                )
+                streams[name] = stream_class(tap=self, authenticator=authenticator, rate_limiter=self.rate_limiter, parent=parent)
+            return streams[name]
+
+        return [stream(name) for name in by_name]
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

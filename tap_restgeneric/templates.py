@@ -40,6 +40,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from typing_extensions import override
 
 from tap_restgeneric.errors import TemplateEvaluationError, config_path
+from tap_restgeneric.template_names import name_paths, referenced_keys
 
 #: The longest string, list or mapping a template may build (items or characters).
 MAX_STRING_LENGTH = 1_000_000
@@ -68,7 +69,7 @@ _FORMAT_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or mo
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
 
 STATIC_NAMES = frozenset({"secrets", "config"})
-REQUEST_NAMES = STATIC_NAMES | {"incremental"}
+REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources"}
 PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record"}
 
 
@@ -282,7 +283,9 @@ class Template:
                 f"{where}: template uses undeclared name {', '.join(map(repr, unknown))}"
                 f" (available here: {', '.join(sorted(allowed))})"
             )
-        self.secret_names = sorted(_referenced_keys(ast, "secrets"))
+        self.secret_names = sorted(referenced_keys(ast, "secrets"))
+        #: parent fields read, as key chains (``resources.issues.number`` -> ("issues", "number"))
+        self.resource_paths = name_paths(ast, "resources")
         single = _SINGLE_EXPRESSION.match(source)
         try:
             if single and "{{" not in single.group(1) and "{%" not in source:
@@ -313,23 +316,6 @@ class Template:
             raise TemplateEvaluationError(f"{self.where}: template error: {type(exc).__name__}: {exc}") from None
         finally:
             _ACTIVE.budget = outer
-
-
-def _referenced_keys(ast: nodes.Template, name: str) -> set[str]:
-    """Keys read off a top-level name: ``secrets.x`` and ``secrets["x"]``."""
-    keys = set()
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        if not (
-            isinstance(node, (nodes.Getattr, nodes.Getitem)) and isinstance(node.node, nodes.Name) and node.node.name == name
-        ):
-            continue
-        if isinstance(node, nodes.Getattr):
-            keys.add(node.attr)
-        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            keys.add(node.arg.value)
-    if not keys and any(n.name == name for n in ast.find_all(nodes.Name)):
-        keys.add("*")  # the whole mapping, or a key computed at run time
-    return keys
 
 
 def compile_tree(value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:

@@ -61,11 +61,11 @@ INVALID = [
     ),
     (
         {"source": one(params={"since": "{{ response.x }}"})},
-        "resources[0].endpoint.params.since: template uses undeclared name 'response' (available here: config, incremental, secrets)",
+        "resources[0].endpoint.params.since: template uses undeclared name 'response' (available here: config, incremental, resources, secrets)",
     ),
     (
         {"source": src(resources=[{"name": "a", "endpont": "/a"}])},
-        "resources[0].endpont: unknown key (valid keys: endpoint, error_handler, name, primary_key, schema, schema_contract, write_disposition)",
+        "resources[0].endpont: unknown key (valid keys: endpoint, error_handler, include_from_parent, name, primary_key, schema, schema_contract, write_disposition)",
     ),
     ({"source": src(resources=[])}, "resources: at least 1 item(s) required, got none"),
     ({"source": {"resources": ["a"]}}, "client.base_url: required (or set the `base_url` setting)"),

@@ -42,13 +42,6 @@ class EmittingStream(SendingStream):
     #: What happens to a record that leaves the schema (set by the subclass from the config).
     contract: Contract = Contract()
 
-    @override
-    def _process_record(self, record: dict, child_context: t.Any = None, partition_context: t.Any = None) -> None:
-        # Private SDK hook: it adds partition keys and syncs child streams, neither of which
-        # exists for a stream without them, at a cost per record.
-        if partition_context or self.child_streams:
-            super()._process_record(record, child_context, partition_context)
-
     # ------------------------------------------------------------ output
 
     def _plain_output_applies(self) -> bool:

@@ -24,11 +24,13 @@ if t.TYPE_CHECKING:
 @dataclasses.dataclass(frozen=True)
 class PageToken:
     """What one page's request is built from: the paginator's token, the sync's incremental
-    start value, and the paginator that puts its token into the request."""
+    start value, the paginator that puts its token into the request, and (for a child resource)
+    the parent record's fields its templates read, as ``resources`` names them."""
 
     value: t.Any
     start: t.Any
     paginator: Paginator
+    resources: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
 
 
 class RequestBuilder:
@@ -56,17 +58,23 @@ class RequestBuilder:
     def secret_body(self) -> bool:
         return uses_secrets(self.endpoint.get("json"))
 
-    def template_context(self, start: t.Any) -> dict[str, t.Any]:
+    def template_context(self, start: t.Any, resources: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        incremental = self.incremental
         return {
             "secrets": self.secrets,
             "config": self.config,
-            "incremental": {"start_value": start, "end_value": self.incremental.get("end_value")},
+            "incremental": {
+                "start_value": start,
+                "end_value": incremental.get("end_value"),
+                "initial_value": incremental.get("initial_value"),
+            },
+            "resources": resources,
         }
 
-    def url(self, start: t.Any) -> str:
+    def url(self, start: t.Any, resources: t.Mapping[str, t.Any]) -> str:
         path = self.endpoint["path"]
         if isinstance(path, Template):
-            path = path(self.template_context(start))
+            path = str(path(self.template_context(start, resources)))
         if path.startswith(("http://", "https://")):
             return path
         return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
@@ -75,14 +83,14 @@ class RequestBuilder:
         endpoint = self.endpoint
         params, headers, body = endpoint.get("params") or {}, endpoint.get("headers") or {}, endpoint.get("json")
         if self.dynamic:
-            context = self.template_context(token.start)
+            context = self.template_context(token.start, token.resources)
             params, headers, body = render_tree(params, context), render_tree(headers, context), render_tree(body, context)
         params = {k: v for k, v in params.items() if v is not None}
         for key, value in (("start_param", token.start), ("end_param", self.incremental.get("end_value"))):
             if self.incremental.get(key) and value is not None:
                 params[self.incremental[key]] = value
         request = HTTPRequest(
-            url=self.url(token.start),
+            url=self.url(token.start, token.resources),
             method=self.method,
             params=params,
             headers={**self.client_headers, **{k: str(v) for k, v in headers.items()}},

@@ -130,14 +130,27 @@ class SendingStream(RESTStream):
             fetch_with_retries = self.request_decorator(self._fetch_once)
             return t.cast("Page", fetch_with_retries(prepared, cancelled, context))
         except RetriableAPIError as exc:
-            raise StreamError(f"{exc} (gave up after {self.backoff_max_tries()} attempts)") from exc
+            raise StreamError(self._in_context(f"{exc} (gave up after {self.backoff_max_tries()} attempts)", context)) from exc
         except FatalAPIError as exc:
-            raise StreamError(str(exc)) from exc
+            raise StreamError(self._in_context(str(exc), context)) from exc
         except requests.exceptions.RequestException as exc:
             raise StreamError(
-                f"stream '{self.name}': request to {display_url(prepared.url or '')} failed after "
-                f"{self.backoff_max_tries()} attempts: {connection_problem(exc)}"
+                self._in_context(
+                    f"stream '{self.name}': request to {display_url(prepared.url or '')} failed after "
+                    f"{self.backoff_max_tries()} attempts: {connection_problem(exc)}",
+                    context,
+                )
             ) from exc
+
+    def _in_context(self, message: str, context: t.Any) -> str:
+        """The error ``message`` about this stream, naming the parent record it was read for."""
+        label = self.context_label(context)
+        prefix = f"stream '{self.name}'"
+        return prefix + label + message[len(prefix) :] if label and message.startswith(prefix) else message
+
+    def context_label(self, context: t.Any) -> str:  # noqa: ARG002 - a top-level stream's contexts need no name
+        """How errors name the context a request was made for (a child stream: its parent record)."""
+        return ""
 
     def _fetch_once(self, prepared: requests.PreparedRequest, cancelled: threading.Event | None, context: t.Any) -> Page:
         if cancelled is not None and cancelled.is_set():

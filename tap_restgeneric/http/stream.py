@@ -15,33 +15,32 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.http.emitting import EmittingStream
+from tap_restgeneric.http.fanout import FanOut
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
+from tap_restgeneric.http.sampling import SampledStream
 from tap_restgeneric.http.transport import Origin, Transport, response_limits
 from tap_restgeneric.schema_drift import Contract
-from tap_restgeneric.schema_inference import infer_schema
-from tap_restgeneric.templates import Template, template_config
+from tap_restgeneric.templates import template_config
 from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
+    import threading
     from collections.abc import Callable, Iterable, Iterator
 
     import requests
     from singer_sdk import Tap
 
+    from tap_restgeneric.http.paginators import Page
     from tap_restgeneric.http.retry import RateLimiter
     from tap_restgeneric.source.model import ResourceConfig, Source
 
-#: Discovery samples up to this many pages of a resource that has no schema.
-INFERENCE_MAX_PAGES = 5
-INFERENCE_MAX_RECORDS = 1000
 USER_AGENT = "tap-restgeneric/0.1"
 
 
-class ResourceStream(EmittingStream):
+class ResourceStream(SampledStream):
     """A REST stream configured by one resource of the source config.
 
     Subclassed once per resource by :func:`stream_class_for`; the class attributes
@@ -55,8 +54,12 @@ class ResourceStream(EmittingStream):
     #: killed resumes from its last STATE, so at most this many records are sent again.
     STATE_MSG_FREQUENCY = 1000
 
-    def __init__(self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter) -> None:
+    def __init__(
+        self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter, parent: ResourceStream | None = None
+    ) -> None:
         resource = self.resource
+        self.parent = parent
+        self.record_key_names = tuple(resource["primary_key"])
         endpoint = resource["endpoint"]
         self._endpoint = endpoint
         self._auth = authenticator
@@ -66,7 +69,8 @@ class ResourceStream(EmittingStream):
         super().__init__(
             tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"]
         )
-        self.path = endpoint["path"].source if isinstance(endpoint["path"], Template) else endpoint["path"]
+        self.partition_by_parent()
+        self.path = endpoint.get("written_path") or str(endpoint["path"])
         self.primary_keys = resource["primary_key"] if resource["write_disposition"] == "merge" else []
         if self._incremental:
             self.replication_key = self._incremental["cursor_path"]
@@ -86,6 +90,8 @@ class ResourceStream(EmittingStream):
             secret_body=self._builder.secret_body,
         )
         self._plain_output: bool | None = None
+        concurrency = int(self.config.get("max_concurrency") or 1)
+        self.fanout = FanOut(self.name, concurrency, self._pages_ahead) if self.link else None
         self._warned_missing_cursor = False
         if self._incremental:
             declared = resource.get("schema") or self.preset_schema
@@ -93,34 +99,6 @@ class ResourceStream(EmittingStream):
             if problems:
                 raise SourceConfigError(problems)
         self._extracted_at: datetime.datetime | None = None
-
-    # ------------------------------------------------------------ schema
-
-    @property
-    @override
-    def schema(self) -> dict:
-        # The SDK keeps the schema in private attributes; inferring it lazily means overriding this property.
-        if self._schema is None:
-            self._schema = self._input_schema or self._infer_schema()
-        return self._schema
-
-    def _infer_schema(self) -> dict:
-        """Sample the API (several pages when it has them) and infer a schema."""
-        records: list[dict] = []
-        for page_number, page in enumerate(self._fetcher(None, None, concurrency=1).pages()):
-            records.extend(page.records)
-            if page_number + 1 >= INFERENCE_MAX_PAGES or len(records) >= INFERENCE_MAX_RECORDS:
-                break
-        schema = infer_schema(
-            records,
-            required=list(self.resource["primary_key"]),
-            description=(
-                f"Stream {self.resource['name']}: {self.http_method} {self.path} (inferred from {len(records)} sampled records)."
-            ),
-        )
-        if self._incremental:  # the replication key belongs in the schema even if no sample had it
-            schema["properties"].setdefault(self._incremental["cursor_path"], {"type": ["string", "null"]})
-        return schema
 
     @property
     @override
@@ -153,7 +131,7 @@ class ResourceStream(EmittingStream):
 
     @override
     def get_url(self, context: t.Any) -> str:
-        return self._builder.url(None)
+        return self._builder.url(None, self.resources_of(context))
 
     @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
@@ -161,7 +139,9 @@ class ResourceStream(EmittingStream):
 
     def _prepare(self, context: t.Any, start: t.Any, paginator: Paginator, value: t.Any) -> requests.PreparedRequest:
         request = self.get_http_request(
-            page=PageContext(stream_context=context, next_page_token=PageToken(value, start, paginator))
+            page=PageContext(
+                stream_context=context, next_page_token=PageToken(value, start, paginator, self.resources_of(context))
+            )
         )
         return self.build_prepared_request(
             method=request.method,
@@ -182,13 +162,14 @@ class ResourceStream(EmittingStream):
 
     # ------------------------------------------------------------ records
 
-    def _starting_value(self, context: t.Any) -> t.Any:
+    @override
+    def starting_value(self, context: t.Any) -> t.Any:
         """The bookmark in state, else ``initial_value``, else the ``start_date`` setting.
 
         (The SDK's own starting value prefers ``start_date`` to everything but a bookmark.)"""
         if not self._incremental:
             return None
-        state = self.get_context_state(context)
+        state = self.bookmark_state(context)
         if state.get("replication_key") == self.replication_key and state.get("replication_key_value") is not None:
             return state["replication_key_value"]
         value = self._incremental.get("initial_value")
@@ -215,14 +196,22 @@ class ResourceStream(EmittingStream):
             return
         super()._increment_stream_state(latest_record, context=context)
 
+    @override
     def _fetcher(
-        self, context: t.Any, start: t.Any, *, concurrency: int, on_request: Callable[[], None] = lambda: None
+        self,
+        context: t.Any,
+        start: t.Any,
+        *,
+        concurrency: int,
+        on_request: Callable[[], None] = lambda: None,
+        abandoned: threading.Event | None = None,
     ) -> PageFetcher:
+        """The pages of one context; ``abandoned``, when given, stops the retries of every request."""
         paginator = self._new_paginator()
         return PageFetcher(
             paginator=paginator,
             prepare=lambda value: self._prepare(context, start, paginator, value),
-            fetch=lambda prepared, cancelled: self._fetch(prepared, cancelled, context),
+            fetch=lambda prepared, cancelled: self._fetch(prepared, abandoned or cancelled, context),
             stream_name=self.name,
             paginator_type=self._endpoint["paginator"]["type"],
             concurrency=concurrency,
@@ -242,31 +231,55 @@ class ResourceStream(EmittingStream):
     def get_records(self, context: t.Any) -> Iterable[dict]:
         return self.request_records(context)
 
+    def _pages_ahead(self, context: t.Any, start: t.Any, abandoned: threading.Event) -> Iterator[Page]:
+        """One parent's pages, fetched ahead by ``fanout`` (one request at a time within a parent)."""
+        return self._fetcher(context, start, concurrency=1, abandoned=abandoned).pages()
+
     @override
     def request_records(self, context: t.Any) -> Iterator[dict]:
-        start = self._starting_value(context)
+        fetched = self.fanout.take(context) if self.fanout and context else None
+        start = fetched[0] if fetched else self.starting_value(context)
         cursor = self._incremental["cursor_path"] if self._incremental else None
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
-            fetcher = self._fetcher(
-                context, start, concurrency=int(self.config.get("max_concurrency") or 1), on_request=request_counter.increment
-            )
-            for page in fetcher.pages():
-                # RECORDs of one page are stamped with one time_extracted (see _write_record_message).
-                self._extracted_at = datetime.datetime.now(datetime.timezone.utc)
-                if cursor is None or start is None:
-                    yield from page.records
-                    continue
-                # Like dlt's incremental: records older than the start value are not emitted,
-                # whether or not the API honoured start_param.
-                for record in page.records:
-                    value = record.get(cursor)
-                    if value is None or type(value) is not type(start) or value >= start:
-                        yield record
+            if fetched:
+                pages: Iterable[Page] = _counted(fetched[1], request_counter.increment)
+            else:
+                concurrency = int(self.config.get("max_concurrency") or 1)
+                pages = self._fetcher(context, start, concurrency=concurrency, on_request=request_counter.increment).pages()
+            try:
+                for page in pages:
+                    # RECORDs of one page are stamped with one time_extracted (see _write_record_message).
+                    self._extracted_at = datetime.datetime.now(datetime.timezone.utc)
+                    records = self.with_parent_fields(page.records, context)
+                    if cursor is not None and start is not None:
+                        # Like dlt's incremental: records older than the start value are not emitted,
+                        # whether or not the API honoured start_param.
+                        records = [r for r in records if (v := r.get(cursor)) is None or type(v) is not type(start) or v >= start]
+                    self.prefetch_children(records, context)
+                    yield from records
+            finally:
+                self.stop_prefetching_children()
 
 
-def stream_class_for(source: Source, resource: ResourceConfig, preset_schema: dict | None) -> type[ResourceStream]:
-    """Build the stream class of one resource (one class per resource)."""
+def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:
+    for page in pages:
+        count()
+        yield page
+
+
+def stream_class_for(
+    source: Source, resource: ResourceConfig, preset_schema: dict | None, parent: type[ResourceStream] | None = None
+) -> type[ResourceStream]:
+    """Build the stream class of one resource (one class per resource; a child's names its parent's)."""
     class_name = "".join(part.capitalize() for part in resource["name"].split("_")) + "Stream"
-    attributes = {"source": source, "resource": resource, "preset_schema": preset_schema, "__module__": __name__}
+    attributes = {
+        "source": source,
+        "resource": resource,
+        "preset_schema": preset_schema,
+        "parent_stream_type": parent,
+        "link": resource["parent"],
+        "partitioned_by_parent": bool(resource["parent"] and resource["endpoint"].get("incremental")),
+        "__module__": __name__,
+    }
     return type(class_name, (ResourceStream,), attributes)

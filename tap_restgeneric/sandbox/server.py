@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import data as D
+from .apis.tracker import TRACKER_AUTH, Tracker
 from .httpd import SandboxHTTPServer
 from .pages import PageBuilder, authorized
 from .protocol import (
@@ -85,6 +86,8 @@ class SandboxServer:
         self._log: list[RequestLog] = []
         self._faults: list[_Fault] = []
         self._pages = PageBuilder(self.store, self._lock, lambda: self.url)
+        #: The parent/child API (``/tracker``), mutable by the tests.
+        self.tracker = Tracker()
         self._routes: dict[str, dict[str, str]] = {
             api: {ep.path: key for key, ep in spec.endpoints.items()} for api, spec in D.APIS.items()
         }
@@ -137,7 +140,7 @@ class SandboxServer:
         return f"http://{host}:{self.port}"
 
     def base_url(self, api: str) -> str:
-        if api not in D.APIS:
+        if api not in D.APIS and api != "tracker":
             raise KeyError(f"unknown api {api!r}; known: {', '.join(D.APIS)}")
         return f"{self.url}/{api}"
 
@@ -245,6 +248,10 @@ class SandboxServer:
 
     def _answer(self, method: str, path: str, query: dict, headers: dict[str, str]) -> Response:
         api, _, rest = path.lstrip("/").partition("/")
+        if api == "tracker":
+            if not authorized(TRACKER_AUTH, self.secret, query, headers):
+                return error_response(401, "unauthorized")
+            return self.tracker.answer(rest, query, self.url + path.split("?", maxsplit=1)[0])
         spec = D.APIS.get(api)
         if spec is None:
             return error_response(404, "not found")

@@ -5,6 +5,10 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+if t.TYPE_CHECKING:
+    from tap_restgeneric.http.parents import ParentLink
+
+
 WRITE_DISPOSITIONS = ("append", "replace", "merge", "skip")
 DEFAULT_RETRY_STATUS_CODES = (429, 500, 502, 503, 504)
 
@@ -35,6 +39,7 @@ class IncrementalConfig(t.TypedDict, total=False):
 
 class EndpointConfig(t.TypedDict, total=False):
     path: str
+    written_path: str  # the path as the config writes it (metrics and messages name it)
     method: str
     params: dict[str, t.Any]  # values may be compiled Templates
     json: t.Any
@@ -52,6 +57,7 @@ class ResourceConfig(t.TypedDict):
     write_disposition: str
     schema: dict | None
     schema_contract: t.Any  # dlt's schema_contract as written (None: the setting's)
+    parent: ParentLink | None  # a child resource's parent and the fields it reads (None: top level)
 
 
 @dataclass

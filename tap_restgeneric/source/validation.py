@@ -20,6 +20,7 @@ from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, SECRET_KEYS
 from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
 from tap_restgeneric.http.selectors import JSONPath
 from tap_restgeneric.schema_drift import Contract
+from tap_restgeneric.source.family import bind_resolve_params, check_family, dlt_placeholders, parent_link
 from tap_restgeneric.source.loading import _package_file, raw_source
 from tap_restgeneric.source.model import (
     DEFAULT_ERROR_HANDLER,
@@ -39,6 +40,9 @@ from tap_restgeneric.templates import (
     templates_in,
     uses_secrets,
 )
+
+if t.TYPE_CHECKING:
+    from tap_restgeneric.http.parents import ParentLink
 
 
 def dialect_schema() -> dict:
@@ -162,14 +166,17 @@ class _Checker:
                 defaults = _deep_merge({"endpoint": {key: client[key]}}, defaults)
         resources = []
         seen: dict[str, int] = {}
+        links: dict[str, tuple[ParentLink, str]] = {}
         for i, raw in enumerate(self.source["resources"]):
             where = f"resources[{i}]"
             if raw["name"] in seen:
                 self.problem(f"{where}.name", f"{raw['name']!r} is already the name of resources[{seen[raw['name']]}]")
             seen.setdefault(raw["name"], i)
             resource = self._resource(_deep_merge(defaults, raw), where)
-            if resource:
-                resources.append(resource)
+            resources.append(resource)
+            if resource["parent"]:
+                links[resource["name"]] = (resource["parent"], where)
+        check_family(links, set(seen), self.problem)
         if self.problems:
             raise SourceConfigError(self.problems)
         secret_values = [str(v) for v in self.secrets.values() if v not in (None, "")]
@@ -231,14 +238,11 @@ class _Checker:
                 self.problem(config_path("client.auth", key), "is empty")
         return rendered
 
-    def _resource(self, merged: dict, where: str) -> ResourceConfig | None:
+    def _resource(self, merged: dict, where: str) -> ResourceConfig:
         endpoint = dict(merged.get("endpoint") or {})
         endpoint.setdefault("path", merged["name"])
-        if "{resources." in endpoint["path"] or any(
-            isinstance(v, dict) and v.get("type") == "resolve" for v in (endpoint.get("params") or {}).values()
-        ):
-            self.problem(f"{where}.endpoint", "parent/child resources (`resolve`, `{resources.…}`) are not supported")
-            return None
+        endpoint["written_path"] = endpoint["path"]
+        bind_resolve_params(endpoint, where, self.problem)
         endpoint["method"] = endpoint.get("method", "GET").upper()
         self._incremental_from_params(endpoint, where)
         incremental = endpoint.get("incremental")
@@ -250,10 +254,11 @@ class _Checker:
             )
         for key in ("params", "json", "headers"):
             if key in endpoint:
-                endpoint[key] = self._compile(
-                    _dlt_placeholders(endpoint[key]), config_path(f"{where}.endpoint", key), REQUEST_NAMES
-                )
-        endpoint["path"] = self._compile(_dlt_placeholders(endpoint["path"]), f"{where}.endpoint.path", REQUEST_NAMES)
+                at = config_path(f"{where}.endpoint", key)
+                endpoint[key] = self._compile(dlt_placeholders(endpoint[key], at, self.problem), at, REQUEST_NAMES)
+        at = f"{where}.endpoint.path"
+        endpoint["path"] = self._compile(dlt_placeholders(endpoint["path"], at, self.problem), at, REQUEST_NAMES)
+        parent = parent_link(endpoint, merged.get("include_from_parent"), where, self.problem)
         endpoint["paginator"] = self._paginator(endpoint.get("paginator"), f"{where}.endpoint.paginator")
         if endpoint.get("data_selector") is not None:
             try:
@@ -280,6 +285,7 @@ class _Checker:
             write_disposition=disposition,
             schema=schema,
             schema_contract=contract,
+            parent=parent,
         )
 
     def _incremental_from_params(self, endpoint: dict, where: str) -> None:
@@ -351,17 +357,6 @@ class _Checker:
             self.problem(where, f"{disposition!r} is not one of {', '.join(WRITE_DISPOSITIONS)}")
             return "append"
         return disposition
-
-
-def _dlt_placeholders(value: t.Any) -> t.Any:
-    """dlt's ``{incremental.start_value}`` placeholders -> the equivalent Jinja."""
-    if isinstance(value, str) and "{incremental." in value and "{{" not in value:
-        return value.replace("{incremental.", "{{ incremental.").replace("_value}", "_value }}")
-    if isinstance(value, dict):
-        return {k: _dlt_placeholders(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dlt_placeholders(v) for v in value]
-    return value
 
 
 def _is_http_url(url: str) -> bool:

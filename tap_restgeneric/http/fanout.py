@@ -1,0 +1,116 @@
+"""Children of upcoming parents, requested while the current parent's children are written.
+
+The SDK syncs a child stream one parent record at a time: with 50 ms per request, 1,000 parents
+take 50 s of waiting even when each has one page of children. When a parent page arrives, the
+child's pages for each of its records are requested on up to ``concurrency`` threads; the SDK
+then syncs the children in parent order as before, reading the pages fetched for it. Each
+parent's pages are kept in their order, at most ``PAGES_AHEAD`` of them waiting per parent, and
+records are written (and STATE moves) only when the SDK reaches that parent, so STATE still
+covers exactly the records written. An error in a parent's pages is raised when its turn comes,
+after the records of the parents before it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import queue
+import threading
+import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from tap_restgeneric.http.paginators import Page
+
+#: Pages of one parent's children fetched before the SDK reaches that parent.
+PAGES_AHEAD = 2
+_DONE = object()
+
+
+def context_key(context: t.Mapping[str, t.Any]) -> str:
+    return json.dumps(context, sort_keys=True, default=str)
+
+
+class _Job:
+    def __init__(self, start: t.Any) -> None:
+        self.start = start
+        self.pages: queue.Queue[t.Any] = queue.Queue(PAGES_AHEAD)
+        self.cancelled = threading.Event()
+
+    def put(self, item: t.Any) -> bool:
+        """Wait for room (the consumer reads in order); False once nobody will read."""
+        while not self.cancelled.is_set():
+            try:
+                self.pages.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+
+class FanOut:
+    """The child pages of upcoming parents, fetched on threads (one ``FanOut`` per child stream).
+
+    ``fetch_pages(context, start, cancelled)`` yields one parent's pages from the incremental
+    ``start`` (read from STATE before, on the stream's thread); ``cancelled`` is set when they
+    are no longer wanted (its requests then stop retrying)."""
+
+    def __init__(
+        self, name: str, concurrency: int, fetch_pages: Callable[[t.Any, t.Any, threading.Event], Iterator[Page]]
+    ) -> None:
+        self.name = name
+        self.concurrency = concurrency
+        self.fetch_pages = fetch_pages
+        self._jobs: dict[str, _Job] = {}
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def submit(self, parents: Iterable[tuple[t.Mapping[str, t.Any], t.Any]]) -> None:
+        """Start fetching the children of these parents, given as (context, start) (a parent
+        already under way is not fetched twice: its second record is synced inline, from the
+        state the first left)."""
+        if self.concurrency <= 1:
+            return
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"{self.name}-children")
+        for context, start in parents:
+            key = context_key(context)
+            if key not in self._jobs:
+                job = self._jobs[key] = _Job(start)
+                self._pool.submit(self._run, job, context)
+
+    def _run(self, job: _Job, context: t.Mapping[str, t.Any]) -> None:
+        try:
+            for page in self.fetch_pages(context, job.start, job.cancelled):
+                if not job.put(page):
+                    return
+            job.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - raised in the consumer, in parent order
+            job.put(exc)
+
+    def take(self, context: t.Mapping[str, t.Any]) -> tuple[t.Any, Iterator[Page]] | None:
+        """The start and the pages fetched ahead for this parent, in order; None if they were not."""
+        job = self._jobs.pop(context_key(context), None)
+        return None if job is None else (job.start, self._read(job))
+
+    @staticmethod
+    def _read(job: _Job) -> Iterator[Page]:
+        try:
+            while True:
+                item = job.pages.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            job.cancelled.set()
+
+    def cancel(self) -> None:
+        """Stop every fetch not read yet (the parent stream ended, or failed)."""
+        for job in self._jobs.values():
+            job.cancelled.set()
+        self._jobs.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,295 @@
+"""Parent/child resources as dlt writes them, against the sandbox's tracker API (issues -> comments -> reactions)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.sandbox.apis.tracker import ISSUE_COUNT, Tracker, comment, reactions
+from tap_restgeneric.source import load_source
+from tests.support import CANARY, last_line, run_cli, sync
+
+INITIAL = "2024-01-01T00:00:00Z"
+
+
+def tracker_source(sandbox) -> dict:
+    """The README's GitHub-like example, pointed at the sandbox."""
+    return {
+        "client": {
+            "base_url": sandbox.base_url("tracker"),
+            "auth": {"type": "bearer", "token": "{{ secrets.token }}"},
+            "paginator": {"type": "header_link"},
+        },
+        "resources": [
+            {"name": "issues", "endpoint": {"path": "issues", "params": {"per_page": 5}}, "primary_key": "id"},
+            {
+                "name": "comments",
+                "endpoint": {
+                    "path": "issues/{resources.issues.number}/comments",
+                    "incremental": {"start_param": "since", "cursor_path": "updated_at", "initial_value": INITIAL},
+                },
+                "include_from_parent": ["number"],
+                "primary_key": "id",
+                "write_disposition": "merge",
+            },
+            {
+                "name": "reactions",
+                "endpoint": {
+                    "path": "comments/{comment_id}/reactions",
+                    "params": {"comment_id": {"type": "resolve", "resource": "comments", "field": "id"}},
+                    "paginator": {"type": "single_page"},
+                },
+                "include_from_parent": ["id"],
+                "primary_key": "id",
+            },
+        ],
+    }
+
+
+def config_for(source: dict, **settings) -> dict:
+    return {"source": source, "secrets": {"token": CANARY}, **settings}
+
+
+@pytest.fixture
+def tracker(sandbox):
+    """The sandbox with fresh tracker data (tests add comments and delete issues)."""
+    sandbox.tracker = Tracker()
+    yield sandbox.tracker
+    sandbox.tracker = Tracker()
+
+
+def all_comments() -> dict[int, list[int]]:
+    return {n: [comment(n, j)["id"] for j in range(1, n % 5 + 1)] for n in range(1, ISSUE_COUNT + 1)}
+
+
+def paths(sandbox) -> list[str]:
+    return [r.path for r in sandbox.requests]
+
+
+def test_a_three_level_tree_syncs_every_child_under_its_parent(sandbox, tracker):
+    out = sync(config_for(tracker_source(sandbox)))
+    assert out.ids("issues") == list(range(1001, 1001 + ISSUE_COUNT))
+    by_issue: dict[int, list[int]] = {}
+    for record in out.records("comments"):
+        by_issue.setdefault(record["_issues_number"], []).append(record["id"])
+    assert by_issue == {n: ids for n, ids in all_comments().items() if ids}
+    expected_reactions = {cid: [r["id"] for r in reactions(cid)] for ids in all_comments().values() for cid in ids}
+    by_comment: dict[int, list[int]] = {}
+    for record in out.records("reactions"):
+        assert set(record) == {"id", "content", "_comments_id"}
+        by_comment.setdefault(record["_comments_id"], []).append(record["id"])
+    assert by_comment == {cid: ids for cid, ids in expected_reactions.items() if ids}
+    # One request sequence per parent: comments page 2 only where an issue has more than 2 comments.
+    comment_pages = {(r.path, tuple(r.query.get("page", ["1"]))) for r in sandbox.requests if r.path.endswith("/comments")}
+    assert comment_pages == {
+        (f"/tracker/issues/{n}/comments", (str(page),))
+        for n, ids in all_comments().items()
+        for page in range(1, max(1, -(-len(ids) // 2)) + 1)
+    }
+    assert {p for p in paths(sandbox) if p.endswith("/reactions")} == {
+        f"/tracker/comments/{cid}/reactions" for cid in expected_reactions
+    }
+
+
+def test_the_child_schema_carries_the_included_parent_field(sandbox, tracker):
+    out = sync(config_for(tracker_source(sandbox)))
+    assert out.schema("comments")["schema"]["properties"]["_issues_number"]["type"] == ["integer", "null"]
+    assert out.schema("comments")["key_properties"] == ["id"]
+    assert out.schema("reactions")["schema"]["properties"]["_comments_id"]["type"] == ["integer", "null"]
+
+
+def test_a_nested_parent_field_in_params_and_headers(sandbox, tracker):
+    source = tracker_source(sandbox)
+    source["resources"][1]["endpoint"]["params"] = {"author": "{resources.issues.user.login}"}
+    source["resources"][1]["endpoint"]["headers"] = {"X-Issue-Title": "{resources.issues.title}"}
+    source["resources"] = source["resources"][:2]
+    sync(config_for(source))
+    sent = {r.path: r for r in sandbox.requests if r.path.endswith("/comments") and "page" not in r.query}
+    issue_3 = sent["/tracker/issues/3/comments"]
+    assert issue_3.query["author"] == ["user3"]
+    assert issue_3.headers["x-issue-title"] == sync(config_for(tracker_source(sandbox))).records("issues")[2]["title"]
+
+
+def test_an_incremental_child_keeps_one_bookmark_per_parent(sandbox, tracker):
+    config = config_for(tracker_source(sandbox))
+    first = sync(config)
+    state = first.states[-1]
+    partitions = state["bookmarks"]["comments"]["partitions"]
+    last = {n: ids[-1] for n, ids in all_comments().items() if ids}
+    assert {p["context"]["issues.number"]: p["replication_key_value"] for p in partitions} == {
+        n: comment(n, len(ids))["updated_at"] for n, ids in all_comments().items() if ids
+    }
+    new = tracker.comment_on(3)
+    sandbox.clear_requests()
+    second = sync(config, state=state)
+    # Each parent is asked from its own bookmark, so only its boundary comment comes again (the
+    # start is inclusive, as the SDK's and dlt's), plus the one new comment.
+    assert sorted(second.ids("comments")) == sorted([*last.values(), new["id"]])
+    since = {r.path: r.query.get("since") for r in sandbox.requests if r.path.endswith("/comments") and "page" not in r.query}
+    assert since["/tracker/issues/7/comments"] == [comment(7, 2)["updated_at"]]
+    assert since["/tracker/issues/5/comments"] == [INITIAL]  # no comment yet: no bookmark, the initial value
+    after = {
+        p["context"]["issues.number"]: p["replication_key_value"]
+        for p in second.states[-1]["bookmarks"]["comments"]["partitions"]
+    }
+    assert after[3] == new["updated_at"] and after[7] == comment(7, 2)["updated_at"]
+
+
+def test_parent_bookmarks_are_capped_and_the_rest_reread(sandbox, tracker):
+    config = config_for(tracker_source(sandbox), max_parent_bookmarks=3)
+    first = sync(config)
+    partitions = first.states[-1]["bookmarks"]["comments"]["partitions"]
+    assert [p["context"]["issues.number"] for p in partitions] == [1, 2, 3]
+    second = sync(config, state=first.states[-1])
+    # Issues 1-3 resume from their bookmarks; the others are read from the initial value again.
+    resent = {n: ids for n, ids in all_comments().items() if ids and n > 3}
+    assert sorted(second.ids("comments")) == sorted(
+        [all_comments()[n][-1] for n in (1, 2, 3)] + [i for ids in resent.values() for i in ids]
+    )
+
+
+def test_a_deselected_child_costs_no_requests_and_an_unselected_parent_is_read_not_emitted(sandbox, tracker, tmp_path):
+    config = config_for(tracker_source(sandbox))
+    catalog = json.loads(run_cli(["--discover"], config, tmp_path).stdout)
+
+    def select(*names: str) -> str:
+        chosen = copy.deepcopy(catalog)
+        for entry in chosen["streams"]:
+            for item in entry["metadata"]:
+                if item["breadcrumb"] == []:
+                    item["metadata"]["selected"] = entry["tap_stream_id"] in names
+        path = tmp_path / "catalog.json"
+        path.write_text(json.dumps(chosen))
+        return str(path)
+
+    sandbox.clear_requests()
+    out = run_cli(["--catalog", select("issues")], config, tmp_path)
+    assert out.returncode == 0 and {m["stream"] for m in out.messages if m["type"] == "RECORD"} == {"issues"}
+    assert not [p for p in paths(sandbox) if "/comments" in p]
+    sandbox.clear_requests()
+    out = run_cli(["--catalog", select("reactions")], config, tmp_path)
+    assert out.returncode == 0 and {m["stream"] for m in out.messages if m["type"] == "RECORD"} == {"reactions"}
+    assert len(out.records("reactions")) == sum(len(reactions(c)) for ids in all_comments().values() for c in ids)
+    assert any(p.endswith("/comments") for p in paths(sandbox))
+
+
+def test_a_parent_may_come_after_its_child_in_the_config(sandbox, tracker):
+    source = tracker_source(sandbox)
+    source["resources"].reverse()
+    out = sync(config_for(source))
+    assert len(out.records("reactions")) == sum(len(reactions(c)) for ids in all_comments().values() for c in ids)
+
+
+def test_a_deleted_parent_fails_the_child_naming_child_parent_and_status(sandbox, tracker, tmp_path):
+    tracker.delete_issue(4)
+    source = tracker_source(sandbox)
+    # Declared schemas: no sampling before the sync (a sample would meet the 404 first).
+    text, number = {"type": ["string", "null"]}, {"type": ["integer", "null"]}
+    source["resources"][1]["schema"] = {
+        "properties": {"id": number, "body": text, "user": {"type": ["object", "null"]}, "created_at": text, "updated_at": text}
+    }
+    source["resources"][2]["schema"] = {"properties": {"id": number, "content": text}}
+    out = run_cli([], config_for(source), tmp_path)
+    assert out.returncode != 0
+    assert last_line(out.stderr) == (
+        "tap-restgeneric: error: stream 'comments' (for the 'issues' record with number=4): HTTP 404 Not Found from "
+        f'{sandbox.base_url("tracker")}/issues/4/comments: {{"error":"Not Found"}}'
+    )
+    assert {r["_issues_number"] for r in out.records("comments")} == {1, 2, 3}  # written before the error
+
+
+def test_a_parent_record_without_the_field_names_child_placeholder_and_key(sandbox, tracker, tmp_path):
+    source = tracker_source(sandbox)
+    source["resources"][1]["endpoint"]["path"] = "issues/{resources.issues.milestone.number}/comments"
+    out = run_cli([], config_for(source), tmp_path)
+    assert out.returncode != 0
+    assert last_line(out.stderr) == (
+        "tap-restgeneric: error: stream 'comments': placeholder {resources.issues.milestone.number}: the 'issues' record with key {'id': 1001} "
+        "has no value at 'milestone.number' (its fields: id, number, title, state, user, updated_at)"
+    )
+
+
+BASE = {"client": {"base_url": "https://api.example.com"}}
+
+
+@pytest.mark.parametrize(
+    ("resources", "problem"),
+    [
+        (
+            [{"name": "c", "endpoint": {"path": "issues/{resources.nope.id}/c"}}],
+            (
+                "resources[0].endpoint: placeholder {resources.nope.id} names resource 'nope', which is not in resources "
+                "(resources: c)"
+            ),
+        ),
+        (
+            [{"name": "c", "endpoint": {"path": "issues/{unknown.x}/c"}}],
+            (
+                "resources[0].endpoint.path: placeholder {unknown.x} is not a valid name (valid: {resources.<parent>.<field>}, "
+                "{incremental.start_value}); a literal brace is written {{ '{' }}"
+            ),
+        ),
+        (
+            [{"name": "p"}, {"name": "c", "endpoint": {"path": "p/{resources.p}/c"}}],
+            "resources[1].endpoint.path: placeholder {resources.p}: expected {resources.<parent>.<field>}",
+        ),
+        (
+            [
+                {"name": "p"},
+                {
+                    "name": "c",
+                    "endpoint": {
+                        "path": "c/{n}",
+                        "params": {
+                            "n": {"type": "resolve", "resource": "p", "field": "id"},
+                            "m": {"type": "resolve", "resource": "p", "field": "x"},
+                        },
+                    },
+                },
+            ],
+            (
+                "resources[1].endpoint.params.m: resolve parameter 'm' is not bound in path 'c/{n}' (write {m} in the path; "
+                "in a query parameter use {resources.p.x})"
+            ),
+        ),
+        (
+            [{"name": "a"}, {"name": "b"}, {"name": "c", "endpoint": {"path": "{resources.a.id}/{resources.b.id}"}}],
+            "resources[2].endpoint: a resource has one parent, this one reads a, b",
+        ),
+        (
+            [{"name": "a", "endpoint": {"path": "{resources.b.id}"}}, {"name": "b", "endpoint": {"path": "{resources.a.id}"}}],
+            "resources: parent/child resources form a cycle: a -> b -> a",
+        ),
+        (
+            [{"name": "a", "include_from_parent": ["id"]}],
+            "resources[0].include_from_parent: the resource reads no parent ({resources.<parent>.<field>} in its request)",
+        ),
+        (
+            [{"name": "p"}, {"name": "c", "endpoint": {"path": "c", "params": {"q": "{{ resources }}"}}}],
+            "resources[1].endpoint.params.q: `resources` is read as resources.<parent>.<field> (one field of the parent record)",
+        ),
+    ],
+)
+def test_parent_child_config_errors_name_their_path(resources, problem):
+    with pytest.raises(SourceConfigError) as raised:
+        load_source({"source": {**BASE, "resources": resources}})
+    assert raised.value.problems == [problem]
+
+
+def test_placeholder_and_resolve_forms_read_the_same_fields():
+    forms = [
+        {"path": "issues/{resources.issues.number}/comments"},
+        {"path": "issues/{n}/comments", "params": {"n": {"type": "resolve", "resource": "issues", "field": "number"}}},
+        {"path": "issues/{{ resources.issues.number }}/comments"},
+    ]
+    links = [
+        load_source({"source": {**BASE, "resources": [{"name": "issues"}, {"name": "c", "endpoint": form}]}}).resources[1][
+            "parent"
+        ]
+        for form in forms
+    ]
+    assert all(link == links[0] for link in links)
+    assert links[0] is not None and links[0].parent == "issues" and links[0].fields == (("number",),)
