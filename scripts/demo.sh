@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine, in one command:
 #   install Meltano (uv), install the plugins, start the sandbox API on 127.0.0.1,
-#   run `meltano run tap-restgeneric--<preset> target-duckdb` for the five presets,
+#   run `meltano run tap-restgeneric--<preset> target-duckdb` for the five presets and for
+#   examples/tracker.yaml (a parent/child source: issues -> comments -> reactions),
 #   and print each DuckDB table's row count next to what the sandbox serves.
 # Idempotent: a second run reuses the installs and upserts into the same DuckDB file.
 set -euo pipefail
@@ -29,7 +30,7 @@ done
 
 # 3. The secrets come from the environment, as Meltano derives the names (or from .env).
 export TAP_RESTGENERIC_SECRETS_API_KEY="$SANDBOX_SECRET" TAP_RESTGENERIC_SECRETS_API_TOKEN="$SANDBOX_SECRET"
-for preset in learning certifications social-insights incidents operations; do
+for preset in learning certifications social-insights incidents operations tracker; do
   echo "meltano run tap-restgeneric--${preset} target-duckdb"
   meltano run "tap-restgeneric--${preset}" target-duckdb > ".meltano/demo-${preset}.log" 2>&1 \
     || { tail -20 ".meltano/demo-${preset}.log"; exit 1; }

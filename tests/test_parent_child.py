@@ -293,3 +293,65 @@ def test_placeholder_and_resolve_forms_read_the_same_fields():
     ]
     assert all(link == links[0] for link in links)
     assert links[0] is not None and links[0].parent == "issues" and links[0].fields == (("number",),)
+
+
+@pytest.mark.parametrize(
+    ("paginator", "page_of"),
+    [
+        ({"type": "page_number", "page_param": "page", "total_path": None}, lambda args: int(args.get("page", 1))),
+        ({"type": "offset", "limit": 2, "total_path": None}, lambda args: int(args.get("offset", 0)) // 2 + 1),
+        ({"type": "json_link", "next_url_path": "next"}, lambda args: int(args.get("p", 1))),
+    ],
+    ids=["page_number", "offset", "json_link"],
+)
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_each_parent_pages_its_children_from_the_start(httpserver, paginator, page_of, concurrency):
+    """Every parent has the same two pages of children (same ids): paging restarts per parent, and the
+    repeated-page guard does not mistake parent 2's first page for a repeat of parent 1's last."""
+
+    def children(request):
+        from werkzeug import Response
+
+        page = page_of(request.args)
+        parent = int(request.path.split("/")[-2])
+        body: dict = {"items": [{"id": i} for i in ((1, 2) if page == 1 else (3,) if page == 2 else ())], "parent": parent}
+        if paginator["type"] == "json_link" and page < 3:
+            body["next"] = httpserver.url_for(request.path) + f"?p={page + 1}"
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/parents").respond_with_json([{"id": 1}, {"id": 2}, {"id": 3}])
+    for parent in (1, 2, 3):
+        httpserver.expect_request(f"/api/parents/{parent}/children").respond_with_handler(children)
+    source = {
+        "client": {"base_url": httpserver.url_for("/api")},
+        "resources": [
+            {"name": "parents", "endpoint": {"path": "parents", "paginator": {"type": "single_page"}}, "primary_key": "id"},
+            {
+                "name": "children",
+                "endpoint": {"path": "parents/{resources.parents.id}/children", "data_selector": "items", "paginator": paginator},
+                "include_from_parent": ["id"],
+                "primary_key": "id",
+                "schema": {"properties": {"id": {"type": "integer"}}},
+            },
+        ],
+    }
+    out = sync({"source": source, "max_concurrency": concurrency})
+    assert [(r["_parents_id"], r["id"]) for r in out.records("children")] == [(p, i) for p in (1, 2, 3) for i in (1, 2, 3)]
+
+
+def test_fan_out_keeps_the_sequential_order_and_state(sandbox, tracker):
+    """Children of upcoming parents are requested ahead (max_concurrency 8), yet the messages are
+    those of a one-parent-at-a-time sync: same records in the same order, same final STATE."""
+    source = tracker_source(sandbox)
+    sandbox.latency_ms = 3  # responses slow enough that requests overlap
+    try:
+        ahead = sync(config_for(source, max_concurrency=8))
+        one_by_one = sync(config_for(source, max_concurrency=1))
+    finally:
+        sandbox.latency_ms = 0
+    records = [(m["stream"], m["record"]) for m in ahead.messages if m["type"] == "RECORD"]
+    assert records == [(m["stream"], m["record"]) for m in one_by_one.messages if m["type"] == "RECORD"]
+    assert ahead.states[-1] == one_by_one.states[-1]
+    assert len(records) == ISSUE_COUNT + sum(map(len, all_comments().values())) + sum(
+        len(reactions(c)) for ids in all_comments().values() for c in ids
+    )

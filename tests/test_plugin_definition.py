@@ -75,8 +75,9 @@ def test_preset_secrets_are_declared_sensitive():
 
 
 def test_every_preset_has_an_inheriting_extractor():
-    inherited = {p["config"]["api"]: p for p in MELTANO["plugins"]["extractors"] if p.get("inherit_from") == "tap-restgeneric"}
-    assert list(inherited) == list(PRESETS)
+    inherited = [p["config"] for p in MELTANO["plugins"]["extractors"] if p.get("inherit_from") == "tap-restgeneric"]
+    assert [config.get("api") for config in inherited] == [*PRESETS, None]
+    assert inherited[-1]["source_file"] == "examples/tracker.yaml"  # the parent/child example
     assert MELTANO["send_anonymous_usage_stats"] is False and MELTANO["cli"]["disable_version_check"] is True
 
 

@@ -160,7 +160,7 @@ class SandboxServer:
         return [r["id"] for r in self.store.snapshot(api, key)[0]]
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return self.store.counts()
+        return {**self.store.counts(), "tracker": self.tracker.counts()}
 
     def advance(self, api: str) -> dict[str, dict[str, list]]:
         """Add 3 and update 2 records per transactional endpoint of ``api`` ({} if none)."""

@@ -75,6 +75,15 @@ class Tracker:
     def issues(self) -> list[dict]:
         return [issue(n) for n in range(1, self.issue_count + 1)]
 
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            comments = [c for number, found in self.comments.items() if number not in self.deleted for c in found]
+        return {
+            "issues": self.issue_count,
+            "comments": len(comments),
+            "reactions": sum(len(reactions(c["id"])) for c in comments),
+        }
+
     def comment_on(self, number: int) -> dict:
         """A new comment on issue ``number``, updated later than any comment so far."""
         with self._lock:
