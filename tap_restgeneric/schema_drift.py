@@ -81,26 +81,61 @@ class Outcome:
     changes: list[str]
 
 
+class _DropRow(Exception):
+    """``discard_row``: the record is not written."""
+
+
 def reconcile(schema: dict, record: dict, contract: Contract, stream: str, key: t.Any) -> Outcome:
-    """What to do with a record that does not fit ``schema`` (see the module docstring)."""
+    """What to do with a record that does not fit ``schema`` (see the module docstring). Nested
+    objects (and objects in arrays) are reconciled like the record: a field ``a.b`` is named so."""
+    try:
+        kept, grown, changes = _reconcile_object(schema, record, _Where(contract, stream, key))
+    except _DropRow:
+        return Outcome(None, None, [])
+    return Outcome(kept, grown, changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Where:
+    contract: Contract
+    stream: str
+    key: t.Any
+    prefix: str = ""
+
+    def inside(self, field: str) -> _Where:
+        return dataclasses.replace(self, prefix=f"{self.prefix}{field}.")
+
+
+def _reconcile_object(schema: dict, record: dict, where: _Where) -> tuple[dict, dict | None, list[str]]:
+    """(the record to keep, the grown schema or None, the changes) of one object."""
     properties = schema.get("properties") or {}
     grown: dict | None = None
     kept = record
-    changes = []
+    changes: list[str] = []
+    contract = where.contract
     for field, value in record.items():
+        name = where.prefix + field
         prop = properties.get(field)
         if prop is None:
             if schema.get("additionalProperties"):
                 continue
-            mode, what = contract.columns, f"new field {field!r} ({type(value).__name__})"
+            mode, what = contract.columns, f"new field {name!r} ({type(value).__name__})"
         elif fits(prop, value):
+            nested = _reconcile_nested(prop, value, where.inside(field))
+            if nested is not None:
+                new_value, new_prop, nested_changes = nested
+                kept = {**kept, field: new_value} if new_value is not value else kept
+                if new_prop is not None:
+                    grown = grown if grown is not None else dict(properties)
+                    grown[field] = new_prop
+                changes += nested_changes
             continue
         else:
-            mode, what = contract.data_type, f"field {field!r}: a {type(value).__name__} where the schema says {_describe(prop)}"
+            mode, what = contract.data_type, f"field {name!r}: a {type(value).__name__} where the schema says {_describe(prop)}"
         if mode == "freeze":
-            raise StreamError(f"stream '{stream}': {what} in the record with key {key} (schema_contract freeze)")
+            raise StreamError(f"stream '{where.stream}': {what} in the record with key {where.key} (schema_contract freeze)")
         if mode == "discard_row":
-            return Outcome(None, None, [])
+            raise _DropRow
         if mode == "discard_value":
             kept = {k: v for k, v in kept.items() if k != field}
             continue
@@ -108,9 +143,31 @@ def reconcile(schema: dict, record: dict, contract: Contract, stream: str, key: 
         seen = infer_value_schema(value)
         widened = nullable(seen) if prop is None else _union(prop, seen)
         grown[field] = widened
-        changes.append(f"{field!r} from {_describe(prop) if prop else 'absent'} to {_describe(widened)}")
-    new_schema = {**schema, "properties": grown} if grown is not None else None
-    return Outcome(kept, new_schema, changes)
+        changes.append(f"{name!r} from {_describe(prop) if prop else 'absent'} to {_describe(widened)}")
+    return kept, ({**schema, "properties": grown} if grown is not None else None), changes
+
+
+def _reconcile_nested(prop: dict, value: t.Any, where: _Where) -> tuple[t.Any, dict | None, list[str]] | None:
+    """An object, or a list of objects, checked against its declared properties (None: nothing to check)."""
+    if isinstance(value, dict) and isinstance(prop.get("properties"), dict):
+        kept, grown, changes = _reconcile_object(prop, value, where)
+        return (kept, grown, changes) if kept is not value or grown is not None or changes else None
+    items = prop.get("items")
+    if not (isinstance(value, list) and isinstance(items, dict) and isinstance(items.get("properties"), dict)):
+        return None
+    schema, kept_items, changes, changed = items, [], [], False
+    for item in value:
+        if not isinstance(item, dict):
+            kept_items.append(item)
+            continue
+        kept, grown, item_changes = _reconcile_object(schema, item, where)
+        changed = changed or kept is not item
+        schema = grown if grown is not None else schema
+        kept_items.append(kept)
+        changes += [change for change in item_changes if change not in changes]
+    if schema is items and not changed:
+        return None
+    return (kept_items if changed else value), ({**prop, "items": schema} if schema is not items else None), changes
 
 
 def _union(prop: t.Mapping[str, t.Any], seen: t.Mapping[str, t.Any]) -> dict:

@@ -159,3 +159,50 @@ def test_the_duckdb_loader_names_a_value_it_cannot_store_in_one_line(tmp_path):
     assert '"bookmarks"' not in proc.stdout  # the state is not passed on past the failed batch
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM s.t").fetchall() == [(0,)]
+
+
+NESTED_SCHEMA = {
+    "properties": {
+        "id": {"type": "integer"},
+        "address": {"type": ["object", "null"], "properties": {"city": {"type": ["string", "null"]}}},
+        "lines": {"type": ["array", "null"], "items": {"type": "object", "properties": {"sku": {"type": ["string", "null"]}}}},
+    }
+}
+NESTED = [
+    {"id": 1, "address": {"city": "Oslo"}, "lines": [{"sku": "a"}]},
+    {"id": 2, "address": {"city": "Rome", "country": "IT"}, "lines": [{"sku": "b", "qty": 2}, {"sku": "c"}]},
+]
+
+
+def nested_config(httpserver, contract=None) -> dict:
+    httpserver.expect_request("/api/orders").respond_with_json(NESTED)
+    resource = {
+        "name": "orders",
+        "primary_key": "id",
+        "schema": NESTED_SCHEMA,
+        "endpoint": {"path": "orders", "paginator": {"type": "single_page"}},
+    }
+    if contract is not None:
+        resource["schema_contract"] = contract
+    return {"source": {"client": {"base_url": httpserver.url_for("/api")}, "resources": [resource]}}
+
+
+def test_nested_fields_evolve_instead_of_being_dropped(httpserver):
+    out = sync(nested_config(httpserver))
+    assert out.records("orders") == NESTED
+    schemas = [m["schema"] for m in out.messages if m["type"] == "SCHEMA"]
+    assert len(schemas) == 2
+    assert schemas[-1]["properties"]["address"]["properties"]["country"] == {"type": ["string", "null"]}
+    assert schemas[-1]["properties"]["lines"]["items"]["properties"]["qty"] == {"type": ["integer", "null"]}
+
+
+def test_nested_fields_under_freeze_and_discard_value(httpserver, tmp_path):
+    out = run_cli([], nested_config(httpserver, "freeze"), tmp_path)
+    assert out.returncode != 0
+    assert last_line(out.stderr) == (
+        "tap-restgeneric: error: stream 'orders': new field 'address.country' (str) in the record with key {'id': 2} "
+        "(schema_contract freeze)"
+    )
+    assert [r["id"] for r in out.records("orders")] == [1]
+    kept = sync(nested_config(httpserver, "discard_value")).records("orders")
+    assert kept == [NESTED[0], {"id": 2, "address": {"city": "Rome"}, "lines": [{"sku": "b"}, {"sku": "c"}]}]

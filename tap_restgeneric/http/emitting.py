@@ -41,6 +41,8 @@ class EmittingStream(SendingStream):
     _extracted_at: datetime.datetime | None = None
     #: What happens to a record that leaves the schema (set by the subclass from the config).
     contract: Contract = Contract()
+    #: The resource's primary key, which errors about a record name it by.
+    record_key_names: tuple[str, ...] = ()
 
     # ------------------------------------------------------------ output
 
@@ -92,7 +94,7 @@ class EmittingStream(SendingStream):
     def _reconcile(self, record: dict) -> dict | None:
         """A record that does not fit the schema, under the stream's ``schema_contract``: the
         record to write (None: dropped); an evolved schema is written (SCHEMA) before it."""
-        key = {k: record.get(k) for k in self.primary_keys} or "(no key properties)"
+        key = {k: record.get(k) for k in self.record_key_names or self.primary_keys} or "(no key properties)"
         outcome = reconcile(self.effective_schema, record, self.contract, self.name, key)
         if outcome.schema is not None:
             # The SDK keeps the stream's schema (and a catalog's) and its stream maps in private

@@ -68,8 +68,6 @@ class TreeStream(EmittingStream):
     link: t.ClassVar[ParentLink | None] = None
     #: An incremental child: one bookmark per parent.
     partitioned_by_parent: t.ClassVar[bool] = False
-    #: The stream's primary key, named in errors about its records.
-    record_key_names: tuple[str, ...] = ()
     _last_child_state = 0.0
     _schema_sent: list[dict] | None = None
     _warned_bookmark_cap = False
