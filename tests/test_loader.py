@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 
-from tests.support import preset_config, sync
+from tests.support import preset_config, run_cli, sync
 
 
 def load(messages: list[dict], tmp_path, schema: str = "main", **config) -> str:
@@ -114,3 +114,64 @@ def _iso_utc(value: str) -> str:
     from datetime import datetime, timezone
 
     return datetime.fromisoformat(value).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def replace_source(httpserver, keys) -> dict:
+    return {
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api"), "paginator": {"type": "page_number", "total_path": None}},
+            "resources": [
+                {
+                    "name": "things",
+                    "primary_key": keys,
+                    "write_disposition": "replace",
+                    "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}},
+                    "endpoint": {"path": "things"},
+                    "error_handler": {"max_retries": 0},
+                }
+            ],
+        }
+    }
+
+
+def serve(httpserver, pages: dict[str, object]) -> None:
+    def handler(request):
+        from werkzeug import Response
+
+        page = pages.get(request.args.get("page", "1"), [])
+        if page == 500:
+            return Response('{"error": "down"}', status=500, content_type="application/json")
+        return Response(json.dumps(page), content_type="application/json")
+
+    httpserver.clear()
+    httpserver.expect_request("/api/things").respond_with_handler(handler)
+
+
+@pytest.mark.parametrize("keys", [["id"], []], ids=["keyed", "keyless"])
+def test_replace_loads_each_sync_as_the_whole_table(httpserver, tmp_path, keys):
+    """dlt's `replace`: the tap sends ACTIVATE_VERSION before and after a full-table sync; the
+    loader drops the rows the latest sync did not send, and only once it has sent them all."""
+    config = replace_source(httpserver, keys)
+    serve(httpserver, {"1": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], "2": [{"id": 3, "name": "c"}]})
+    first = sync(config)
+    versions = [m for m in first.messages if m["type"] == "ACTIVATE_VERSION"]
+    assert len(versions) == 2 and versions[0] == versions[1]
+    assert first.schema("things")["key_properties"] == keys
+    path = load(first.messages, tmp_path)
+    assert rows(path, "SELECT id, name FROM things ORDER BY id") == [(1, "a"), (2, "b"), (3, "c")]
+
+    serve(httpserver, {"1": [{"id": 2, "name": "b2"}, {"id": 4, "name": "d"}]})
+    second = sync(config)
+    for m in second.messages:
+        if m["type"] in ("ACTIVATE_VERSION", "RECORD"):
+            m["version"] = versions[0]["version"] + 1  # a later sync: a later version
+    load(second.messages, tmp_path)
+    assert rows(path, "SELECT id, name FROM things ORDER BY id") == [(2, "b2"), (4, "d")]
+
+    # A sync that fails half way sends no second ACTIVATE_VERSION: the rows it did not reach stay.
+    serve(httpserver, {"1": [{"id": 5, "name": "e"}], "2": 500})
+    failed = run_cli([], config, tmp_path)
+    assert failed.returncode != 0
+    assert [m["type"] for m in failed.messages].count("ACTIVATE_VERSION") == 1
+    load(failed.messages, tmp_path)
+    assert rows(path, "SELECT id FROM things ORDER BY id") == [(2,), (4,), (5,)]

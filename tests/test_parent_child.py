@@ -355,3 +355,14 @@ def test_fan_out_keeps_the_sequential_order_and_state(sandbox, tracker):
     assert len(records) == ISSUE_COUNT + sum(map(len, all_comments().values())) + sum(
         len(reactions(c)) for ids in all_comments().values() for c in ids
     )
+
+
+def test_response_actions_ignore_a_deleted_parents_404(sandbox, tracker, tmp_path):
+    tracker.delete_issue(4)
+    source = tracker_source(sandbox)
+    source["resources"][1]["endpoint"]["response_actions"] = [{"status_code": 404, "action": "ignore"}]
+    out = run_cli([], config_for(source), tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert {r["_issues_number"] for r in out.records("comments")} == {n for n, ids in all_comments().items() if ids and n != 4}
+    assert "stream 'comments' (for the 'issues' record with number=4): HTTP 404 from " in out.stderr
+    assert "ignored (response_actions)" in out.stderr

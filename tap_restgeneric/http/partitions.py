@@ -21,10 +21,14 @@ def partition_key(context: t.Mapping[str, t.Any]) -> str:
 
 
 class IndexedStateManager(StreamStateManager):
-    """The SDK's state manager with a dict of the partitions by key."""
+    """The SDK's state manager with a dict of the partitions by key, and at most ``cap`` of them:
+    beyond it, a new partition is handed out but not kept in the state (its bookmark is lost)."""
 
     _index: dict[str, dict] | None = None
     _indexed: list | None = None
+    cap: int | None = None
+    #: Partitions handed out beyond the cap, by key (kept until the context is settled).
+    _detached: dict[str, dict]
 
     def _partitions(self) -> tuple[list, dict[str, dict]]:
         partitions: list = self.stream_state.setdefault("partitions", [])
@@ -42,9 +46,21 @@ class IndexedStateManager(StreamStateManager):
         text = partition_key(key)
         found = index.get(text)
         if found is None:
-            found = index[text] = {"context": dict(key)}
-            partitions.append(found)
+            detached = self.__dict__.setdefault("_detached", {})
+            found = detached.get(text)
+            if found is None:
+                found = {"context": dict(key)}
+                if self.cap is not None and len(partitions) >= self.cap:
+                    detached[text] = found
+                else:
+                    index[text] = found
+                    partitions.append(found)
         return found
+
+    def is_kept(self, context: t.Any) -> bool:
+        """Whether the partition of ``context`` is in the state (not beyond the cap)."""
+        key = self.get_state_partition_context(context)
+        return bool(key) and partition_key(key) in self._partitions()[1]
 
     def find(self, context: t.Any) -> dict | None:
         """The partition of ``context``, if the state has one (none is created)."""
@@ -52,12 +68,17 @@ class IndexedStateManager(StreamStateManager):
         return self._partitions()[1].get(partition_key(key)) if key else None
 
     def drop(self, context: t.Any) -> None:
-        """Forget the partition of ``context``."""
+        """Forget the partition of ``context`` (a new one is the last: then O(1))."""
         key = self.get_state_partition_context(context)
+        if not key:
+            return
+        text = partition_key(key)
+        self.__dict__.get("_detached", {}).pop(text, None)
         partitions, index = self._partitions()
-        found = index.pop(partition_key(key), None) if key else None
-        if found is not None:
+        found = index.pop(text, None)
+        if found is None:
+            return
+        if partitions and partitions[-1] is found:
+            partitions.pop()
+        else:
             partitions.remove(found)
-
-    def count(self) -> int:
-        return len(self._partitions()[0])

@@ -15,15 +15,16 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from tap_restgeneric.errors import StreamError
+from tap_restgeneric.http.actions import ResponseAction, first_action
 from tap_restgeneric.http.deadlines import new_session
 from tap_restgeneric.http.pages import Abandoned
+from tap_restgeneric.http.paginators import Page
 from tap_restgeneric.http.retry import RateLimiter, retry_delay
 from tap_restgeneric.http.transport import Transport, connection_problem, display_url
 
 if t.TYPE_CHECKING:
     import threading
 
-    from tap_restgeneric.http.paginators import Page
     from tap_restgeneric.http.reading import ResponseReader
 
 
@@ -33,6 +34,8 @@ class SendingStream(RESTStream):
     often, how long to wait). Every request goes out through ``transport``."""
 
     error_handler: t.Mapping[str, t.Any]
+    #: dlt's response_actions of the endpoint (checked before the status is).
+    response_actions: tuple[ResponseAction, ...] = ()
     rate_limiter: RateLimiter
     _transport: Transport
     _reader: ResponseReader
@@ -160,5 +163,13 @@ class SendingStream(RESTStream):
         # The SDK's request-duration metric (Meltano users read it); private, but the only
         # way to emit the metric exactly as the SDK's own _request does.
         self._write_request_duration_log(endpoint=self.path, response=response, context=context, extra_tags=None)
+        if self.response_actions and first_action(self.response_actions, response) == "ignore":
+            self.logger.info(
+                "%s: HTTP %s from %s ignored (response_actions)",
+                self._in_context(f"stream '{self.name}'", context),
+                response.status_code,
+                display_url(response.url),
+            )
+            return Page(response, None, [], ignored=True)
         self.validate_response(response)
         return self._reader(response)

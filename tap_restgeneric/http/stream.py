@@ -15,6 +15,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
@@ -65,13 +66,16 @@ class ResourceStream(SampledStream):
         self._auth = authenticator
         self.rate_limiter = rate_limiter
         self.error_handler = endpoint["error_handler"]
+        self.response_actions = tuple(ResponseAction.parse(action) for action in endpoint.get("response_actions") or ())
         self._incremental = endpoint.get("incremental")
         super().__init__(
             tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"]
         )
         self.partition_by_parent()
         self.path = endpoint.get("written_path") or str(endpoint["path"])
-        self.primary_keys = resource["primary_key"] if resource["write_disposition"] == "merge" else []
+        # Singer's convention: the key describes the data, whatever the disposition; the target
+        # decides append or upsert (its own load method). ``replace`` syncs full-table versions.
+        self.primary_keys = resource["primary_key"]
         if self._incremental:
             self.replication_key = self._incremental["cursor_path"]
         self.contract = Contract.parse(resource.get("schema_contract") or self.config.get("schema_contract"), "schema_contract")
@@ -99,6 +103,12 @@ class ResourceStream(SampledStream):
             if problems:
                 raise SourceConfigError(problems)
         self._extracted_at: datetime.datetime | None = None
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        """dlt's ``replace``: each sync is a new version of the whole table (ACTIVATE_VERSION)."""
+        return self.resource["write_disposition"] == "replace" or super().emit_activate_version_messages
 
     @property
     @override

@@ -6,14 +6,17 @@ syncs each selected child with it, the parent's records being read even when the
 not selected. An incremental child keeps one bookmark per parent (state partitioned by the parent
 fields it reads); any other child keeps one stream-level state.
 
-Two SDK behaviours would not scale to many parents, and are changed here:
+SDK behaviours that would not scale to many parents are changed here:
 
 - The SDK writes the whole STATE after every child context, and with one partition per parent
   that is quadratic in the parents (100,000 parents of 100 bytes each: 10 MB per message).
-  A child writes STATE at most once per ``CHILD_STATE_INTERVAL`` seconds; the parent writes it
-  when it is done, so the last STATE covers every record written.
+  Streams of a tree write an interim STATE at most once per ``CHILD_STATE_INTERVAL`` seconds, or
+  twenty times the last write's cost; the top stream writes it when it is done, so the last
+  STATE covers every record written.
 - It looks partitions up by scanning a list, for every record: ``IndexedStateManager`` keeps
   them in a dict too.
+- It writes the SCHEMA (and ACTIVATE_VERSION) each time a child is synced, once per parent:
+  a child writes them when they change.
 
 The partitions kept are capped by the ``max_parent_bookmarks`` setting (STATE stays bounded): a
 parent beyond the cap keeps no bookmark, so its children are read from the start value each sync
@@ -27,6 +30,7 @@ import logging
 import time
 import typing as t
 
+import singer_sdk.singerlib as singer
 from typing_extensions import override
 
 from tap_restgeneric.http.emitting import EmittingStream
@@ -68,8 +72,11 @@ class TreeStream(EmittingStream):
     link: t.ClassVar[ParentLink | None] = None
     #: An incremental child: one bookmark per parent.
     partitioned_by_parent: t.ClassVar[bool] = False
-    _last_child_state = 0.0
-    _schema_sent: list[dict] | None = None
+    _last_tree_state = 0.0
+    _tree_state_cost = 0.0
+    _schema_sent: list[tuple] | None = None
+    #: The full-table version whose first ACTIVATE_VERSION went out (None: none under way).
+    _activated: int | None = None
     _warned_bookmark_cap = False
     #: A child stream's pages fetched ahead of the SDK reaching their parent (None: inline only).
     fanout: FanOut | None = None
@@ -133,18 +140,17 @@ class TreeStream(EmittingStream):
     @override
     def _sync_children(self, child_context: t.Any) -> None:
         # Private SDK hook: it syncs each selected child with the context of one parent record.
-        partitioned = [child for child in self.child_streams if isinstance(child, TreeStream) and child.partitioned_by_parent]
-        known = {child.name: child.has_bookmark(child_context) for child in partitioned if child_context is not None}
         super()._sync_children(child_context)
-        for child in partitioned:
-            if child.name in known:
-                child.settle_parent(child_context, had_bookmark=known[child.name])
+        if child_context is not None:
+            for child in self.child_streams:
+                if isinstance(child, TreeStream) and child.partitioned_by_parent and child.selected:
+                    child.settle_parent(child_context)
 
     @property
     @override
     def state_manager(self) -> StreamStateManager:
         if self._state_manager is None and self.partitioned_by_parent:
-            self._state_manager = IndexedStateManager(
+            manager = IndexedStateManager(
                 tap_name=self.tap_name,
                 stream_name=self.name,
                 tap_state=self._tap_state,
@@ -152,10 +158,9 @@ class TreeStream(EmittingStream):
                 is_sorted=self.is_sorted,
                 check_sorted=self.check_sorted,
             )
+            manager.cap = int(self.config.get("max_parent_bookmarks") or DEFAULT_MAX_PARENT_BOOKMARKS)
+            self._state_manager = manager
         return super().state_manager
-
-    def has_bookmark(self, context: dict) -> bool:
-        return "replication_key_value" in self.bookmark_state(context)
 
     def bookmark_state(self, context: t.Any) -> t.Mapping[str, t.Any]:
         """The state holding the bookmark of ``context``, read without creating a partition for it."""
@@ -189,8 +194,8 @@ class TreeStream(EmittingStream):
         """The incremental start of one context's requests."""
         return None
 
-    def settle_parent(self, context: dict, *, had_bookmark: bool) -> None:
-        """After the children of one parent were synced: their bookmark, or none beyond the cap."""
+    def settle_parent(self, context: dict) -> None:
+        """After the children of one parent were synced: their bookmark (none beyond the cap)."""
         # The SDK promotes a partition's progress markers to its bookmark only when the context is
         # the partition key alone; this context also holds included fields. Every child record of
         # this parent has been written, so the bookmark is the largest cursor seen.
@@ -198,27 +203,36 @@ class TreeStream(EmittingStream):
         assert isinstance(manager, IndexedStateManager)
         state = manager.get_context_state(context)
         self._finalize_state(state)
-        if set(state) == {"context"}:  # no child record under this parent: nothing to keep
+        kept = manager.is_kept(context)
+        if not kept or set(state) == {"context"}:  # beyond the cap, or no child record: nothing to keep
             manager.drop(context)
-            return
-        cap = int(self.config.get("max_parent_bookmarks") or DEFAULT_MAX_PARENT_BOOKMARKS)
-        if had_bookmark or manager.count() <= cap:
-            return
-        manager.drop(context)
-        if not self._warned_bookmark_cap:
+        if not kept and not self._warned_bookmark_cap:
             self._warned_bookmark_cap = True
             self.logger.warning(
                 "stream '%s': more than %s parents (max_parent_bookmarks): the children of further parents keep no "
                 "bookmark and are read from the start value each sync",
                 self.name,
-                f"{cap:,}",
+                f"{manager.cap:,}",
             )
 
     @override
     def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        # Called once the stream's whole sync succeeded (a child's: with its parent's).
         super().finalize_state_progress_markers(state)
+        if not state and self._activated is not None:
+            # The second ACTIVATE_VERSION: every record of this full-table version has been sent,
+            # so a loader may drop the rows it did not send (the SDK only writes the first).
+            self._tap.write_message(singer.ActivateVersionMessage(stream=self.name, version=self._activated))
+            self._activated = None
         if self.child_streams and not state:  # the children's last changes, which they did not write
             self._tap.state_writer.write_state(self.tap_state)
+
+    @override
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        # Private SDK hook: sync() writes it at each call, once per parent record for a child.
+        if self._activated != full_table_version:
+            self._activated = full_table_version
+            super()._write_activate_version_message(full_table_version)
 
     @override
     def _write_schema_message(self) -> None:
@@ -226,8 +240,15 @@ class TreeStream(EmittingStream):
         # synced once per parent record: 100,000 parents would send 100,000 copies (and targets
         # may flush their batches on each). A SCHEMA goes out when it differs from the last one.
         messages = list(self._generate_schema_messages())
-        sent = [message.to_dict() for message in messages]
-        if sent != self._schema_sent:
+        # The schema objects themselves (an evolved schema is a new object), not their contents:
+        # comparing contents costs more than the rest of a parent's children.
+        sent = [(m.stream, m.schema, m.key_properties, m.bookmark_properties) for m in messages]
+        previous = self._schema_sent
+        if (
+            previous is None
+            or len(previous) != len(sent)
+            or any(a[0] != b[0] or a[1] is not b[1] or a[2] != b[2] or a[3] != b[3] for a, b in zip(previous, sent, strict=True))
+        ):
             self._schema_sent = sent
             for message in messages:
                 self._tap.write_message(message)
@@ -241,9 +262,16 @@ class TreeStream(EmittingStream):
 
     @override
     def _write_state_message(self) -> None:
-        if self.link is not None:
-            now = time.monotonic()
-            if now - self._last_child_state < CHILD_STATE_INTERVAL:
-                return
-            self._last_child_state = now
+        # In a tree, STATE holds one bookmark per parent: writing it costs more as parents add up
+        # (copied, redacted, encoded each time). An interim STATE is skipped until CHILD_STATE_INTERVAL
+        # or twenty times the last write's cost has passed (at most 5 % of the time); the last
+        # STATE is written at the end (finalize_state_progress_markers).
+        if self.link is None and not self.child_streams:
+            super()._write_state_message()
+            return
+        started = time.monotonic()
+        if started - self._last_tree_state < max(CHILD_STATE_INTERVAL, 20 * self._tree_state_cost):
+            return
         super()._write_state_message()
+        self._last_tree_state = time.monotonic()
+        self._tree_state_cost = self._last_tree_state - started

@@ -48,6 +48,7 @@ class EndpointConfig(t.TypedDict, total=False):
     paginator: dict[str, t.Any]  # "type" plus that type's options; templates compiled
     incremental: IncrementalConfig | None
     error_handler: ErrorHandlerConfig
+    response_actions: list[dict[str, t.Any]]  # dlt's, as written (status_code, content, action)
 
 
 class ResourceConfig(t.TypedDict):

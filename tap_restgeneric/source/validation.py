@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, config_path
+from tap_restgeneric.http.actions import ACTIONS
 from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, SECRET_KEYS
 from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
 from tap_restgeneric.http.selectors import JSONPath
@@ -52,6 +53,7 @@ def dialect_schema() -> dict:
     definitions["paginator"]["properties"]["type"]["enum"] = [*PAGINATORS, *PAGINATOR_ALIASES]
     definitions["auth"]["properties"]["type"]["enum"] = list(AUTH_TYPES)
     definitions["auth"]["properties"]["location"]["enum"] = list(API_KEY_LOCATIONS)
+    definitions["response_action"]["properties"]["action"]["enum"] = list(ACTIONS)
     return schema
 
 

@@ -10,6 +10,8 @@ on a primary key), so re-running a full sync leaves no duplicates.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import sys
 import tempfile
@@ -26,6 +28,11 @@ _ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def json_columns(types: dict[str, str]) -> str:
+    """``read_json``'s ``columns`` argument: a struct literal of name -> DuckDB type."""
+    return "{" + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': '{kind}'" for name, kind in types.items()) + "}"
 
 
 def duckdb_type(schema: dict) -> str:
@@ -119,9 +126,10 @@ class DuckDBSink(BatchSink):
                 for record in records:
                     spool.write(_ENCODER.encode({c: record.get(c) for c in columns}))
                     spool.write(b"\n")
-            column_types = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': '{self.columns[c]}'" for c in columns) + "}"
+            column_types = json_columns({c: self.columns[c] for c in columns})
             select = ", ".join(map(quote, columns))
             verb = "INSERT OR REPLACE INTO" if keys else "INSERT INTO"
+            version = self.target.versions.get(self.stream_name)
             with self.target.connection.cursor() as con:
                 con.execute("BEGIN TRANSACTION")
                 try:
@@ -136,11 +144,13 @@ class DuckDBSink(BatchSink):
                 con.execute("COMMIT")
         finally:
             os.unlink(path)
+        if version is not None and keys:  # the keys of this version: the others are stale at its end
+            version.seen.update(latest)
         self.logger.info("Loaded %d rows into %s", len(records), self.table)
 
     def _unstorable(self, con: duckdb.DuckDBPyConnection, path: str, keys: list[str]) -> str | None:
         """The first value of the batch its column cannot hold, named by stream, column and key."""
-        as_text = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in self.columns) + "}"
+        as_text = json_columns(dict.fromkeys(self.columns, "VARCHAR"))
         for column, kind in self.columns.items():
             if kind in ("VARCHAR", "JSON"):
                 continue
@@ -157,6 +167,44 @@ class DuckDBSink(BatchSink):
                     f"(record with key {key}); nothing of this batch was loaded"
                 )
         return None
+
+    def begin_version(self, version: int) -> VersionLoad:
+        """ACTIVATE_VERSION, first of its version: remember where the table's rows end."""
+        (floor,) = self.target.connection.execute(f"SELECT coalesce(max(rowid), -1) FROM {self.table}").fetchall()[0]
+        return VersionLoad(version, set(), int(floor))
+
+    def finish_version(self, load: VersionLoad) -> None:
+        """ACTIVATE_VERSION again, after every record of the version: the rows it did not send go
+        (with key properties: the keys it did not send; without: the rows from before it)."""
+        keys = list(self.key_properties)
+        fd, path = tempfile.mkstemp(suffix=".jsonl", dir=self.target.spool_dir)
+        try:
+            with os.fdopen(fd, "wb") as spool:
+                for key in load.seen:
+                    spool.write(_ENCODER.encode(dict(zip(keys, key, strict=True))))
+                    spool.write(b"\n")
+            with self.target.connection.cursor() as con:
+                con.execute("BEGIN TRANSACTION")
+                if keys:
+                    same = " AND ".join(f"s.{quote(k)} IS NOT DISTINCT FROM {self.table}.{quote(k)}" for k in keys)
+                    key_types = json_columns({k: self.columns[k] for k in keys})
+                    sent = f"read_json(?, format = 'newline_delimited', columns = {key_types})"
+                    con.execute(f"DELETE FROM {self.table} WHERE NOT EXISTS (SELECT 1 FROM {sent} s WHERE {same})", [path])
+                else:
+                    con.execute(f"DELETE FROM {self.table} WHERE rowid <= ?", [load.floor])
+                con.execute("COMMIT")
+        finally:
+            os.unlink(path)
+        self.logger.info("Activated version %s of %s: the rows it did not send are deleted", load.version, self.table)
+
+
+@dataclasses.dataclass
+class VersionLoad:
+    """A full-table version being loaded: the keys it sent so far, and the table's last row before it."""
+
+    version: int
+    seen: set[tuple]
+    floor: int
 
 
 class LoadError(Exception):
@@ -183,6 +231,28 @@ class TargetDuckDBExact(Target):
 
     _connection: duckdb.DuckDBPyConnection | None = None
     _spool: tempfile.TemporaryDirectory | None = None
+
+    @functools.cached_property
+    def versions(self) -> dict[str, VersionLoad]:
+        """Streams loading a full-table version (ACTIVATE_VERSION seen once so far)."""
+        return {}
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        # The SDK's hook hands the message to the sink without loading the records before it.
+        # A tap sends ACTIVATE_VERSION when a full-table sync starts and again when it has sent
+        # every record (tap-restgeneric does for dlt's `replace`): the first time, the loader notes
+        # what the table holds; the second, it deletes the rows the version did not send. A sync
+        # that stops half way never sends the second: the old rows stay, nothing is lost.
+        stream, version = message_dict["stream"], int(message_dict["version"])
+        sink = self.get_sink(stream)
+        if not isinstance(sink, DuckDBSink):
+            return
+        self.drain_one(sink)
+        load = self.versions.get(stream)
+        if load is None or load.version != version:
+            self.versions[stream] = sink.begin_version(version)
+        else:
+            sink.finish_version(self.versions.pop(stream))
 
     @property
     def schema_name(self) -> str:

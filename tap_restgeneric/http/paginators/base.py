@@ -24,6 +24,8 @@ class Page:
     response: requests.Response
     body: t.Any
     records: list
+    #: Set by a response action ``ignore``: no records, and paging ends (dlt's IgnoreResponseException).
+    ignored: bool = False
 
 
 class PaginationLoop(Exception):
@@ -52,6 +54,9 @@ class Paginator:
 
     def update(self, page: Page) -> None:
         """Decide the request after ``page``: the next token, or finished (and why)."""
+        if page.ignored:
+            self.stop_reason, self.finished = "a response action said ignore", True
+            return
         reason = "empty page" if self.stop_after_empty_page and not page.records else self.stop_rule(page)
         if reason is None:
             following = self.next_value(page)
