@@ -163,8 +163,8 @@ class TapRestGeneric(Tap):
     def discover_streams(self) -> list[Stream]:
         source = load_source(self.config)
         REDACTOR.add(*source.secret_values)
-        auth = source.auth
-        register_secrets(auth)
+        for note in source.notes:
+            self.logger.info(note)
         runtime = AuthRuntime(
             timeout=response_limits(self.config)[0],
             max_bytes=response_limits(self.config)[1],
@@ -172,7 +172,12 @@ class TapRestGeneric(Tap):
             rate_limiter=self.rate_limiter,
             logger=self.logger,
         )
-        authenticator = OriginScopedAuth(AUTH_TYPES[auth["type"]].build(auth, runtime) if auth else None, source.base_url)
+
+        def authenticator_for(auth: dict | None) -> OriginScopedAuth:
+            register_secrets(auth)
+            return OriginScopedAuth(AUTH_TYPES[auth["type"]].build(auth, runtime) if auth else None, source.base_url)
+
+        client_authenticator = authenticator_for(source.auth)
         preset = self.config.get("api")
         by_name = {resource["name"]: resource for resource in source.resources}
         streams: dict[str, ResourceStream] = {}
@@ -184,6 +189,8 @@ class TapRestGeneric(Tap):
                 stream_class = stream_class_for(
                     source, resource, preset_schema(preset, name) if preset else None, type(parent) if parent else None
                 )
+                endpoint_auth = resource["endpoint"].get("auth")  # dlt's endpoint-level auth replaces the client's
+                authenticator = authenticator_for(endpoint_auth) if endpoint_auth else client_authenticator
                 streams[name] = stream_class(tap=self, authenticator=authenticator, rate_limiter=self.rate_limiter, parent=parent)
             return streams[name]
 

@@ -71,25 +71,57 @@ def test_http_basic(httpserver):
     assert httpserver.log[0][0].headers["Authorization"] == expected
 
 
-def test_oauth2_client_credentials_fetches_a_token_then_sends_it(httpserver):
+@pytest.mark.parametrize("method", [None, "client_secret_post", "client_secret_basic"])
+def test_oauth2_client_credentials_fetches_a_token_then_sends_it(httpserver, method):
+    """The client id and secret go in the form body, as dlt 1.31 sends them; or as HTTP Basic."""
     httpserver.expect_request("/oauth/token", method="POST").respond_with_json({"access_token": "tok-123456", "expires_in": 3600})
     ok(httpserver)
-    sync(
-        source(
-            httpserver,
-            {
-                "type": "oauth2_client_credentials",
-                "access_token_url": httpserver.url_for("/oauth/token"),
-                "client_id": "cid",
-                "client_secret": "{{ secrets.key }}",
-                "access_token_request_data": {"scope": "read"},
-            },
-        )
-    )
+    auth = {
+        "type": "oauth2_client_credentials",
+        "access_token_url": httpserver.url_for("/oauth/token"),
+        "client_id": "cid",
+        "client_secret": "{{ secrets.key }}",
+        "access_token_request_data": {"scope": "read"},
+    }
+    if method:
+        auth["client_auth_method"] = method
+    sync(source(httpserver, auth))
     token_request, data_request = (r for r, _ in httpserver.log)
-    assert token_request.headers["Authorization"] == "Basic " + base64.b64encode(f"cid:{CANARY}".encode()).decode()
-    assert dict(token_request.form) == {"grant_type": "client_credentials", "scope": "read"}
+    if method == "client_secret_basic":
+        assert token_request.headers["Authorization"] == "Basic " + base64.b64encode(f"cid:{CANARY}".encode()).decode()
+        assert dict(token_request.form) == {"grant_type": "client_credentials", "scope": "read"}
+    else:
+        assert "Authorization" not in token_request.headers
+        assert dict(token_request.form) == {
+            "grant_type": "client_credentials",
+            "scope": "read",
+            "client_id": "cid",
+            "client_secret": CANARY,
+        }
     assert data_request.headers["Authorization"] == "Bearer tok-123456"
+
+
+def test_endpoint_auth_replaces_the_clients_and_token_alone_is_bearer(httpserver):
+    httpserver.expect_request("/api/items").respond_with_json([{"id": 1}])
+    httpserver.expect_request("/api/other").respond_with_json([{"id": 2}])
+    config = {
+        "secrets": {"key": CANARY, "other": "other-token"},
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api"), "auth": {"token": "{{ secrets.key }}"}},
+            "resources": [
+                "items",
+                {
+                    "name": "other",
+                    "endpoint": {"path": "other", "auth": {"type": "api_key", "name": "X-Key", "api_key": "{{ secrets.other }}"}},
+                },
+            ],
+        },
+    }
+    out = sync(config)
+    assert out.ids("items") == [1] and out.ids("other") == [2]
+    sent = {request.path: request.headers for request, _ in httpserver.log}
+    assert sent["/api/items"]["Authorization"] == f"Bearer {CANARY}"
+    assert "Authorization" not in sent["/api/other"] and sent["/api/other"]["X-Key"] == "other-token"
 
 
 def test_credentials_are_not_sent_to_another_host(httpserver):

@@ -65,7 +65,11 @@ INVALID = [
     ),
     (
         {"source": src(resources=[{"name": "a", "endpont": "/a"}])},
-        "resources[0].endpont: unknown key (valid keys: endpoint, error_handler, include_from_parent, name, primary_key, schema, schema_contract, write_disposition)",
+        (
+            "resources[0].endpont: unknown key (valid keys: columns, endpoint, error_handler, file_format, include_from_parent, max_table_nesting, merge_key, name, "
+            "nested_hints, parallelized, parent_table_name, primary_key, processing_steps, references, schema, schema_contract, selected, "
+            "table_format, table_name, write_disposition)"
+        ),
     ),
     ({"source": src(resources=[])}, "resources: at least 1 item(s) required, got none"),
     ({"source": {"resources": ["a"]}}, "client.base_url: required (or set the `base_url` setting)"),
@@ -74,7 +78,7 @@ INVALID = [
         {"source": src(resources=[{"name": "a", "write_disposition": "upsert"}])},
         "resources[0].write_disposition: 'upsert' is not one of append, replace, merge, skip",
     ),
-    ({"source": one(data_selector=5)}, "resources[0].endpoint.data_selector: expected string or array, got integer 5"),
+    ({"source": one(data_selector=5)}, "resources[0].endpoint.data_selector: expected string or array or null, got integer 5"),
     (
         {"source": one(incremental={"cursor_path": "meta.updated", "start_param": "since"})},
         "resources[0].endpoint.incremental.cursor_path: 'meta.updated': the cursor must be a top-level field of the record (it becomes the stream's replication key)",

@@ -110,11 +110,11 @@ def test_fast_path_emits_the_same_records_as_the_sdk_path(httpserver):
     fast = _records(TapRestGeneric, _config(httpserver))
     stock = _records(StockWriterTap, _config(httpserver))
     assert fast == stock
-    # schema_contract evolve (the default) adds a top-level field the schema lacks; nested fields
-    # outside the schema are dropped by the SDK's conformance, on both paths.
+    # schema_contract evolve (the default) adds a field the schema lacks, at the top level and
+    # nested (in objects and in the objects of arrays), on both paths.
     assert fast[2] == {"id": 3, "active": True, "amount": 0.1, "extra": "dropped"}
-    assert fast[3]["address"] == {"city": "Porto", "geo": {"lat": -8.6}}
-    assert fast[4]["lines"] == [{"sku": "y", "gift": False}, {"sku": None}]
+    assert fast[3]["address"] == {"city": "Porto", "unknown": 1, "geo": {"lat": -8.6, "lng": 41.1}}
+    assert fast[4]["lines"] == [{"sku": "y", "gift": False, "qty": 2}, {"sku": None}]
 
 
 def test_with_discard_value_a_field_outside_the_schema_is_dropped_on_both_paths(httpserver):

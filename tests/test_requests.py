@@ -78,7 +78,7 @@ def test_dlt_params_incremental_and_placeholder(httpserver):
     ((request, _),) = httpserver.log
     assert dict(request.args) == {"after": "4", "echo": "4"}
     assert out.ids("events") == [1, 2]  # ts 2 is older than the start value: dropped, as dlt does
-    assert out.schema("events")["key_properties"] == []  # append: no key properties
+    assert out.schema("events")["key_properties"] == ["id"]  # the key describes the data, whatever the disposition
 
 
 def test_config_from_environment_variables(sandbox, tmp_path):

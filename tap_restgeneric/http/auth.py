@@ -49,9 +49,11 @@ class CookieAPIKeyAuthenticator(APIAuthenticatorBase):
 
 
 class OAuth2ClientCredentials(APIAuthenticatorBase):
-    """OAuth 2 client credentials, as dlt's ``oauth2_client_credentials``: the client
-    id and secret travel as HTTP Basic to ``access_token_url``, with
-    ``grant_type=client_credentials`` plus ``access_token_request_data`` in the body.
+    """OAuth 2 client credentials, as dlt's ``oauth2_client_credentials``: a form POST to
+    ``access_token_url`` of ``grant_type=client_credentials``, ``access_token_request_data`` and,
+    as dlt 1.31 sends them, ``client_id`` and ``client_secret`` (``client_auth_method:
+    client_secret_post``, the default); ``client_secret_basic`` sends them as HTTP Basic
+    instead (RFC 6749 section 2.3.1), for servers that accept only that.
 
     The token request goes through a ``Transport`` scoped to the token URL's origin
     (redirects hop by hop, ``request_timeout`` as its deadline, bounded body), is
@@ -71,6 +73,7 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
         rate_limiter: RateLimiter,
         access_token_request_data: dict | None = None,
         default_token_expiration: float | None = None,
+        client_auth_method: str = "client_secret_post",
     ) -> None:
         super().__init__()
         REDACTOR.add(client_secret)
@@ -79,6 +82,7 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
         self._client_id = client_id
         self._client_secret = client_secret
         self._request_data = access_token_request_data or {}
+        self._basic = client_auth_method == "client_secret_basic"
         self._default_expiration = default_token_expiration
         self._transport = token_transport
         self._error_handler = error_handler
@@ -100,15 +104,14 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
 
     def _request_token(self) -> tuple[str, float | None]:
         url = self.access_token_url
-        basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
-        prepared = self._transport.session.prepare_request(
-            requests.Request(
-                "POST",
-                url,
-                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-                data={"grant_type": "client_credentials", **self._request_data},
-            )
-        )
+        headers = {"Accept": "application/json"}
+        data = {"grant_type": "client_credentials", **self._request_data}
+        if self._basic:
+            basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        else:
+            data = {**data, "client_id": self._client_id, "client_secret": self._client_secret}
+        prepared = self._transport.session.prepare_request(requests.Request("POST", url, headers=headers, data=data))
         attempts = int(self._error_handler["max_retries"]) + 1
         retry_statuses = set(self._error_handler["retry_on_status_codes"])
         where = f"OAuth2 token request to {display_url(url)}"
@@ -205,6 +208,7 @@ def _oauth2_client_credentials(cfg: dict, runtime: AuthRuntime) -> APIAuthentica
         rate_limiter=runtime.rate_limiter,
         access_token_request_data=cfg.get("access_token_request_data"),
         default_token_expiration=cfg.get("default_token_expiration"),
+        client_auth_method=cfg.get("client_auth_method") or "client_secret_post",
     )
 
 
@@ -224,11 +228,22 @@ AUTH_TYPES: dict[str, AuthType] = {
     "http_basic": AuthType(_http_basic, frozenset({"username", "password"}), frozenset({"username"})),
     "oauth2_client_credentials": AuthType(
         _oauth2_client_credentials,
-        frozenset({"access_token_url", "client_id", "client_secret", "access_token_request_data", "default_token_expiration"}),
+        frozenset(
+            {
+                "access_token_url",
+                "client_id",
+                "client_secret",
+                "access_token_request_data",
+                "default_token_expiration",
+                "client_auth_method",
+            }
+        ),
         frozenset({"access_token_url", "client_id", "client_secret"}),
     ),
 }
 API_KEY_LOCATIONS = ("header", "query", "cookie")
+#: How the OAuth2 client id and secret reach the token URL (RFC 7591's names; dlt's is the first).
+OAUTH2_CLIENT_AUTH_METHODS = ("client_secret_post", "client_secret_basic")
 #: Keys whose values are credentials, redacted wherever the tap writes.
 SECRET_KEYS = frozenset({"api_key", "token", "password", "client_secret"})
 

@@ -32,7 +32,7 @@ class SampledStream(TreeStream):
     resource: t.ClassVar[ResourceConfig]
     #: The parent resource's stream, whose sampled records a child's schema is inferred under.
     parent: SampledStream | None = None
-    _has_parent_fields = False
+    _schema_completed = False
 
     def _fetcher(self, context: t.Any, start: t.Any, *, concurrency: int) -> PageFetcher:
         raise NotImplementedError
@@ -43,9 +43,12 @@ class SampledStream(TreeStream):
         # The SDK keeps the schema in private attributes; inferring it lazily means overriding this property.
         if self._schema is None:
             self._schema = self._input_schema or self._infer_schema()
-        if self.link and self.link.include and self.parent and not self._has_parent_fields:
-            self._has_parent_fields = True
-            self._schema = self.with_parent_fields_schema(self._schema, self.parent.schema)
+        if not self._schema_completed:
+            self._schema_completed = True
+            if self.link and self.link.include and self.parent:
+                self._schema = self.with_parent_fields_schema(self._schema, self.parent.schema)
+            if self.resource["columns"]:  # dlt's columns hint: its types win over declared or inferred ones
+                self._schema = {**self._schema, "properties": {**self._schema.get("properties", {}), **self.resource["columns"]}}
         return self._schema
 
     @functools.cached_property

@@ -290,6 +290,7 @@ def stream_class_for(
         "parent_stream_type": parent,
         "link": resource["parent"],
         "partitioned_by_parent": bool(resource["parent"] and resource["endpoint"].get("incremental")),
+        "selected_by_default": resource["selected"],
         "__module__": __name__,
     }
     return type(class_name, (ResourceStream,), attributes)

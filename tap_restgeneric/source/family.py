@@ -64,6 +64,32 @@ def bind_resolve_params(endpoint: dict, where: str, problem: Problem) -> None:
         )
 
 
+def bind_path_params(endpoint: dict, where: str, problem: Problem) -> None:
+    """dlt's path parameters: ``{name}`` in the path takes ``params.name`` (which is then not sent
+    as a query parameter); a ``{name}`` no parameter binds is a config error, as in dlt. A path
+    whose last segment is a placeholder reads one object (dlt: selector ``$``, one page) unless
+    the endpoint says otherwise."""
+    path = endpoint["path"]
+    if not isinstance(path, str) or "{{" in path:
+        return
+    params: dict = endpoint["params"] if isinstance(endpoint.get("params"), dict) else {}
+    single = bool(re.search(r"\{[^{}/]+\}/?$", path))
+    for name in dict.fromkeys(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", path)):
+        if name in params and not isinstance(params[name], dict):
+            path = path.replace("{" + name + "}", str(params.pop(name)))
+        else:
+            problem(
+                f"{where}.endpoint.path",
+                f"{endpoint['path']!r} has the path parameter {{{name}}}, which no endpoint.params entry binds "
+                f"(add params: {{{name}: …}}, or read a parent's field as {{resources.<parent>.<field>}})",
+            )
+    endpoint["path"] = path
+    if single:
+        for key, value in (("data_selector", "$"), ("paginator", {"type": "single_page"})):
+            if endpoint.get(key) is None:
+                endpoint[key] = value
+
+
 def dlt_placeholders(value: t.Any, where: str, problem: Problem) -> t.Any:
     """dlt's ``{resources.…}`` and ``{incremental.…}`` placeholders -> Jinja; any other dotted
     placeholder is a config error (a bare ``{name}`` is left as written)."""

@@ -108,7 +108,7 @@ def expand_shorthands(raw: dict) -> dict:
     resources = source.get("resources")
     if isinstance(resources, list):
         for i, written in enumerate(resources):
-            resource = {"name": written, "endpoint": {"path": written}} if isinstance(written, str) else written
+            resource = {"name": resource_name(written), "endpoint": {"path": written}} if isinstance(written, str) else written
             resources[i] = resource
             if isinstance(resource, dict):
                 _expand_endpoint(resource)
@@ -119,6 +119,13 @@ def expand_shorthands(raw: dict) -> dict:
     if isinstance(client, dict) and isinstance(client.get("paginator"), str):
         client["paginator"] = {"type": client["paginator"]}
     return source
+
+
+def resource_name(path: str) -> str:
+    """The name of a resource given as a bare path: dlt names it by the path, then its table
+    by the path in snake case (``users/posts`` -> ``users_posts``), which is the Singer stream name."""
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", path).strip("_").lower() or "resource"
+    return f"_{name}" if name[0].isdigit() else name
 
 
 def _expand_endpoint(holder: dict) -> None:

@@ -49,6 +49,8 @@ class EndpointConfig(t.TypedDict, total=False):
     incremental: IncrementalConfig | None
     error_handler: ErrorHandlerConfig
     response_actions: list[dict[str, t.Any]]  # dlt's, as written (status_code, content, action)
+    auth: dict[str, t.Any] | None  # dlt's endpoint-level auth (rendered), instead of the client's
+    data: t.Any  # dlt's form (a mapping) or raw (a string) request body
 
 
 class ResourceConfig(t.TypedDict):
@@ -59,6 +61,8 @@ class ResourceConfig(t.TypedDict):
     schema: dict | None
     schema_contract: t.Any  # dlt's schema_contract as written (None: the setting's)
     parent: ParentLink | None  # a child resource's parent and the fields it reads (None: top level)
+    columns: dict[str, dict]  # dlt's `columns` hint as JSON Schema, merged into the stream's schema
+    selected: bool  # selected by default in the catalog (dlt's `selected`, not `skip`)
 
 
 @dataclass
@@ -75,3 +79,5 @@ class Source:
     secret_headers: frozenset[str] = frozenset()
     #: client.error_handler over the defaults: the retry policy of requests outside any resource (OAuth2 tokens).
     error_handler: ErrorHandlerConfig = field(default_factory=DEFAULT_ERROR_HANDLER.copy)
+    #: What the config says that the tap accepts without acting on (logged at INFO).
+    notes: list[str] = field(default_factory=list)

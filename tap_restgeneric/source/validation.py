@@ -17,11 +17,12 @@ import jsonschema
 
 from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, config_path
 from tap_restgeneric.http.actions import ACTIONS
-from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, SECRET_KEYS
+from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, OAUTH2_CLIENT_AUTH_METHODS, SECRET_KEYS
 from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
 from tap_restgeneric.http.selectors import JSONPath
 from tap_restgeneric.schema_drift import Contract
-from tap_restgeneric.source.family import bind_resolve_params, check_family, dlt_placeholders, parent_link
+from tap_restgeneric.source.family import bind_path_params, bind_resolve_params, check_family, dlt_placeholders, parent_link
+from tap_restgeneric.source.hints import column_schemas, ignored_hints
 from tap_restgeneric.source.loading import _package_file, raw_source
 from tap_restgeneric.source.model import (
     DEFAULT_ERROR_HANDLER,
@@ -114,11 +115,17 @@ def _json_type(value: t.Any) -> str:
 _VALIDATOR = jsonschema.Draft202012Validator(DIALECT_SCHEMA)
 
 
+#: Keys a resource's value replaces whole, as in dlt (a paginator of another type is not merged
+#: option by option into the default's; ``null`` resets an inherited value).
+REPLACED_WHOLE = frozenset({"paginator", "auth", "incremental", "data_selector", "columns"})
+
+
 def _deep_merge(base: t.Any, override: t.Any) -> t.Any:
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = _deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+            whole = key in REPLACED_WHOLE or key not in base
+            merged[key] = copy.deepcopy(value) if whole else _deep_merge(base[key], value)
         return merged
     return copy.deepcopy(override)
 
@@ -144,6 +151,8 @@ class _Checker:
         self.name = name
         self.source = source
         self.problems: list[str] = []
+        self.client_paginator: dict | None = None
+        self.notes: list[str] = []
         secrets = settings.get("secrets")
         self.secrets = dict(secrets) if isinstance(secrets, dict) else {}  # its type is the settings' check
         self.static_context = {"secrets": self.secrets, "config": template_config(settings)}
@@ -163,9 +172,9 @@ class _Checker:
         headers, compiled_headers = self._static(client.get("headers", {}), "client.headers")
         secret_headers = frozenset(name for name, value in (compiled_headers or {}).items() if uses_secrets(value))
         defaults = self.source.get("resource_defaults", {})
-        for key in ("paginator", "error_handler"):
-            if key in client:
-                defaults = _deep_merge({"endpoint": {key: client[key]}}, defaults)
+        if "error_handler" in client:
+            defaults = _deep_merge({"endpoint": {"error_handler": client["error_handler"]}}, defaults)
+        self.client_paginator = client.get("paginator")
         resources = []
         seen: dict[str, int] = {}
         links: dict[str, tuple[ParentLink, str]] = {}
@@ -184,6 +193,9 @@ class _Checker:
         secret_values = [str(v) for v in self.secrets.values() if v not in (None, "")]
         if auth:
             secret_values += [str(auth[k]) for k in SECRET_KEYS if auth.get(k)]
+        for resource in resources:
+            endpoint_auth = resource["endpoint"].get("auth") or {}
+            secret_values += [str(endpoint_auth[k]) for k in SECRET_KEYS if endpoint_auth.get(k)]
         return Source(
             name=self.name,
             base_url=str(base_url).rstrip("/") if base_url else "",
@@ -193,6 +205,7 @@ class _Checker:
             secret_values=sorted(set(secret_values), key=len, reverse=True),
             secret_headers=secret_headers,
             error_handler=_deep_merge(DEFAULT_ERROR_HANDLER, client.get("error_handler") or {}),
+            notes=self.notes,
         )
 
     def _compile(self, value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:
@@ -220,24 +233,28 @@ class _Checker:
             self.problems.extend(exc.problems)
             return value, compiled
 
-    def _auth(self, auth: dict | None) -> dict | None:
+    def _auth(self, auth: dict | None, where: str = "client.auth") -> dict | None:
+        """An auth block (the client's, or an endpoint's), rendered; dlt's ``{token: …}`` is bearer."""
         if not auth:
             return None
-        kind = auth["type"]
+        kind = auth.get("type") or "bearer"
+        auth = {**auth, "type": kind}
         accepted, required = AUTH_TYPES[kind].accepted, AUTH_TYPES[kind].required
         for key in sorted(set(auth) - accepted - {"type"}):
             self.problem(
-                config_path("client.auth", key),
-                f"unknown key for auth type {kind!r} (valid keys: type, {', '.join(sorted(accepted))})",
+                config_path(where, key), f"unknown key for auth type {kind!r} (valid keys: type, {', '.join(sorted(accepted))})"
             )
         for key in sorted(required - set(auth)):
-            self.problem(config_path("client.auth", key), f"required for auth type {kind!r}")
+            self.problem(config_path(where, key), f"required for auth type {kind!r}")
         if kind == "api_key" and auth.get("location", "header") not in API_KEY_LOCATIONS:
-            self.problem("client.auth.location", f"{auth['location']!r} is not one of {', '.join(API_KEY_LOCATIONS)}")
-        rendered, _ = self._static(auth, "client.auth")
+            self.problem(f"{where}.location", f"{auth['location']!r} is not one of {', '.join(API_KEY_LOCATIONS)}")
+        method = auth.get("client_auth_method", OAUTH2_CLIENT_AUTH_METHODS[0])
+        if kind == "oauth2_client_credentials" and method not in OAUTH2_CLIENT_AUTH_METHODS:
+            self.problem(f"{where}.client_auth_method", f"{method!r} is not one of {', '.join(OAUTH2_CLIENT_AUTH_METHODS)}")
+        rendered, _ = self._static(auth, where)
         for key in sorted(required & set(rendered)):
             if rendered.get(key) in (None, ""):
-                self.problem(config_path("client.auth", key), "is empty")
+                self.problem(config_path(where, key), "is empty")
         return rendered
 
     def _resource(self, merged: dict, where: str) -> ResourceConfig:
@@ -245,7 +262,10 @@ class _Checker:
         endpoint.setdefault("path", merged["name"])
         endpoint["written_path"] = endpoint["path"]
         bind_resolve_params(endpoint, where, self.problem)
+        bind_path_params(endpoint, where, self.problem)
         endpoint["method"] = endpoint.get("method", "GET").upper()
+        if endpoint.get("auth"):  # dlt's endpoint-level auth, instead of the client's for this resource
+            endpoint["auth"] = self._auth(endpoint["auth"], f"{where}.endpoint.auth")
         self._incremental_from_params(endpoint, where)
         incremental = endpoint.get("incremental")
         if incremental and ("." in incremental["cursor_path"] or incremental["cursor_path"].startswith("$")):
@@ -280,6 +300,7 @@ class _Checker:
             Contract.parse(contract, f"{where}.schema_contract")
         except SourceConfigError as exc:
             self.problems.extend(exc.problems)
+        self.notes.extend(ignored_hints(merged, where))
         return ResourceConfig(
             name=merged["name"],
             endpoint=t.cast("EndpointConfig", endpoint),
@@ -288,6 +309,8 @@ class _Checker:
             schema=schema,
             schema_contract=contract,
             parent=parent,
+            columns=column_schemas(merged.get("columns"), f"{where}.columns", self.problem),
+            selected=merged.get("selected", True) and disposition != "skip",
         )
 
     def _incremental_from_params(self, endpoint: dict, where: str) -> None:
@@ -319,6 +342,8 @@ class _Checker:
             endpoint["params"] = params
 
     def _paginator(self, paginator: dict | None, where: str) -> dict:
+        # dlt: no paginator (or null) on the endpoint -> the client's, else detection.
+        paginator = paginator or self.client_paginator
         if not paginator:
             return {"type": "auto"}
         paginator = dict(paginator)
