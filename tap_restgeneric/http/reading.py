@@ -21,6 +21,8 @@ from tap_restgeneric.http.selectors import RecordSelector, SelectorMismatch
 from tap_restgeneric.http.transport import display_url
 
 if t.TYPE_CHECKING:
+    import logging
+
     import requests
 
 #: Keys of an object that is an error report, not data, when no data_selector says otherwise.
@@ -35,8 +37,12 @@ class UnreadableBody(RetriableAPIError):
 class ResponseReader:
     """Reads the responses of one stream; every failure names the stream, status and URL."""
 
-    def __init__(self, stream_name: str, data_selector: t.Any, primary_key: t.Sequence[str] = ()) -> None:
+    def __init__(
+        self, stream_name: str, data_selector: t.Any, primary_key: t.Sequence[str] = (), logger: logging.Logger | None = None
+    ) -> None:
         self.stream_name = stream_name
+        self.logger = logger
+        self._warned_whole_body = False
         self.selector = RecordSelector(data_selector)
         self.primary_key = tuple(primary_key)
         self._decode = msgspec.json.Decoder().decode
@@ -87,6 +93,15 @@ class ResponseReader:
             records = self.selector.select_records(body)
         except SelectorMismatch as exc:
             raise StreamError(f"stream '{self.stream_name}': {exc} in the response {self._where(response)}") from None
+        if self.selector.automatic and len(records) == 1 and records[0] is body and not self._warned_whole_body:
+            self._warned_whole_body = True
+            if self.logger is not None:
+                self.logger.warning(
+                    "stream '%s': the response is an object without a list of records; it is taken as one record, as dlt "
+                    "does (set data_selector to say where the records are) %s",
+                    self.stream_name,
+                    self._where(response),
+                )
         for index, record in enumerate(records):
             if not isinstance(record, dict):
                 raise StreamError(

@@ -73,6 +73,8 @@ class RecordSelector:
     def __init__(self, spec: PathSpec | None) -> None:
         self.spec = spec
         self._path = JSONPath(spec) if spec not in (None, "", "$") else None
+        #: For a selector of a list's items (``$.data[*]``): the list itself.
+        self._container = JSONPath(spec[:-3]) if isinstance(spec, str) and spec.endswith("[*]") and len(spec) > 4 else None
 
     @property
     def automatic(self) -> bool:
@@ -84,6 +86,8 @@ class RecordSelector:
             return _auto_records(body)
         found = self._path.find(body)
         if not found:
+            if self._container is not None and self._container.find(body) == [[]]:
+                return []  # `$.data[*]` on {"data": []}: an empty page, as in dlt
             raise SelectorMismatch(f"data_selector {self.spec!r} matched nothing")
         if len(found) == 1:
             value = found[0]

@@ -17,6 +17,7 @@ from typing_extensions import override
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
+from tap_restgeneric.http.incremental import Window, lagged
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.reading import ResponseReader
@@ -79,7 +80,7 @@ class ResourceStream(SampledStream):
         if self._incremental:
             self.replication_key = self._incremental["cursor_path"]
         self.contract = Contract.parse(resource.get("schema_contract") or self.config.get("schema_contract"), "schema_contract")
-        self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"])
+        self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"], self.logger)
         self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
         self._transport = Transport(
             session=self.requests_session,
@@ -179,18 +180,24 @@ class ResourceStream(SampledStream):
         (The SDK's own starting value prefers ``start_date`` to everything but a bookmark.)"""
         if not self._incremental:
             return None
+        initial = self._incremental.get("initial_value")
+        initial = self.config.get("start_date") if initial is None else initial
         state = self.bookmark_state(context)
-        if state.get("replication_key") == self.replication_key and state.get("replication_key_value") is not None:
-            return state["replication_key_value"]
-        value = self._incremental.get("initial_value")
-        return self.config.get("start_date") if value is None else value
+        backfill = self._incremental.get("end_value") is not None  # dlt: a bounded run ignores the bookmark
+        if (
+            not backfill
+            and state.get("replication_key") == self.replication_key
+            and state.get("replication_key_value") is not None
+        ):
+            return lagged(state["replication_key_value"], self._incremental.get("lag"), initial)
+        return initial
 
     @override
     def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
         # Private SDK hook: it reads the cursor as record[key] and fails on a record without it.
         # Such a record is emitted and leaves the bookmark as it is; one warning per stream says so.
-        if self._incremental is None:  # the SDK's only moves bookmarks of incremental streams
-            return
+        if self._incremental is None or self._incremental.get("end_value") is not None:
+            return  # only incremental streams have bookmarks, and a backfill (end_value) never moves one
         cursor = self._incremental["cursor_path"]
         if latest_record.get(cursor) is None:
             if not self._warned_missing_cursor:
@@ -249,7 +256,7 @@ class ResourceStream(SampledStream):
     def request_records(self, context: t.Any) -> Iterator[dict]:
         fetched = self.fanout.take(context) if self.fanout and context else None
         start = fetched[0] if fetched else self.starting_value(context)
-        cursor = self._incremental["cursor_path"] if self._incremental else None
+        window = Window.of(self._incremental, start, self.name) if self._incremental else None
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
             if fetched:
@@ -262,10 +269,8 @@ class ResourceStream(SampledStream):
                     # RECORDs of one page are stamped with one time_extracted (see _write_record_message).
                     self._extracted_at = datetime.datetime.now(datetime.timezone.utc)
                     records = self.with_parent_fields(page.records, context)
-                    if cursor is not None and start is not None:
-                        # Like dlt's incremental: records older than the start value are not emitted,
-                        # whether or not the API honoured start_param.
-                        records = [r for r in records if (v := r.get(cursor)) is None or type(v) is not type(start) or v >= start]
+                    if window is not None:
+                        records = window.keep(records)
                     self.prefetch_children(records, context)
                     yield from records
             finally:

@@ -35,6 +35,10 @@ class IncrementalConfig(t.TypedDict, total=False):
     initial_value: t.Any
     end_value: t.Any
     row_order: str | None
+    lag: float | None
+    range_start: str | None
+    range_end: str | None
+    on_cursor_value_missing: str | None
 
 
 class EndpointConfig(t.TypedDict, total=False):

@@ -1,0 +1,83 @@
+"""dlt's incremental window: which records of a sync are emitted, and where it starts.
+
+- the start is the bookmark (less ``lag``: seconds for date-times, days for dates, units for
+  numbers, never before ``initial_value``), else ``initial_value``, else ``start_date``;
+- a run with ``end_value`` is a backfill: it starts at ``initial_value`` and never moves the
+  bookmark (dlt keeps no state for it);
+- records before the start are dropped (``range_start: open`` drops the start value too), and
+  records at or after ``end_value`` (``range_end: closed`` keeps the end value itself);
+- a record without the cursor is emitted (``on_cursor_value_missing: include``, the tap's
+  default), dropped (``exclude``) or stops the stream (``raise``, dlt's default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import typing as t
+
+from tap_restgeneric.errors import StreamError
+from tap_restgeneric.values import parse_date
+
+
+def lagged(value: t.Any, lag: float | None, floor: t.Any) -> t.Any:
+    """The bookmark ``value`` moved back by ``lag``, not before ``floor`` (the initial value)."""
+    if not lag or value is None:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        moved: t.Any = value - lag
+    elif isinstance(value, str) and (parsed := parse_date(value)) is not None:
+        is_date = len(value.strip()) == 10
+        shifted = parsed - (datetime.timedelta(days=lag) if is_date else datetime.timedelta(seconds=lag))
+        moved = shifted.date().isoformat() if is_date else _iso_like(shifted, value)
+    else:
+        return value
+    return max(moved, floor) if floor is not None and type(floor) is type(moved) else moved
+
+
+def _iso_like(moment: datetime.datetime, like: str) -> str:
+    text = moment.isoformat()
+    return text.replace("+00:00", "Z") if like.strip().endswith(("Z", "z")) else text
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    cursor: str
+    start: t.Any
+    end: t.Any = None
+    start_open: bool = False
+    end_closed: bool = False
+    missing: str = "include"
+    stream: str = ""
+
+    @classmethod
+    def of(cls, incremental: t.Mapping[str, t.Any], start: t.Any, stream: str) -> Window:
+        return cls(
+            cursor=incremental["cursor_path"],
+            start=start,
+            end=incremental.get("end_value"),
+            start_open=incremental.get("range_start") == "open",
+            end_closed=incremental.get("range_end") == "closed",
+            missing=incremental.get("on_cursor_value_missing") or "include",
+            stream=stream,
+        )
+
+    def keep(self, records: list[dict]) -> list[dict]:
+        """The records inside the window (like dlt's incremental, whether or not the API filtered)."""
+        if self.start is None and self.end is None and self.missing == "include":
+            return records
+        return [record for record in records if self._inside(record)]
+
+    def _inside(self, record: dict) -> bool:
+        value = record.get(self.cursor)
+        if value is None:
+            if self.missing == "raise":
+                raise StreamError(
+                    f"stream '{self.stream}': a record has no cursor field {self.cursor!r} "
+                    "(incremental.on_cursor_value_missing: raise)"
+                )
+            return self.missing == "include"
+        start, end = self.start, self.end
+        if start is not None and type(value) is type(start) and (value <= start if self.start_open else value < start):
+            return False
+        return not (end is not None and type(value) is type(end) and (value > end if self.end_closed else value >= end))
