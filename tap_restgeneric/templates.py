@@ -279,9 +279,16 @@ class Template:
                 raise ValueError(f"{where}: {label} are not allowed in config templates (expressions and {{% if %}} are)")
         unknown = sorted(meta.find_undeclared_variables(ast) - set(allowed))
         if unknown:
+            escaped = next((n for n in unknown if re.search(r"\{\{\s*" + n + r"\s*\}\}", source)), None)
+            hint = (
+                f"; in dlt {{{{{escaped}}}}} is the literal text {{{escaped}}}, here {{{{ … }}}} is Jinja: write a literal "
+                f"brace as {{{{ '{{' }}}}, e.g. {{{{ '{{{escaped}}}' }}}}"
+                if escaped
+                else ""
+            )
             raise ValueError(
                 f"{where}: template uses undeclared name {', '.join(map(repr, unknown))}"
-                f" (available here: {', '.join(sorted(allowed))})"
+                f" (available here: {', '.join(sorted(allowed))}){hint}"
             )
         self.secret_names = sorted(referenced_keys(ast, "secrets"))
         #: parent fields read, as key chains (``resources.issues.number`` -> ("issues", "number"))

@@ -219,3 +219,250 @@ def test_a_missing_cursor_can_stop_the_stream(httpserver, tmp_path):
     assert out.stderr.strip().splitlines()[-1] == (
         "tap-restgeneric: error: stream 'events': a record has no cursor field 'ts' (incremental.on_cursor_value_missing: raise)"
     )
+
+
+# ------------------------------------------------------------------ processing steps
+
+
+def test_processing_steps_filter_map_and_exclude_in_order(httpserver):
+    httpserver.expect_request("/api/users").respond_with_json(
+        [
+            {"id": 1, "first": "Ada", "last": "Lovelace", "state": "active", "password": "x"},
+            {"id": 2, "first": "Bob", "last": "Builder", "state": "gone", "password": "y"},
+        ]
+    )
+    steps = [
+        {"filter": "{{ record.state == 'active' }}"},
+        {"map": {"name": "{{ record.first ~ ' ' ~ record.last }}", "source": "api", "id": "{{ record.id * 10 }}"}},
+        {"exclude": ["password", "first", "last"]},
+    ]
+    out = sync(
+        source(
+            httpserver, {"name": "users", "processing_steps": steps, "endpoint": {"path": "users", "paginator": "single_page"}}
+        )
+    )
+    assert out.records("users") == [{"id": 10, "state": "active", "name": "Ada Lovelace", "source": "api"}]
+    properties = out.schema("users")["schema"]["properties"]
+    assert "name" in properties and "password" not in properties  # inferred from processed samples
+
+
+def test_a_parents_filter_decides_which_records_have_children(httpserver):
+    httpserver.expect_request("/api/issues").respond_with_json([{"id": 1, "open": True}, {"id": 2, "open": False}])
+    httpserver.expect_request("/api/issues/1/comments").respond_with_json([{"id": 11}])
+    httpserver.expect_request("/api/issues/2/comments").respond_with_json([{"id": 21}])
+    out = sync(
+        source(
+            httpserver,
+            {
+                "name": "issues",
+                "processing_steps": [{"filter": "{{ record.open }}"}],
+                "endpoint": {"path": "issues", "paginator": "single_page"},
+            },
+            {"name": "comments", "endpoint": {"path": "issues/{resources.issues.id}/comments", "paginator": "single_page"}},
+        )
+    )
+    assert out.ids("issues") == [1] and out.ids("comments") == [11]
+    assert not [r for r, _ in httpserver.log if r.path == "/api/issues/2/comments"]
+
+
+@pytest.mark.parametrize(
+    ("step", "problem"),
+    [
+        (
+            {"filter": "open"},
+            "resources[0].processing_steps[0].filter: must be a template such as \"{{ record.state == 'open' }}\"",
+        ),
+        ({"map": {"x": "{{ secrets.key }}"}}, "resources[0].processing_steps[0].map.x: template uses undeclared name 'secrets'"),
+        (
+            {"filter": "{{ x }}", "exclude": ["a"]},
+            "resources[0].processing_steps[0]: a step has exactly one of filter, map, exclude",
+        ),
+    ],
+)
+def test_processing_step_errors_name_their_path(step, problem):
+    from tap_restgeneric.errors import SourceConfigError
+
+    with pytest.raises(SourceConfigError) as raised:
+        load_source(
+            {
+                "source": {
+                    "client": {"base_url": "https://api.example.com"},
+                    "resources": [{"name": "a", "processing_steps": [step]}],
+                }
+            }
+        )
+    assert raised.value.problems[0].startswith(problem)
+
+
+# ------------------------------------------------------------------ paginators and bodies
+
+
+def test_header_cursor(httpserver):
+    def handler(request):
+        after = request.args.get("after")
+        if after is None:
+            return Response(json.dumps([{"id": 1}]), headers={"X-Next": "c2"}, content_type="application/json")
+        return Response(json.dumps([{"id": 2}]), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    paginator = {"type": "header_cursor", "cursor_key": "X-Next", "cursor_param": "after"}
+    out = sync(source(httpserver, {"name": "items", "endpoint": {"path": "items", "paginator": paginator}}))
+    assert out.ids("items") == [1, 2]
+    assert [r.args.get("after") for r, _ in httpserver.log][-2:] == [None, "c2"]
+
+
+def test_cursor_stops_when_has_more_is_false(httpserver):
+    def handler(request):
+        if request.args.get("cursor") == "b":
+            body = {"data": [{"id": 2}], "next": "c", "has_more": False}
+        else:
+            body = {"data": [{"id": 1}], "next": "b", "has_more": True}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    paginator = {"type": "cursor", "cursor_path": "next", "has_more_path": "has_more"}
+    out = sync(source(httpserver, {"name": "items", "endpoint": {"path": "items", "paginator": paginator}}))
+    assert out.ids("items") == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("paginator", "sent"),
+    [
+        ({"type": "page_number", "page_body_path": "paging.page", "total_path": None}, lambda body: body["paging"]["page"]),
+        (
+            {
+                "type": "offset",
+                "limit": 1,
+                "offset_body_path": "paging.offset",
+                "limit_body_path": "paging.size",
+                "total_path": None,
+            },
+            lambda body: body["paging"]["offset"] + 1,
+        ),
+    ],
+    ids=["page_body_path", "offset_body_path"],
+)
+def test_pagination_in_a_post_body(httpserver, paginator, sent):
+    bodies = []
+
+    def handler(request):
+        body = json.loads(request.data)
+        bodies.append(body)
+        page = sent(body)
+        return Response(json.dumps({"data": [{"id": page}] if page <= 2 else []}), content_type="application/json")
+
+    httpserver.expect_request("/api/search", method="POST").respond_with_handler(handler)
+    endpoint = {"path": "search", "method": "POST", "json": {"query": "x", "paging": {"size": 1}}, "paginator": paginator}
+    out = sync(source(httpserver, {"name": "search", "endpoint": endpoint}))
+    assert out.ids("search") == [1, 2]
+    assert all(body["query"] == "x" and body["paging"]["size"] == 1 for body in bodies)
+    assert not [r for r, _ in httpserver.log if r.args]  # nothing in the query string
+
+
+def test_cursor_in_a_post_body(httpserver):
+    def handler(request):
+        body = json.loads(request.data)
+        if body.get("after") == "n1":
+            return Response(json.dumps({"items": [{"id": 2}], "next": None}), content_type="application/json")
+        return Response(json.dumps({"items": [{"id": 1}], "next": "n1"}), content_type="application/json")
+
+    httpserver.expect_request("/api/q", method="POST").respond_with_handler(handler)
+    paginator = {"type": "cursor", "cursor_path": "next", "cursor_body_path": "after"}
+    endpoint = {"path": "q", "method": "POST", "json": {"q": 1}, "paginator": paginator}
+    assert sync(source(httpserver, {"name": "q", "endpoint": endpoint})).ids("q") == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "expected"),
+    [
+        (
+            {"grant": "read", "since": "{{ incremental.start_value }}"},
+            "application/x-www-form-urlencoded",
+            b"grant=read&since=2024",
+        ),
+        ("raw text body", None, b"raw text body"),
+    ],
+    ids=["form", "raw"],
+)
+def test_endpoint_data_is_sent_as_a_form_or_raw(httpserver, data, content_type, expected):
+    httpserver.expect_request("/api/things", method="POST").respond_with_json([{"id": 1, "ts": 2025}])
+    endpoint = {
+        "path": "things",
+        "method": "POST",
+        "data": data,
+        "paginator": "single_page",
+        "incremental": {"cursor_path": "ts", "initial_value": 2024},
+    }
+    sync(source(httpserver, {"name": "things", "endpoint": endpoint}))
+    request, _ = httpserver.log[-1]
+    assert request.get_data() == expected
+    if content_type:
+        assert request.headers["Content-Type"] == content_type
+
+
+def test_json_and_data_together_are_a_config_error():
+    from tap_restgeneric.errors import SourceConfigError
+
+    with pytest.raises(SourceConfigError) as raised:
+        load_source(
+            {
+                "source": {
+                    "client": {"base_url": "https://x.example"},
+                    "resources": [{"name": "a", "endpoint": {"json": {}, "data": "x"}}],
+                }
+            }
+        )
+    assert raised.value.problems == ["resources[0].endpoint: set either json or data (a form or raw body), not both (as in dlt)"]
+
+
+@pytest.mark.parametrize(
+    ("pages", "chosen"),
+    [
+        (
+            {
+                "1": {"items": [{"id": 1}], "links": {"next": "/api/items?page=2"}},
+                "2": {"items": [{"id": 2}], "links": {"next": None}},
+            },
+            "json_link, from a next URL at links.next",
+        ),
+        (
+            {"1": {"data": [{"id": 1}], "total_pages": 2}, "2": {"data": [{"id": 2}], "total_pages": 2}},
+            "page_number, from a page count at total_pages",
+        ),
+        (
+            {"1": {"data": [{"id": 1}], "next_cursor": "xyz"}, "xyz": {"data": [{"id": 2}], "next_cursor": None}},
+            "cursor, from a cursor at next_cursor",
+        ),
+    ],
+    ids=["json_link", "page_count", "cursor"],
+)
+def test_auto_detects_what_dlt_detects_and_says_so(httpserver, tmp_path, pages, chosen):
+    def handler(request):
+        key = request.args.get("page") or request.args.get("cursor") or "1"
+        return Response(json.dumps(pages[key]), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    out = run_cli([], source(httpserver, "items"), tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.ids("items") == [1, 2]
+    assert f"stream 'items': paginator auto: {chosen} in the first response (set paginator to choose another)" in out.stderr
+
+
+def test_auto_refuses_when_two_pages_disagree(httpserver, tmp_path):
+    def handler(request):
+        if request.args.get("page") == "2":
+            return Response(
+                json.dumps({"items": [{"id": 2}]}),
+                headers={"Link": '</api/items?page=3>; rel="next"'},
+                content_type="application/json",
+            )
+        return Response(json.dumps({"items": [{"id": 1}], "next": "/api/items?page=2"}), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    out = run_cli([], source(httpserver, {"name": "items", "schema": {"properties": {"id": {"type": "integer"}}}}), tmp_path)
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines()[-1] == (
+        "tap-restgeneric: error: stream 'items': paginator auto chose json_link from a next URL at next in the first response, "
+        'but response 2 shows a Link rel="next" header (header_link); set endpoint.paginator instead of guessing'
+    )
+    assert out.ids("items") == [1, 2]

@@ -20,7 +20,7 @@ import time
 import typing as t
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.paginators import Page, PaginationLoop, Paginator
+from tap_restgeneric.http.paginators import Page, PaginationLoop, Paginator, PaginatorRefused
 
 if t.TYPE_CHECKING:
     import logging
@@ -100,6 +100,8 @@ class PageFetcher:
         paginator = self.paginator
         try:
             paginator.update(page)
+        except PaginatorRefused as exc:
+            raise StreamError(f"stream '{self.stream_name}': {exc}") from None
         except PaginationLoop as exc:
             raise StreamError(
                 f"stream '{self.stream_name}': paginator {self.paginator_type!r} would request the "

@@ -33,6 +33,14 @@ class PageToken:
     resources: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass
+class BodyRequest(HTTPRequest):
+    """The SDK's request, plus dlt's ``endpoint.data``: a mapping sent form-encoded, or text as it is
+    (``data`` stays the JSON body, which paginators may write into)."""
+
+    form: t.Any = None
+
+
 class RequestBuilder:
     def __init__(
         self, endpoint: EndpointConfig, base_url: str, client_headers: t.Mapping[str, str], settings: t.Mapping[str, t.Any]
@@ -44,7 +52,7 @@ class RequestBuilder:
         self.incremental: dict[str, t.Any] = dict(endpoint.get("incremental") or {})
         self.secrets = dict(settings.get("secrets") or {})
         self.config = template_config(settings)
-        self.dynamic = any(has_templates(endpoint.get(k)) for k in ("params", "json", "headers", "path"))
+        self.dynamic = any(has_templates(endpoint.get(k)) for k in ("params", "json", "data", "headers", "path"))
 
     @property
     def secret_headers(self) -> set[str]:
@@ -56,7 +64,7 @@ class RequestBuilder:
 
     @property
     def secret_body(self) -> bool:
-        return uses_secrets(self.endpoint.get("json"))
+        return uses_secrets(self.endpoint.get("json")) or uses_secrets(self.endpoint.get("data"))
 
     def template_context(self, start: t.Any, resources: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         incremental = self.incremental
@@ -82,19 +90,22 @@ class RequestBuilder:
     def build(self, token: PageToken) -> HTTPRequest:
         endpoint = self.endpoint
         params, headers, body = endpoint.get("params") or {}, endpoint.get("headers") or {}, endpoint.get("json")
+        form = endpoint.get("data")
         if self.dynamic:
             context = self.template_context(token.start, token.resources)
             params, headers, body = render_tree(params, context), render_tree(headers, context), render_tree(body, context)
+            form = render_tree(form, context)
         params = {k: v for k, v in params.items() if v is not None}
         for key, value in (("start_param", token.start), ("end_param", self.incremental.get("end_value"))):
             if self.incremental.get(key) and value is not None:
                 params[self.incremental[key]] = value
-        request = HTTPRequest(
+        request = BodyRequest(
             url=self.url(token.start, token.resources),
             method=self.method,
             params=params,
             headers={**self.client_headers, **{k: str(v) for k, v in headers.items()}},
             data=body,
+            form=form,
         )
         token.paginator.apply(request, token.value)
         return request

@@ -37,6 +37,10 @@ class SampledStream(TreeStream):
     def _fetcher(self, context: t.Any, start: t.Any, *, concurrency: int) -> PageFetcher:
         raise NotImplementedError
 
+    def processed(self, records: list[dict]) -> list[dict]:
+        """The records of a page as they will be written (the resource stream applies its steps)."""
+        return records
+
     @property
     @override
     def schema(self) -> dict:
@@ -60,7 +64,7 @@ class SampledStream(TreeStream):
             contexts = self.sampling_contexts(self.parent.sampled_records[:INFERENCE_MAX_PARENTS], self.parent)
         for context in contexts:
             for page_number, page in enumerate(self._fetcher(context, None, concurrency=1).pages()):
-                records.extend(self.with_parent_fields(page.records, context))
+                records.extend(self.processed(self.with_parent_fields(page.records, context)))  # as they will be written
                 if page_number + 1 >= INFERENCE_MAX_PAGES or len(records) >= INFERENCE_MAX_RECORDS:
                     break
             if len(records) >= INFERENCE_MAX_RECORDS:

@@ -145,6 +145,13 @@ class SendingStream(RESTStream):
                 )
             ) from exc
 
+    def log_once(self, message: str) -> None:
+        """``stream '<name>': <message>`` at INFO, the first time only."""
+        logged = self.__dict__.setdefault("_logged_once", set())
+        if message not in logged:
+            logged.add(message)
+            self.logger.info("stream '%s': %s", self.name, message)
+
     def _in_context(self, message: str, context: t.Any) -> str:
         """The error ``message`` about this stream, naming the parent record it was read for."""
         label = self.context_label(context)

@@ -20,6 +20,7 @@ from tap_restgeneric.http.fanout import FanOut
 from tap_restgeneric.http.incremental import Window, lagged
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
+from tap_restgeneric.http.processing import Steps
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
 from tap_restgeneric.http.sampling import SampledStream
@@ -104,6 +105,7 @@ class ResourceStream(SampledStream):
             if problems:
                 raise SourceConfigError(problems)
         self._extracted_at: datetime.datetime | None = None
+        self.steps = Steps(resource["processing_steps"], template_config(self.config))
 
     @property
     @override
@@ -160,6 +162,7 @@ class ResourceStream(SampledStream):
             params=request.encode_params(),
             headers=request.headers,
             json=request.data,
+            data=getattr(request, "form", None),
         )
 
     def _new_paginator(self) -> Paginator:
@@ -167,6 +170,8 @@ class ResourceStream(SampledStream):
         cls = PAGINATORS[options.pop("type")]
         if cls.type_name == "cursor":
             options["context"] = {"secrets": dict(self.config.get("secrets") or {}), "config": template_config(self.config)}
+        if cls.type_name == "auto":
+            options["log"] = self.log_once
         return cls(**options)
 
     # ------------------------------------------------------------ responses and retries
@@ -245,6 +250,14 @@ class ResourceStream(SampledStream):
         return lambda record: tuple(record.get(key) for key in keys)
 
     @override
+    def processed(self, records: list[dict]) -> list[dict]:
+        """dlt's processing_steps (declared: filter, map, exclude), on the records selected from a
+        page, before the SDK sees them (so a parent's filter also decides which records have children)."""
+        if not self.steps:
+            return records
+        return [r for r in map(self.steps.apply, records) if r is not None]
+
+    @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
         return self.request_records(context)
 
@@ -271,6 +284,7 @@ class ResourceStream(SampledStream):
                     records = self.with_parent_fields(page.records, context)
                     if window is not None:
                         records = window.keep(records)
+                    records = self.processed(records)
                     self.prefetch_children(records, context)
                     yield from records
             finally:

@@ -30,7 +30,7 @@ if t.TYPE_CHECKING:
 NAMESPACES = ("resources", "incremental")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[^{}.\s]+)*)\}")
 _RESOLVE_KEYS = {"type", "resource", "field"}
-REQUEST_PARTS = ("path", "params", "json", "headers")
+REQUEST_PARTS = ("path", "params", "json", "data", "headers")
 
 
 def bind_resolve_params(endpoint: dict, where: str, problem: Problem) -> None:

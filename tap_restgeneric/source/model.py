@@ -67,6 +67,7 @@ class ResourceConfig(t.TypedDict):
     parent: ParentLink | None  # a child resource's parent and the fields it reads (None: top level)
     columns: dict[str, dict]  # dlt's `columns` hint as JSON Schema, merged into the stream's schema
     selected: bool  # selected by default in the catalog (dlt's `selected`, not `skip`)
+    processing_steps: list[tuple[str, t.Any]]  # (filter | map | exclude, compiled templates)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from tap_restgeneric.source.model import (
     ResourceConfig,
     Source,
 )
+from tap_restgeneric.source.steps import compile_steps
 from tap_restgeneric.templates import (
     PAGINATOR_NAMES,
     REQUEST_NAMES,
@@ -274,7 +275,9 @@ class _Checker:
                 f"{incremental['cursor_path']!r}: the cursor must be a top-level field of the record "
                 "(it becomes the stream's replication key)",
             )
-        for key in ("params", "json", "headers"):
+        if endpoint.get("json") is not None and endpoint.get("data") is not None:
+            self.problem(f"{where}.endpoint", "set either json or data (a form or raw body), not both (as in dlt)")
+        for key in ("params", "json", "data", "headers"):
             if key in endpoint:
                 at = config_path(f"{where}.endpoint", key)
                 endpoint[key] = self._compile(dlt_placeholders(endpoint[key], at, self.problem), at, REQUEST_NAMES)
@@ -310,6 +313,7 @@ class _Checker:
             schema_contract=contract,
             parent=parent,
             columns=column_schemas(merged.get("columns"), f"{where}.columns", self.problem),
+            processing_steps=compile_steps(merged.get("processing_steps"), f"{where}.processing_steps", self.problems.append),
             selected=merged.get("selected", True) and disposition != "skip",
         )
 

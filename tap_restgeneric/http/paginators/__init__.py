@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import inspect
 
-from tap_restgeneric.http.paginators.base import Page, PaginationLoop, Paginator, SinglePagePaginator
-from tap_restgeneric.http.paginators.links import AutoPaginator, CursorPaginator, HeaderLinkPaginator, JSONLinkPaginator
+from tap_restgeneric.http.paginators.auto import AutoPaginator
+from tap_restgeneric.http.paginators.base import Page, PaginationLoop, Paginator, PaginatorRefused, SinglePagePaginator
+from tap_restgeneric.http.paginators.links import (
+    CursorPaginator,
+    HeaderCursorPaginator,
+    HeaderLinkPaginator,
+    JSONLinkPaginator,
+)
 from tap_restgeneric.http.paginators.ranges import OffsetPaginator, PageNumberPaginator
 
-__all__ = ["PAGINATORS", "PAGINATOR_ALIASES", "Page", "PaginationLoop", "Paginator", "paginator_options"]
+__all__ = ["PAGINATORS", "PAGINATOR_ALIASES", "Page", "PaginationLoop", "Paginator", "PaginatorRefused", "paginator_options"]
 
 PAGINATORS: dict[str, type[Paginator]] = {
     cls.type_name: cls
@@ -32,13 +38,14 @@ PAGINATORS: dict[str, type[Paginator]] = {
         CursorPaginator,
         JSONLinkPaginator,
         HeaderLinkPaginator,
+        HeaderCursorPaginator,
         AutoPaginator,
     )
 }
 #: dlt's older name for json_link.
 PAGINATOR_ALIASES = {"json_response": "json_link"}
 #: Arguments a paginator gets from the stream, not from the config.
-_RUNTIME_ARGUMENTS = frozenset({"self", "context"})
+_RUNTIME_ARGUMENTS = frozenset({"self", "context", "log"})
 
 
 def paginator_options(kind: str) -> frozenset[str]:

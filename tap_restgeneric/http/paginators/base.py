@@ -28,6 +28,10 @@ class Page:
     ignored: bool = False
 
 
+class PaginatorRefused(Exception):
+    """A paginator cannot tell the next request without guessing (the message says why)."""
+
+
 class PaginationLoop(Exception):
     def __init__(self, token: t.Any) -> None:
         super().__init__(f"the next page token {token!r} was already requested")
@@ -115,3 +119,20 @@ class SinglePagePaginator(Paginator):
     @override
     def stop_rule(self, page: Page) -> str | None:
         return "single page"
+
+
+def put_token(request: HTTPRequest, param: str, body_path: str | None, value: t.Any) -> None:
+    """A paging value into the request: as query parameter ``param``, or, for dlt's
+    ``*_body_path`` (pagination in a POST body), at that dotted path of the JSON body."""
+    if not body_path:
+        request.params[param] = value
+        return
+    body = dict(request.data) if isinstance(request.data, dict) else {}  # the config's body is shared by every page
+    request.data = body
+    *parents, last = body_path.split(".")
+    node = body
+    for key in parents:
+        child = node.get(key)
+        node[key] = child = dict(child) if isinstance(child, dict) else {}
+        node = child
+    node[last] = value

@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 from typing_extensions import override
 
-from tap_restgeneric.http.paginators.base import Page, Paginator
+from tap_restgeneric.http.paginators.base import Page, Paginator, put_token
 from tap_restgeneric.http.selectors import JSONPath
 
 if t.TYPE_CHECKING:
@@ -25,6 +25,7 @@ class _NextReference(Paginator):
     """Tokens are either a next URL (absolute or resolved against the last URL) or a cursor."""
 
     cursor_param: str | None = None
+    cursor_body_path: str | None = None
 
     #: json_link and header_link values are always URLs (maybe relative); a cursor may be a token.
     values_are_links: t.ClassVar[bool] = True
@@ -48,7 +49,7 @@ class _NextReference(Paginator):
             request.url = token
             request.params = {}
         else:
-            request.params[self.cursor_param or "cursor"] = token
+            put_token(request, self.cursor_param or "cursor", self.cursor_body_path, token)
 
 
 class CursorPaginator(_NextReference):
@@ -76,9 +77,13 @@ class CursorPaginator(_NextReference):
         cursor_value: Template | None = None,
         stop_condition: Template | None = None,
         context: t.Mapping[str, t.Any] | None = None,
+        has_more_path: str | list | None = None,
+        cursor_body_path: str | None = None,
         stop_after_empty_page: bool = True,
     ) -> None:
         super().__init__(stop_after_empty_page=stop_after_empty_page)
+        self.has_more_path = JSONPath(has_more_path) if has_more_path else None
+        self.cursor_body_path = cursor_body_path
         if cursor_value is None and cursor_path is None:
             cursor_path = "cursors.next"
         self.cursor_path = JSONPath(cursor_path) if cursor_path else None
@@ -99,6 +104,8 @@ class CursorPaginator(_NextReference):
     def stop_rule(self, page: Page) -> str | None:
         if self.stop_condition is not None and self.stop_condition(self._template_context(page)):
             return "stop_condition is true"
+        if self.has_more_path is not None and self.has_more_path.first(page.body, default=True) in (False, "false", "False"):
+            return f"{self.has_more_path.spec} is false"
         return None
 
     @override
@@ -149,20 +156,22 @@ class HeaderLinkPaginator(_NextReference):
         return self._reference(page, page.response.links.get(self.links_next_key, {}).get("url"))
 
 
-class AutoPaginator(_NextReference):
-    """dlt's default when no paginator is configured: follow a ``Link: rel="next"``
-    header, else a URL under ``next`` in the body; otherwise the first page is the only one.
+class HeaderCursorPaginator(_NextReference):
+    """A cursor in a response header (``cursor_key``, default ``next``), sent back as ``cursor_param``.
 
-    ``{"data": [...], "next": "https://api.example.com/items?page=2"}`` with no paginator.
+    ``X-Next-Cursor: abc`` with ``{"type": "header_cursor", "cursor_key": "X-Next-Cursor",
+    "cursor_param": "after"}`` requests ``?after=abc``. Stops when the header is absent.
     """
 
-    type_name = "auto"
-    no_next = "no next link"
+    type_name = "header_cursor"
+    values_are_links = False
+    no_next = "no cursor header"
+
+    def __init__(self, *, cursor_key: str = "next", cursor_param: str = "cursor", stop_after_empty_page: bool = True) -> None:
+        super().__init__(stop_after_empty_page=stop_after_empty_page)
+        self.cursor_key = cursor_key
+        self.cursor_param = cursor_param
 
     @override
     def next_value(self, page: Page) -> t.Any:
-        link = page.response.links.get("next", {}).get("url")
-        if link is None and isinstance(page.body, dict):
-            candidate = page.body.get("next")
-            link = candidate if isinstance(candidate, str) and _is_link(candidate) else None
-        return self._reference(page, link)
+        return self._reference(page, page.response.headers.get(self.cursor_key))

@@ -7,7 +7,7 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_restgeneric.http.paginators.base import Page, Paginator
+from tap_restgeneric.http.paginators.base import Page, Paginator, put_token
 from tap_restgeneric.http.selectors import JSONPath
 
 if t.TYPE_CHECKING:
@@ -112,6 +112,7 @@ class PageNumberPaginator(_RangePaginator):
         total_path: str | list | None = "total",
         maximum_page: int | None = None,
         has_more_path: str | list | None = None,
+        page_body_path: str | None = None,
         stop_after_empty_page: bool = True,
     ) -> None:
         self.base_page = next((v for v in (base_page, start_from_page) if v is not None), 1)
@@ -125,6 +126,7 @@ class PageNumberPaginator(_RangePaginator):
         )
         self.page_param = page_param
         self.limit_param = limit_param
+        self.page_body_path = page_body_path
 
     @override
     def _end_from_total(self, total: int) -> int:
@@ -132,7 +134,7 @@ class PageNumberPaginator(_RangePaginator):
 
     @override
     def apply(self, request: HTTPRequest, token: int) -> None:
-        request.params[self.page_param] = token
+        put_token(request, self.page_param, self.page_body_path, token)
         if self.limit_param and self.limit is not None:
             request.params[self.limit_param] = self.limit
 
@@ -155,6 +157,10 @@ class OffsetPaginator(_RangePaginator):
     Stops after: an empty page; a page shorter than ``limit``; an offset reaching
     ``total`` (``total_path``, a count of items, default ``total`` when present);
     ``has_more_path`` false; an offset reaching ``maximum_offset``.
+
+    A POST API paged in its JSON body (dlt's ``offset_body_path`` / ``limit_body_path``):
+    ``{"type": "offset", "limit": 100, "offset_body_path": "paging.offset", "limit_body_path":
+    "paging.limit"}`` sends ``{"paging": {"offset": 100, "limit": 100}, …}``.
     """
 
     type_name = "offset"
@@ -170,6 +176,8 @@ class OffsetPaginator(_RangePaginator):
         total_path: str | list | None = "total",
         maximum_offset: int | None = None,
         has_more_path: str | list | None = None,
+        offset_body_path: str | None = None,
+        limit_body_path: str | None = None,
         stop_after_empty_page: bool = True,
     ) -> None:
         super().__init__(
@@ -183,6 +191,8 @@ class OffsetPaginator(_RangePaginator):
         self.step = limit
         self.offset_param = offset_param
         self.limit_param = limit_param
+        self.offset_body_path = offset_body_path
+        self.limit_body_path = limit_body_path
 
     @override
     def _end_from_total(self, total: int) -> int:
@@ -190,8 +200,8 @@ class OffsetPaginator(_RangePaginator):
 
     @override
     def apply(self, request: HTTPRequest, token: int) -> None:
-        request.params[self.offset_param] = token
-        request.params[self.limit_param] = self.step
+        put_token(request, self.offset_param, self.offset_body_path, token)
+        put_token(request, self.limit_param, self.limit_body_path, self.step)
 
     @override
     def value_after(self, token: int) -> int:
