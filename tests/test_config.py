@@ -32,11 +32,11 @@ INVALID = [
     ({"source_file": "/nonexistent/source.yaml"}, "source_file: no such file '/nonexistent/source.yaml'"),
     (
         {"source": src(resources=["a", "b", "c", {"name": "d", "endpoint": {"path": "/d", "paginator": {"type": "pages"}}}])},
-        "resources[3].endpoint.paginator.type: 'pages' is not one of single_page, page_number, offset, cursor, json_link, header_link, auto, json_response",
+        "resources[3].endpoint.paginator.type: 'pages' is not one of single_page, page_number, offset, cursor, json_link, header_link, header_cursor, auto, json_response",
     ),
     (
         {"source": one(paginator={"type": "page_number", "page_parm": "p"})},
-        "resources[0].endpoint.paginator.page_parm: unknown key for paginator type 'page_number' (valid keys: type, base_page, has_more_path, limit, limit_param, maximum_page, page, page_param, start_from_page, stop_after_empty_page, total_path)",
+        "resources[0].endpoint.paginator.page_parm: unknown key for paginator type 'page_number' (valid keys: type, base_page, has_more_path, limit, limit_param, maximum_page, page, page_body_path, page_param, start_from_page, stop_after_empty_page, total_path)",
     ),
     ({"source": one(paginator="offset")}, "resources[0].endpoint.paginator.limit: required for paginator type 'offset'"),
     (
@@ -110,7 +110,7 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(SourceConfigError) as info:
         load_source(settings)
     assert info.value.problems == [
-        "resources[0].endpoint.paginator.type: 'pages' is not one of single_page, page_number, offset, cursor, json_link, header_link, auto, json_response",
+        "resources[0].endpoint.paginator.type: 'pages' is not one of single_page, page_number, offset, cursor, json_link, header_link, header_cursor, auto, json_response",
         "resources[1].primary_key: expected string or array, got integer 3",
     ]
 

@@ -466,3 +466,14 @@ def test_auto_refuses_when_two_pages_disagree(httpserver, tmp_path):
         'but response 2 shows a Link rel="next" header (header_link); set endpoint.paginator instead of guessing'
     )
     assert out.ids("items") == [1, 2]
+
+
+def test_an_initial_value_that_cannot_compare_with_inferred_cursor_values_is_a_config_error(httpserver, tmp_path):
+    config = events(httpserver, initial_value="yesterday")
+    out = run_cli([], config, tmp_path)
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines()[-1] == (
+        "tap-restgeneric: config error: events: incremental.initial_value: 'yesterday' is not an ISO 8601 date or "
+        "date-time like cursor 'ts' of stream 'events'"
+    )
+    assert not out.records("events")

@@ -12,8 +12,10 @@ import typing as t
 
 from typing_extensions import override
 
+from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.tree import TreeStream
 from tap_restgeneric.schema_inference import infer_schema
+from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
     from tap_restgeneric.http.pages import PageFetcher
@@ -84,4 +86,9 @@ class SampledStream(TreeStream):
         incremental = self.resource["endpoint"].get("incremental")
         if incremental:  # the replication key belongs in the schema even if no sample had it
             schema["properties"].setdefault(incremental["cursor_path"], {"type": ["string", "null"]})
+            # A start that cannot compare with the cursor values seen (``yesterday`` for dates) would
+            # silently drop every record, or none: a config error, as for a declared schema.
+            problems = start_value_problems(self.name, incremental, schema, self.config.get("start_date"))
+            if problems:
+                raise SourceConfigError(problems)
         return schema
