@@ -13,6 +13,7 @@ from typing_extensions import override
 
 from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
+from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_STREAM_CONCURRENCY, FanOut
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
 from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.http.stream import ResourceStream, stream_class_for
@@ -25,6 +26,7 @@ from tap_restgeneric.source import PRESETS, load_source, preset_schema
 from tap_restgeneric.source.settings import check_settings
 
 if t.TYPE_CHECKING:
+    import threading
     from types import FrameType
 
 
@@ -91,10 +93,19 @@ class TapRestGeneric(Tap):
         th.Property(
             "max_concurrency",
             th.IntegerType(minimum=1),
-            default=8,
+            default=DEFAULT_MAX_CONCURRENCY,
             description=(
-                "Pages requested at once for page_number and offset paginators (1 = one after the other); "
-                "records still come in page order."
+                "Requests in flight at once across all streams (pages requested ahead, children of upcoming "
+                "parents, streams at once); 1 = one request at a time. Records and STATE still come in order."
+            ),
+        ),
+        th.Property(
+            "stream_concurrency",
+            th.IntegerType(minimum=1),
+            default=DEFAULT_STREAM_CONCURRENCY,
+            description=(
+                "Streams whose pages are requested while an earlier stream is being written (1 = one stream "
+                "after another); the output is the same as a sequential sync's."
             ),
         ),
         th.Property(
@@ -157,7 +168,17 @@ class TapRestGeneric(Tap):
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
-        return RateLimiter(self.config.get("max_requests_per_second"))
+        return RateLimiter(self.config.get("max_requests_per_second"), int(self.config.get("max_concurrency") or 1))
+
+    @functools.cached_property
+    def streams_ahead(self) -> FanOut:
+        """The top-level streams' pages, requested while the streams before them are written (the
+        SDK writes one stream after another: the output stays that of a sequential sync)."""
+
+        def pages(context: t.Any, start: t.Any, cancelled: threading.Event) -> t.Iterator[t.Any]:
+            return t.cast("ResourceStream", self.streams[context["stream"]]).pages_ahead(None, start, cancelled)
+
+        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages)
 
     @override
     def discover_streams(self) -> list[Stream]:

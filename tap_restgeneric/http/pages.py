@@ -30,6 +30,8 @@ if t.TYPE_CHECKING:
 
 #: Responses faster than this (seconds) are not worth requesting ahead; see PageFetcher._pages_ahead.
 AHEAD_MIN_LATENCY = 0.003
+#: Full pages read per page more requested ahead (see PageFetcher._pages_ahead).
+RAMP = 2
 #: Default of the max_pages setting: far beyond any real stream, a stop for a runaway one.
 DEFAULT_MAX_PAGES = 1_000_000
 
@@ -129,6 +131,10 @@ class PageFetcher:
         ``concurrency``. A response faster than ``AHEAD_MIN_LATENCY`` is not waiting on
         the network but on the server's CPU: more requests would only queue there, and
         threads would contend for the interpreter here, so requests stay inline.
+
+        It also ramps up as the stream proves long: one page more ahead per ``RAMP`` full
+        pages read, so a stream of a few pages costs at most a page or two past its end
+        (requests are an API's quota), while a long one soon has ``concurrency`` in flight.
         """
         paginator = self.paginator
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"{self.stream_name}-page")
@@ -138,6 +144,7 @@ class PageFetcher:
         last_token = paginator.last_value(page)
         latency = page.response.elapsed.total_seconds() if page else 0.0
         work = 1e-3
+        full_pages = 1  # the page before this loop did not end the stream
 
         def more_pages() -> bool:
             return last_token is None or next_token <= last_token
@@ -153,7 +160,8 @@ class PageFetcher:
                     next_token = paginator.value_after(next_token)
                     fetched = self.fetch(prepared, None)
                 self.on_request()
-                ahead = 0 if latency < AHEAD_MIN_LATENCY else min(self.concurrency, math.ceil(latency / max(work, 1e-4)))
+                proven = full_pages // RAMP
+                ahead = 0 if latency < AHEAD_MIN_LATENCY else min(self.concurrency, proven, math.ceil(latency / max(work, 1e-4)))
                 while len(in_flight) < ahead and more_pages():
                     prepared = self.prepare(next_token)
                     in_flight.append((next_token, pool.submit(self.fetch, prepared, abandoned)))
@@ -164,6 +172,7 @@ class PageFetcher:
                 work = 0.7 * work + 0.3 * (time.perf_counter() - started)
                 latency = 0.7 * latency + 0.3 * page.response.elapsed.total_seconds()
                 self._advance(page)
+                full_pages += 1
         finally:
             abandoned.set()  # requests still running stop retrying
             pool.shutdown(wait=False, cancel_futures=True)

@@ -8,6 +8,7 @@ the one that got it: the API said so to the client, not to one thread.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import threading
 import time
@@ -22,13 +23,24 @@ MAX_BACKOFF = 300
 
 class RateLimiter:
     """Shared by every stream and thread of a tap: at most ``per_second`` request starts
-    per second (when set), and no request during a ``Retry-After`` pause."""
+    per second (when set), no request during a ``Retry-After`` pause, and at most
+    ``in_flight`` requests at once (``slot()``: pages ahead, children, streams at once)."""
 
-    def __init__(self, per_second: float | None) -> None:
+    def __init__(self, per_second: float | None, in_flight: int | None = None) -> None:
         self.interval = 1.0 / float(per_second) if per_second else 0.0
         self._lock = threading.Lock()
         self._next_start = 0.0
         self._paused_until = 0.0
+        self._slots = threading.BoundedSemaphore(in_flight) if in_flight else None
+
+    @contextlib.contextmanager
+    def slot(self) -> t.Iterator[None]:
+        """Hold one of the ``in_flight`` request slots while a request is on the wire."""
+        if self._slots is None:
+            yield
+            return
+        with self._slots:
+            yield
 
     def wait(self) -> None:
         if not self.interval and not self._paused_until:

@@ -166,7 +166,8 @@ class SendingStream(RESTStream):
         if cancelled is not None and cancelled.is_set():
             raise Abandoned  # not retried: nobody will read this page
         self.rate_limiter.wait()
-        response = self._transport.send(prepared)
+        with self.rate_limiter.slot():
+            response = self._transport.send(prepared)
         # The SDK's request-duration metric (Meltano users read it); private, but the only
         # way to emit the metric exactly as the SDK's own _request does.
         self._write_request_duration_log(endpoint=self.path, response=response, context=context, extra_tags=None)

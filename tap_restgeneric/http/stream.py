@@ -97,7 +97,7 @@ class ResourceStream(SampledStream):
         )
         self._plain_output: bool | None = None
         concurrency = int(self.config.get("max_concurrency") or 1)
-        self.fanout = FanOut(self.name, concurrency, self._pages_ahead) if self.link else None
+        self.fanout = FanOut(self.name, concurrency, self.pages_ahead) if self.link else None
         self._warned_missing_cursor = False
         if self._incremental:
             declared = resource.get("schema") or self.preset_schema
@@ -261,13 +261,15 @@ class ResourceStream(SampledStream):
     def get_records(self, context: t.Any) -> Iterable[dict]:
         return self.request_records(context)
 
-    def _pages_ahead(self, context: t.Any, start: t.Any, abandoned: threading.Event) -> Iterator[Page]:
-        """One parent's pages, fetched ahead by ``fanout`` (one request at a time within a parent)."""
-        return self._fetcher(context, start, concurrency=1, abandoned=abandoned).pages()
+    def pages_ahead(self, context: t.Any, start: t.Any, abandoned: threading.Event) -> Iterator[Page]:
+        """Pages fetched ahead of the SDK reaching them: one parent's (one request at a time within a
+        parent), or a whole top-level stream's (with its own look-ahead)."""
+        concurrency = 1 if self.link else int(self.config.get("max_concurrency") or 1)
+        return self._fetcher(None if not self.link else context, start, concurrency=concurrency, abandoned=abandoned).pages()
 
     @override
     def request_records(self, context: t.Any) -> Iterator[dict]:
-        fetched = self.fanout.take(context) if self.fanout and context else None
+        fetched = self.fanout.take(context) if self.fanout and context else self.fetched_ahead_of_turn(context)
         start = fetched[0] if fetched else self.starting_value(context)
         window = Window.of(self._incremental, start, self.name) if self._incremental else None
         with self.get_http_request_counter() as request_counter:

@@ -167,7 +167,9 @@ class TreeStream(EmittingStream):
         manager = self.state_manager
         if isinstance(manager, IndexedStateManager):
             return manager.find(context) or {}
-        return self.get_context_state(context)
+        # Read only: a stream's entry appears in STATE once it syncs, not when its pages are requested ahead.
+        state: t.Mapping[str, t.Any] = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
+        return state
 
     def prefetch_children(self, records: list[dict], context: t.Any) -> None:
         """Start requesting the children of these parent records (see ``fanout``), up to the
@@ -184,6 +186,25 @@ class TreeStream(EmittingStream):
             contexts.extend(self.get_child_context(record, context) for record in records)
         for child in children:
             child.fanout.submit((c, child.starting_value(c)) for c in contexts)  # type: ignore[union-attr]
+
+    def fetched_ahead_of_turn(self, context: t.Any) -> tuple[t.Any, t.Iterator[t.Any]] | None:
+        """A top-level stream's pages, requested while the streams before it were written (the
+        tap's ``streams_ahead``); the first stream to sync starts the streams after it."""
+        ahead: FanOut | None = getattr(self._tap, "streams_ahead", None)
+        if ahead is None or self.link is not None or context is not None:
+            return None
+        if not ahead.started:
+            ahead.started = True
+            later = [
+                stream
+                for stream in list(self._tap.streams.values())
+                if isinstance(stream, TreeStream)
+                and stream.link is None
+                and stream is not self
+                and (stream.selected or stream.has_selected_descendents)
+            ]
+            ahead.submit(({"stream": stream.name}, stream.starting_value(None)) for stream in later)
+        return ahead.take({"stream": self.name})
 
     def stop_prefetching_children(self) -> None:
         for child in self.child_streams:
