@@ -91,6 +91,8 @@ def paths(tree: t.Any, prefix: tuple = ()) -> list[tuple]:
 def mutated_configs(draw: st.DrawFn) -> dict:
     config = copy.deepcopy(BASE)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        if not paths(config):  # everything deleted already
+            break
         where = draw(st.sampled_from(paths(config)))
         parent = config
         for part in where[:-1]:
