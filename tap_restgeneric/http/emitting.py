@@ -43,6 +43,9 @@ class EmittingStream(SendingStream):
     contract: Contract = Contract()
     #: The resource's primary key, which errors about a record name it by.
     record_key_names: tuple[str, ...] = ()
+    #: The resource's incremental config (None: a full-table stream).
+    incremental: t.Mapping[str, t.Any] | None = None
+    _warned_missing_cursor = False
 
     # ------------------------------------------------------------ output
 
@@ -112,3 +115,24 @@ class EmittingStream(SendingStream):
                     self._drifted.add(change)
                     self.logger.warning("stream '%s': schema evolved: %s (schema_contract evolve)", self.name, change)
         return outcome.record
+
+    @override
+    def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
+        # Private SDK hook: it reads the cursor as record[key] and fails on a record without it.
+        # Such a record is emitted and leaves the bookmark as it is; one warning per stream says so.
+        if self.incremental is None or self.incremental.get("end_value") is not None:
+            return  # only incremental streams have bookmarks, and a backfill (end_value) never moves one
+        cursor = self.incremental["cursor_path"]
+        if latest_record.get(cursor) is None:
+            if not self._warned_missing_cursor:
+                self._warned_missing_cursor = True
+                key = {k: latest_record.get(k) for k in self.record_key_names} or "(no primary key)"
+                self.logger.warning(
+                    "stream '%s': a record without its cursor field %r (key %s) was emitted; records without it do not move "
+                    "the bookmark",
+                    self.name,
+                    cursor,
+                    key,
+                )
+            return
+        super()._increment_stream_state(latest_record, context=context)

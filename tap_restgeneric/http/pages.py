@@ -110,6 +110,7 @@ class PageFetcher:
                 f"same page twice ({exc}); stopping instead of looping"
             ) from None
         if paginator.finished:
+            page.stop_reason = paginator.stop_reason
             if self.logger is not None and paginator.stop_reason and "maximum_" in paginator.stop_reason:
                 self.logger.warning(
                     "stream '%s': paging stopped: %s (as configured); the API may have more",

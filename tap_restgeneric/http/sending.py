@@ -36,6 +36,8 @@ class SendingStream(RESTStream):
     error_handler: t.Mapping[str, t.Any]
     #: dlt's response_actions of the endpoint (checked before the status is).
     response_actions: tuple[ResponseAction, ...] = ()
+    #: Requests sent again after a retriable failure, in this sync.
+    retried = 0
     rate_limiter: RateLimiter
     _transport: Transport
     _reader: ResponseReader
@@ -104,6 +106,7 @@ class SendingStream(RESTStream):
             if isinstance(exception, (RetriableAPIError, requests.exceptions.Timeout))
             else connection_problem(exception)
         )
+        self.retried += 1
         self.logger.warning("Retrying in %.2f s (attempt %d): %s", details.get("wait") or 0, details.get("tries"), reason)
 
     @property

@@ -21,6 +21,7 @@ from tap_restgeneric.http.incremental import Window, lagged
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.processing import Steps
+from tap_restgeneric.http.progress import Progress
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
 from tap_restgeneric.http.sampling import SampledStream
@@ -98,7 +99,8 @@ class ResourceStream(SampledStream):
         self._plain_output: bool | None = None
         concurrency = int(self.config.get("max_concurrency") or 1)
         self.fanout = FanOut(self.name, concurrency, self.pages_ahead) if self.link else None
-        self._warned_missing_cursor = False
+        self.incremental = self._incremental
+        self.progress = Progress(self.name, self.logger)
         if self._incremental:
             declared = resource.get("schema") or self.preset_schema
             problems = start_value_problems(self.name, self._incremental, declared, self.config.get("start_date"))
@@ -198,27 +200,6 @@ class ResourceStream(SampledStream):
         return initial
 
     @override
-    def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
-        # Private SDK hook: it reads the cursor as record[key] and fails on a record without it.
-        # Such a record is emitted and leaves the bookmark as it is; one warning per stream says so.
-        if self._incremental is None or self._incremental.get("end_value") is not None:
-            return  # only incremental streams have bookmarks, and a backfill (end_value) never moves one
-        cursor = self._incremental["cursor_path"]
-        if latest_record.get(cursor) is None:
-            if not self._warned_missing_cursor:
-                self._warned_missing_cursor = True
-                key = {k: latest_record.get(k) for k in self.resource["primary_key"]} or "(no primary key)"
-                self.logger.warning(
-                    "stream '%s': a record without its cursor field %r (key %s) was emitted; records without it do not move "
-                    "the bookmark",
-                    self.name,
-                    cursor,
-                    key,
-                )
-            return
-        super()._increment_stream_state(latest_record, context=context)
-
-    @override
     def _fetcher(
         self,
         context: t.Any,
@@ -279,8 +260,9 @@ class ResourceStream(SampledStream):
             else:
                 concurrency = int(self.config.get("max_concurrency") or 1)
                 pages = self._fetcher(context, start, concurrency=concurrency, on_request=request_counter.increment).pages()
+            progress = self.progress
             try:
-                for page in pages:
+                for page in progress.track(pages):
                     # RECORDs of one page are stamped with one time_extracted (see _write_record_message).
                     self._extracted_at = datetime.datetime.now(datetime.timezone.utc)
                     records = self.with_parent_fields(page.records, context)
@@ -288,9 +270,12 @@ class ResourceStream(SampledStream):
                         records = window.keep(records)
                     records = self.processed(records)
                     self.prefetch_children(records, context)
+                    progress.records += len(records)
                     yield from records
             finally:
                 self.stop_prefetching_children()
+            if self.link is None:
+                self.logger.info(progress.summary(self.retried))
 
 
 def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:

@@ -240,6 +240,9 @@ class TreeStream(EmittingStream):
     def finalize_state_progress_markers(self, state: dict | None = None) -> None:
         # Called once the stream's whole sync succeeded (a child's: with its parent's).
         super().finalize_state_progress_markers(state)
+        progress = getattr(self, "progress", None)
+        if self.link is not None and not state and progress is not None and progress.contexts:
+            self.logger.info(progress.summary(self.retried))  # a child's closing line, for all its parents
         if not state and self._activated is not None:
             # The second ACTIVATE_VERSION: every record of this full-table version has been sent,
             # so a loader may drop the rows it did not send (the SDK only writes the first).

@@ -26,6 +26,8 @@ class Page:
     records: list
     #: Set by a response action ``ignore``: no records, and paging ends (dlt's IgnoreResponseException).
     ignored: bool = False
+    #: Why paging stopped after this page (set on the last page once the paginator has decided).
+    stop_reason: str | None = None
 
 
 class PaginatorRefused(Exception):

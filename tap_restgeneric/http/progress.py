@@ -1,0 +1,75 @@
+"""What a stream did, said as it goes and when it ends.
+
+While a stream runs, a line at most every ``PROGRESS_INTERVAL`` seconds (records so far and the
+rate); when it ends, one line with its records, pages, retries, wall time and the rule that
+ended its paging (``empty page``, ``short page (…)``, ``total reached (…)``, ``no next link``,
+``has_more is false``, ``max_pages``…)::
+
+    stream 'users': 2,500 records, 25 pages, 1 retry, 3.1 s; paging stopped: short page (0 records, limit 100)
+
+A child stream says it once for all its parents (``… under 120 parents; paging stopped: empty
+page (80), short page (40)``).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+import typing as t
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Iterable, Iterator
+
+    from tap_restgeneric.http.paginators import Page
+
+#: Seconds between the progress lines of a long stream.
+PROGRESS_INTERVAL = 10.0
+
+
+@dataclasses.dataclass
+class Progress:
+    """One stream's counts (a child's: over all its parents)."""
+
+    name: str
+    logger: logging.Logger
+    records: int = 0
+    pages: int = 0
+    contexts: int = 0
+    seconds: float = 0.0
+    reasons: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    _started: float = dataclasses.field(default=0.0, init=False)
+    _said: float = dataclasses.field(default=0.0, init=False)
+
+    def track(self, pages: Iterable[Page]) -> Iterator[Page]:
+        """``pages``, counted; the reason paging stopped is read off the last page once it is done."""
+        self.contexts += 1
+        self._started = self._said = time.monotonic()
+        last = None
+        try:
+            for last in pages:
+                self.pages += 1
+                yield last
+                now = time.monotonic()
+                if now - self._said >= PROGRESS_INTERVAL:
+                    self._said = now
+                    rate = self.records / max(now - self._started, 1e-9)
+                    self.logger.info("stream '%s': %s records so far (%s/s)", self.name, f"{self.records:,}", f"{rate:,.0f}")
+        finally:
+            self.seconds += time.monotonic() - self._started
+            if last is not None and last.stop_reason:
+                self.reasons[last.stop_reason] += 1
+
+    def summary(self, retried: int) -> str:
+        """The stream's closing line; ``retried``: its requests sent again (the stream's retry handler counts them)."""
+        retries = f", {retried} retr{'y' if retried == 1 else 'ies'}" if retried else ""
+        parents = f" under {self.contexts:,} parents" if self.contexts > 1 else ""
+        if len(self.reasons) == 1 and self.contexts <= 1:
+            stopped = next(iter(self.reasons))
+        else:
+            stopped = ", ".join(f"{reason} ({count:,})" for reason, count in self.reasons.most_common()) or "no page read"
+        return (
+            f"stream '{self.name}': {self.records:,} records, {self.pages:,} pages{retries}, {self.seconds:.1f} s{parents}; "
+            f"paging stopped: {stopped}"
+        )

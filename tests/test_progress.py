@@ -1,0 +1,64 @@
+"""Every stream says how it ended (records, pages, retries, time, the stop rule) and, while long, how it goes."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from werkzeug import Response
+
+from tap_restgeneric.http import progress as progress_module
+from tests.support import run_cli, sync
+
+
+def paged_config(httpserver, pages: dict[str, list], **paginator) -> dict:
+    def handler(request):
+        return Response(json.dumps({"data": pages.get(request.args.get("page", "1"), [])}), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    return {
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api")},
+            "resources": [
+                {
+                    "name": "items",
+                    "primary_key": "id",
+                    "schema": {"properties": {"id": {"type": "integer"}}},
+                    "endpoint": {"path": "items", "data_selector": "data", "paginator": {"type": "page_number", **paginator}},
+                }
+            ],
+        }
+    }
+
+
+def test_a_stream_ends_with_one_line_saying_what_stopped_it(httpserver, tmp_path):
+    pages = {"1": [{"id": 1}, {"id": 2}], "2": [{"id": 3}, {"id": 4}], "3": [{"id": 5}]}
+    out = run_cli([], paged_config(httpserver, pages, limit=2, total_path=None), tmp_path)
+    assert out.returncode == 0
+    line = next(line for line in out.stderr.splitlines() if "stream 'items': 5 records" in line)
+    assert line.endswith(
+        "stream 'items': 5 records, 3 pages, " + line.split(", ")[2] + "; paging stopped: short page (1 records, limit 2)"
+    )
+
+
+def test_an_empty_page_and_a_total_are_named(httpserver, tmp_path):
+    out = run_cli([], paged_config(httpserver, {"1": [{"id": 1}]}, total_path=None), tmp_path)
+    assert "stream 'items': 1 records, 2 pages" in out.stderr and "paging stopped: empty page" in out.stderr
+
+
+def test_a_long_stream_says_how_it_goes(httpserver, monkeypatch):
+    monkeypatch.setattr(progress_module, "PROGRESS_INTERVAL", 0.0)
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Collect()
+    logger = logging.getLogger("tap-restgeneric.items")
+    logger.addHandler(handler)
+    try:
+        sync(paged_config(httpserver, {"1": [{"id": 1}], "2": [{"id": 2}]}, total_path=None))
+    finally:
+        logger.removeHandler(handler)
+    assert any(m.startswith("stream 'items': 1 records so far (") for m in seen)
