@@ -118,6 +118,15 @@ class TapRestGeneric(Tap):
             ),
         ),
         th.Property(
+            "total_mismatch",
+            th.StringType(allowed_values=["warn", "error"]),
+            default="warn",
+            description=(
+                "When the API states a total (total_path) and a stream reads another number of records or pages: "
+                "warn (one line naming stream, total and count) or error (the stream stops)."
+            ),
+        ),
+        th.Property(
             "schema_contract",
             th.StringType(allowed_values=list(MODES)),
             default="evolve",

@@ -67,3 +67,47 @@ def test_a_long_stream_says_how_it_goes(httpserver, monkeypatch):
         logger.removeHandler(handler)
         logger.setLevel(level)
     assert any(m.startswith("stream 'items': 1 records so far (") for m in seen)
+
+
+def offset_config(httpserver, total: int, served: int, **settings) -> dict:
+    records = [{"id": i} for i in range(1, served + 1)]
+
+    def handler(request):
+        offset = int(request.args.get("offset", 0))
+        body = {"data": records[offset : offset + 2], "total": total}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    return {
+        **settings,
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api")},
+            "resources": [
+                {
+                    "name": "items",
+                    "primary_key": "id",
+                    "schema": {"properties": {"id": {"type": "integer"}}},
+                    "endpoint": {"path": "items", "data_selector": "data", "paginator": {"type": "offset", "limit": 2}},
+                }
+            ],
+        },
+    }
+
+
+def test_a_stated_total_that_disagrees_with_the_records_read_is_said(httpserver, tmp_path):
+    out = run_cli([], offset_config(httpserver, total=6, served=5), tmp_path)
+    assert out.returncode == 0 and len(out.records("items")) == 5
+    assert "stream 'items': the API stated 6 records (total: 6) but 5 were read" in out.stderr
+
+
+def test_total_mismatch_error_stops_the_stream(httpserver, tmp_path):
+    out = run_cli([], offset_config(httpserver, total=6, served=5, total_mismatch="error"), tmp_path)
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines()[-1] == (
+        "tap-restgeneric: error: stream 'items': the API stated 6 records (total: 6) but 5 were read (total_mismatch: error)"
+    )
+
+
+def test_a_total_that_agrees_says_nothing(httpserver, tmp_path):
+    out = run_cli([], offset_config(httpserver, total=6, served=6), tmp_path)
+    assert out.returncode == 0 and "the API stated" not in out.stderr

@@ -61,7 +61,10 @@ class PageFetcher:
     record_key: Callable[[dict], t.Any] | None = None
     max_pages: int = DEFAULT_MAX_PAGES
     logger: logging.Logger | None = None
+    #: dlt's stated totals (total_path) that disagree with what was read stop the stream (else: a warning).
+    strict_totals: bool = False
     pages_read: int = dataclasses.field(default=0, init=False)
+    records_read: int = dataclasses.field(default=0, init=False)
     _previous: list | None = dataclasses.field(default=None, init=False)
 
     def pages(self) -> Iterator[Page]:
@@ -83,6 +86,7 @@ class PageFetcher:
         this check an offset API that always answers page one is followed forever."""
         self.pages_read += 1
         records = page.records
+        self.records_read += len(records)
         previous, self._previous = self._previous, records
         if previous and len(previous) == len(records):
             key = self.record_key
@@ -111,6 +115,12 @@ class PageFetcher:
             ) from None
         if paginator.finished:
             page.stop_reason = paginator.stop_reason
+            mismatch = getattr(paginator, "total_mismatch", None)
+            problem = mismatch(page, self.pages_read, self.records_read) if mismatch else None
+            if problem and self.strict_totals:
+                raise StreamError(f"stream '{self.stream_name}': {problem} (total_mismatch: error)")
+            if problem and self.logger is not None:
+                self.logger.warning("stream '%s': %s", self.stream_name, problem)
             if self.logger is not None and paginator.stop_reason and "maximum_" in paginator.stop_reason:
                 self.logger.warning(
                     "stream '%s': paging stopped: %s (as configured); the API may have more",

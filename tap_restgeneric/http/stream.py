@@ -221,6 +221,7 @@ class ResourceStream(SampledStream):
             on_request=on_request,
             record_key=self._record_key(),
             max_pages=int(self.config.get("max_pages") or DEFAULT_MAX_PAGES),
+            strict_totals=self.config.get("total_mismatch") == "error",
             logger=self.logger,
         )
 

@@ -37,6 +37,7 @@ class _RangePaginator(Paginator):
         stop_after_empty_page: bool,
     ) -> None:
         super().__init__(first, stop_after_empty_page=stop_after_empty_page)
+        self.first = first
         self.limit = limit
         self.total_path = JSONPath(total_path) if total_path else None
         self.has_more_path = JSONPath(has_more_path) if has_more_path else None
@@ -72,6 +73,22 @@ class _RangePaginator(Paginator):
     def next_value(self, page: Page) -> int:
         return self.value_after(self.current_value)
 
+    #: What the stated total counts: pages (page_number) or records (offset).
+    total_counts: t.ClassVar[str]
+
+    def total_mismatch(self, page: Page, pages_read: int, records_read: int) -> str | None:
+        """When paging ended by the data (not a configured maximum) and the last page stated a total
+        other than what was read: the API's total and the count, said (a short load is not silent)."""
+        total = self.total(page)
+        if total is None or (self.stop_reason or "").startswith(self.maximum_name):
+            return None
+        expected = self._end_from_total(total) - self.first
+        read = pages_read if self.total_counts == "pages" else records_read
+        if expected <= 0 or read == expected:
+            return None
+        spec = self.total_path.spec if self.total_path else "total"
+        return f"the API stated {expected:,} {self.total_counts} ({spec}: {total}) but {read:,} were read"
+
     @override
     def last_value(self, page: Page | None) -> int | None:
         bounds = [self.value_before(self.maximum)] if self.maximum is not None else []
@@ -99,6 +116,7 @@ class PageNumberPaginator(_RangePaginator):
 
     type_name = "page_number"
     maximum_name = "maximum_page"
+    total_counts = "pages"
 
     def __init__(
         self,
@@ -165,6 +183,7 @@ class OffsetPaginator(_RangePaginator):
 
     type_name = "offset"
     maximum_name = "maximum_offset"
+    total_counts = "records"
 
     def __init__(
         self,
