@@ -15,6 +15,7 @@ from singer_sdk.singerlib import StateMessage
 from tap_restgeneric.errors import Interrupted, RestGenericError, SourceConfigError
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.output.writer import STDOUT, BufferedSingerWriter
+from tap_restgeneric.source.written import written_schema_text
 from tap_restgeneric.tap import TapRestGeneric
 
 #: Exit codes of a sync stopped by a signal, as a shell reports them.
@@ -24,6 +25,9 @@ SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 def main() -> None:
     """``tap-restgeneric``: exit 1 with one line on stderr (a traceback only at debug level);
     130/143 after SIGINT/SIGTERM, with the records produced flushed and a STATE covering them."""
+    if sys.argv[1:] == ["--dialect-schema"]:  # the dialect's JSON Schema as users write it, for editors
+        sys.stdout.write(written_schema_text())
+        return
     for signum in SIGNAL_EXIT:  # until the tap installs its own handler: nothing written yet, no STATE
         signal.signal(signum, _stopped_early)
     try:
