@@ -12,6 +12,12 @@ PORT=${SANDBOX_PORT:-8765}
 export SANDBOX_URL="http://127.0.0.1:${PORT}"
 export SANDBOX_SECRET=${SANDBOX_SECRET:-sandbox-secret}
 
+# 0. The port must be free: something else answering there would be synced instead of the sandbox.
+if (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null; then
+  echo "demo: something is already listening on 127.0.0.1:${PORT}; stop it, or run SANDBOX_PORT=<free port> bash scripts/demo.sh" >&2
+  exit 1
+fi
+
 # 1. Meltano, installed with uv into .tools (not on the system); see scripts/setup.sh.
 bash scripts/setup.sh
 export PATH="$ROOT/.tools/bin:$PATH"

@@ -166,10 +166,13 @@ def test_any_preset_against_any_server_through_derived_env_vars(meltano):
     assert sorted(r["id"] for r in loaded) == sorted(SANDBOX.ids("incidents", "alerts"))
 
 
-def test_tap_pipes_into_target_jsonl(meltano, tmp_path):
-    meltano("run", "tap-restgeneric--social-insights", "target-jsonl", extra_env={"TARGET_JSONL_DESTINATION_PATH": str(tmp_path)})
-    lines = (tmp_path / "media.jsonl").read_text().splitlines()
-    assert sorted(json.loads(line)["id"] for line in lines) == sorted(SANDBOX.ids("social_insights", "media"))
+def test_tap_pipes_into_target_jsonl_one_folder_per_preset(meltano, tmp_path):
+    """Every preset has a `users` stream: each lands in its own folder, not appended into one file."""
+    for preset in ("social-insights", "learning"):
+        meltano("run", f"tap-restgeneric--{preset}", "target-jsonl", extra_env={"TARGET_JSONL_ROOT": str(tmp_path)})
+    for api, stream in (("social_insights", "media"), ("social_insights", "users"), ("learning", "users")):
+        lines = (tmp_path / api / f"{stream}.jsonl").read_text().splitlines()
+        assert sorted(json.loads(line)["id"] for line in lines) == sorted(SANDBOX.ids(api, stream)), f"{api}/{stream}"
 
 
 def test_numeric_settings_through_meltano_environment_variables(meltano, tmp_path):
