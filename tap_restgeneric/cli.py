@@ -12,6 +12,7 @@ import typing as t
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.singerlib import StateMessage
 
+from tap_restgeneric import doctor
 from tap_restgeneric.errors import Interrupted, RestGenericError, SourceConfigError
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.output.writer import STDOUT, BufferedSingerWriter
@@ -31,6 +32,8 @@ def main() -> None:
     for signum in SIGNAL_EXIT:  # until the tap installs its own handler: nothing written yet, no STATE
         signal.signal(signum, _stopped_early)
     try:
+        if "--doctor" in sys.argv[1:]:  # probes every stream and explains (see doctor.py)
+            sys.exit(doctor.main(sys.argv[1:]))
         TapRestGeneric.cli()
     except Interrupted as exc:
         _interrupted(exc)

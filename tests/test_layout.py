@@ -26,8 +26,9 @@ LAYERS = {
     "tap_restgeneric.http": 3,
     "tap_restgeneric.source": 4,
     "tap_restgeneric.tap": 5,
-    "tap_restgeneric.cli": 6,
-    "tap_restgeneric.sandbox": 7,
+    "tap_restgeneric.doctor": 6,
+    "tap_restgeneric.cli": 7,
+    "tap_restgeneric.sandbox": 8,
 }
 MAX_MODULE_LINES = 400
 MAX_CLASS_LINES = 250

@@ -35,6 +35,10 @@ class SampledStream(TreeStream):
     #: The parent resource's stream, whose sampled records a child's schema is inferred under.
     parent: SampledStream | None = None
     _schema_completed = False
+    #: Whether a stream without a schema samples the API for one (the doctor's streams do not).
+    sample_for_schema = True
+    #: No schema was declared or sampled (the doctor has nothing to compare its sample with).
+    schema_unknown = False
 
     def _fetcher(self, context: t.Any, start: t.Any, *, concurrency: int) -> PageFetcher:
         raise NotImplementedError
@@ -75,6 +79,9 @@ class SampledStream(TreeStream):
 
     def _infer_schema(self) -> dict:
         """Sample the API (several pages when it has them) and infer a schema."""
+        if not self.sample_for_schema:  # the doctor's streams: its probes are the only requests
+            self.schema_unknown = True
+            return {"type": "object", "properties": {}}
         records = self.sampled_records
         schema = infer_schema(
             records,

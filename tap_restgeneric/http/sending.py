@@ -148,6 +148,20 @@ class SendingStream(RESTStream):
                 )
             ) from exc
 
+    def send_once(self, prepared: requests.PreparedRequest) -> requests.Response:
+        """One attempt, not retried, under the rate limit (the doctor's probes: two requests at most)."""
+        self.rate_limiter.wait()
+        with self.rate_limiter.slot():
+            return self._transport.send(prepared)
+
+    def read(self, response: requests.Response) -> Page:
+        """A response as a page: its status checked, its body parsed, its records selected."""
+        self.validate_response(response)
+        return self._reader(response)
+
+    def parse_body(self, response: requests.Response) -> t.Any:
+        return self._reader.parse(response)
+
     def log_once(self, message: str) -> None:
         """``stream '<name>': <message>`` at INFO, the first time only."""
         logged = self.__dict__.setdefault("_logged_once", set())

@@ -167,6 +167,12 @@ class ResourceStream(SampledStream):
             data=getattr(request, "form", None),
         )
 
+    def requests_for(self, context: t.Any) -> tuple[Paginator, Callable[[t.Any], requests.PreparedRequest]]:
+        """A new paginator, and how to prepare the request of each of its tokens for ``context`` (the doctor's)."""
+        start = self.starting_value(context)
+        paginator = self._new_paginator()
+        return paginator, lambda value: self._prepare(context, start, paginator, value)
+
     def _new_paginator(self) -> Paginator:
         options = dict(self._endpoint["paginator"])
         cls = PAGINATORS[options.pop("type")]

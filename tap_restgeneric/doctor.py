@@ -1,0 +1,242 @@
+"""``tap-restgeneric --config FILE --doctor``: why a config does the wrong thing, one row per stream.
+
+Each stream (the catalog's selected ones, with ``--catalog``) is probed with at most two requests,
+each sent once (no retries): its first page and, when the paginator asks for it, the next one; a
+child is probed under the first record of its parent's probe. A row says: the HTTP status (and
+whether the credentials were accepted), how many records the selector matched, what the paginator
+decided after page 1 (the next request, or the stop rule and why), whether the key is unique and
+non-null in the sample, whether the incremental cursor is present and comparable, and the fields
+of the sample the schema lacks or types differently; each problem with a hint. ``--format json``
+prints the same as ``{"streams": [...]}``. Exit 0 only when every stream is ok. Secrets are
+redacted as everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing as t
+
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from typing_extensions import override
+
+from tap_restgeneric.errors import RestGenericError
+from tap_restgeneric.http.paginators import PaginationLoop, PaginatorRefused
+from tap_restgeneric.http.stream import ResourceStream
+from tap_restgeneric.http.transport import display_url
+from tap_restgeneric.output.redact import REDACTOR
+from tap_restgeneric.schema_drift import Contract, reconcile
+from tap_restgeneric.tap import TapRestGeneric
+from tap_restgeneric.values import start_value_problems
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Stream
+
+    from tap_restgeneric.http.paginators import Page
+
+#: Sampled records whose fields are compared with the schema.
+SAMPLE = 100
+BODY_IS_THE_LIST = "the body itself is the list of records (remove data_selector, or set it to $)"
+
+
+@dataclasses.dataclass
+class Row:
+    stream: str
+    status: int | None = None
+    records: int | None = None
+    stop_reason: str | None = None
+    next_request: str | None = None
+    problems: list[str] = dataclasses.field(default_factory=list)
+    sample: list[dict] = dataclasses.field(default_factory=list, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_json(self) -> dict[str, t.Any]:
+        return {
+            "stream": self.stream,
+            "ok": self.ok,
+            "status": self.status,
+            "records": self.records,
+            "stop_reason": self.stop_reason,
+            "next_request": self.next_request,
+            "problems": self.problems,
+        }
+
+
+def lists_in(body: t.Any, prefix: str = "", depth: int = 3) -> list[str]:
+    """Where a body holds lists of objects (``results``, ``meta.items``; ``$`` for the body itself):
+    the selector's hint."""
+    if isinstance(body, list) and not prefix:
+        return [BODY_IS_THE_LIST] if body and isinstance(body[0], dict) else []
+    if not isinstance(body, dict) or depth == 0:
+        return []
+    found = []
+    for key, value in body.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            found.append(path)
+        elif isinstance(value, dict):
+            found += lists_in(value, f"{path}.", depth - 1)
+    return found
+
+
+def probe(stream: ResourceStream, context: t.Any) -> Row:
+    row = Row(stream.name)
+    paginator, prepare = stream.requests_for(context)
+    page = _page(stream, row, prepare(paginator.current_value))
+    if page is None:
+        return row
+    row.records = len(page.records)
+    row.sample = stream.processed(stream.with_parent_fields(page.records, context))
+    try:
+        paginator.update(page)
+    except (PaginationLoop, PaginatorRefused) as exc:
+        row.problems.append(f"paginator: {exc}")
+        return row
+    if paginator.finished:
+        row.stop_reason = paginator.stop_reason
+        if row.stop_reason == "empty page" and not page.records:
+            row.problems.append("the first page has no records (an empty source, or filters/params that match nothing)")
+    else:
+        prepared = prepare(paginator.current_value)
+        row.next_request = f"{prepared.method} {prepared.url}"  # with its paging parameters (secrets are redacted)
+        second = _page(stream, row, prepared)
+        if second is not None and second.records and second.records == page.records:
+            row.problems.append(
+                f"page 2 has the same records as page 1: the API ignores paginator {paginator.type_name!r}'s "
+                "parameter (check page_param / offset_param / cursor_param)"
+            )
+    _check_sample(stream, row)
+    return row
+
+
+def _page(stream: ResourceStream, row: Row, prepared: t.Any) -> Page | None:
+    try:
+        response = stream.send_once(prepared)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is the row's problem
+        row.problems.append(f"request to {display_url(prepared.url or '')} failed: {type(exc).__name__}: {exc}")
+        return None
+    row.status = row.status or response.status_code
+    try:
+        return stream.read(response)
+    except (FatalAPIError, RetriableAPIError, RestGenericError) as exc:
+        problem = str(exc)
+        if response.status_code in (401, 403):
+            problem += "; hint: the credentials were refused (secrets, client.auth)"
+        elif "matched nothing" in problem or "not data" in problem:
+            try:
+                found = lists_in(stream.parse_body(response))
+            except Exception:  # noqa: BLE001 - the hint is best effort
+                found = []
+            if found == [BODY_IS_THE_LIST]:
+                problem += f"; hint: {BODY_IS_THE_LIST}"
+            elif found:
+                problem += f"; hint: the body's lists of records are at {', '.join(found)} (set data_selector)"
+        row.problems.append(problem)
+        return None
+
+
+def _check_sample(stream: ResourceStream, row: Row) -> None:
+    sample = row.sample[:SAMPLE]
+    keys = list(stream.record_key_names)
+    if keys and sample:
+        values = [tuple(record.get(k) for k in keys) for record in sample]
+        if any(None in value for value in values):
+            row.problems.append(f"primary key {', '.join(keys)} is missing or null in the sample")
+        elif len(set(values)) < len(values):
+            row.problems.append(f"primary key {', '.join(keys)} is not unique in the sample (add a field to it)")
+    incremental = stream.incremental
+    if incremental and sample:
+        cursor = incremental["cursor_path"]
+        missing = sum(1 for record in sample if record.get(cursor) is None)
+        if missing:
+            row.problems.append(f"incremental cursor {cursor!r} is missing in {missing} of {len(sample)} records")
+        if not stream.schema_unknown:
+            row.problems.extend(start_value_problems(stream.name, incremental, stream.schema, stream.config.get("start_date")))
+    if stream.schema_unknown:  # no schema declared: nothing to compare the sample with
+        return
+    changes: list[str] = []
+    for record in sample:
+        outcome = reconcile(stream.schema, record, Contract(), stream.name, None)
+        changes += [change for change in outcome.changes if change not in changes]
+    if changes:
+        row.problems.append("the sample leaves the schema: " + "; ".join(changes[:5]))
+
+
+class DoctorTap(TapRestGeneric):
+    """The tap, with streams that do not sample the API for a schema: the probes are the only requests."""
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        streams = super().discover_streams()
+        for stream in streams:
+            if isinstance(stream, ResourceStream):
+                stream.sample_for_schema = False
+        return streams
+
+
+def doctor(tap: TapRestGeneric) -> list[Row]:
+    rows: dict[str, Row] = {}
+    streams = [s for s in tap.streams.values() if isinstance(s, ResourceStream)]
+    for stream in _parents_first(streams):
+        if not stream.selected:
+            continue
+        context = None
+        if stream.link is not None and isinstance(stream.parent, ResourceStream):
+            parent_row = rows.get(stream.parent.name) or probe(stream.parent, None)
+            if not parent_row.sample:
+                rows[stream.name] = Row(stream.name, problems=[f"no record of '{stream.parent.name}' to probe it under"])
+                continue
+            try:
+                context = stream.sampling_contexts(parent_row.sample[:1], stream.parent)[0]
+            except RestGenericError as exc:
+                rows[stream.name] = Row(stream.name, problems=[str(exc)])
+                continue
+        rows[stream.name] = probe(stream, context)
+    return list(rows.values())
+
+
+def _parents_first(streams: list[ResourceStream]) -> list[ResourceStream]:
+    ordered: list[ResourceStream] = []
+
+    def add(stream: ResourceStream) -> None:
+        if stream in ordered:
+            return
+        if isinstance(stream.parent, ResourceStream):
+            add(stream.parent)
+        ordered.append(stream)
+
+    for stream in streams:
+        add(stream)
+    return ordered
+
+
+def render(rows: list[Row], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps({"streams": [row.as_json() for row in rows]}, indent=2)
+    lines = []
+    for row in rows:
+        paging = f"next: {row.next_request}" if row.next_request else f"stopped: {row.stop_reason or '-'}"
+        status = "ok" if row.ok else "PROBLEM"
+        records = "-" if row.records is None else str(row.records)
+        lines.append(f"{row.stream:24} {status:8} HTTP {row.status or '-'}  records {records:>5}  {paging}")
+        lines.extend(f"    - {problem}" for problem in row.problems)
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tap-restgeneric --doctor", description=__doc__.splitlines()[0])
+    parser.add_argument("--doctor", action="store_true")
+    parser.add_argument("--config", action="append", default=[], help="a config file, or ENV (repeatable)")
+    parser.add_argument("--catalog", help="probe only the streams this catalog selects")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    args = parser.parse_args(argv)
+    files = [path for path in args.config if path != "ENV"]
+    tap = DoctorTap(config=files or None, catalog=args.catalog, parse_env_config="ENV" in args.config)
+    rows = doctor(tap)
+    sys.stdout.write(REDACTOR(render(rows, args.format)) + "\n")
+    return 0 if rows and all(row.ok for row in rows) else 1
