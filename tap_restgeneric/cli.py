@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import sys
+import tempfile
 import traceback
 import typing as t
 
@@ -31,6 +33,7 @@ def main() -> None:
         return
     for signum in SIGNAL_EXIT:  # until the tap installs its own handler: nothing written yet, no STATE
         signal.signal(signum, _stopped_early)
+    sys.argv[1:] = _flags_as_settings(sys.argv[1:])
     try:
         if "--doctor" in sys.argv[1:]:  # probes every stream and explains (see doctor.py)
             sys.exit(doctor.main(sys.argv[1:]))
@@ -41,6 +44,29 @@ def main() -> None:
         _fail(exc)
     except Exception as exc:  # noqa: BLE001 - anything else still gets one line
         _fail(exc, unexpected=True)
+
+
+#: The tap's own flags that stand for a setting: ``--record DIR`` is ``record_dir: DIR``.
+FLAG_SETTINGS = {"--record": "record_dir", "--replay": "replay_dir"}
+
+
+def _flags_as_settings(argv: list[str]) -> list[str]:
+    """The SDK's CLI knows only its own flags: the tap's become one more ``--config`` file (the SDK
+    merges them in order, so these win)."""
+    settings: dict[str, str] = {}
+    rest: list[str] = []
+    words = iter(argv)
+    for word in words:
+        name, _, value = word.partition("=")
+        if name in FLAG_SETTINGS:
+            settings[FLAG_SETTINGS[name]] = value or next(words, "")
+        else:
+            rest.append(word)
+    if not settings:
+        return argv
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="tap-restgeneric-flags-", delete=False) as handle:
+        json.dump(settings, handle)
+    return [*rest, "--config", handle.name]
 
 
 def _stopped_early(signum: int, frame: t.Any) -> None:  # noqa: ARG001 - a signal handler's signature

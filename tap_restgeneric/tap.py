@@ -15,6 +15,7 @@ from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_STREAM_CONCURRENCY, FanOut
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
+from tap_restgeneric.http.recording import Tape
 from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.http.stream import ResourceStream, stream_class_for
 from tap_restgeneric.http.transport import DEFAULT_MAX_RESPONSE_MB, DEFAULT_REQUEST_TIMEOUT, response_limits
@@ -151,6 +152,18 @@ class TapRestGeneric(Tap):
             description="Upper bound on request starts per second across all streams and threads (default: no bound).",
         ),
         th.Property(
+            "record_dir",
+            th.StringType,
+            description="Save every response of the run in this directory, secrets redacted (the --record DIR flag).",
+        ),
+        th.Property(
+            "replay_dir",
+            th.StringType,
+            description=(
+                "Answer every request from a recording made with record_dir, offline and without secrets (the --replay DIR flag)."
+            ),
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             description="User-Agent header sent with every request (default tap-restgeneric/<version>).",
@@ -176,6 +189,15 @@ class TapRestGeneric(Tap):
         return super()._validate_config(raise_errors=raise_errors)
 
     @functools.cached_property
+    def tape(self) -> Tape | None:
+        """``--record`` / ``--replay``: every response saved, or answered from a recording (see http.recording)."""
+        if self.config.get("replay_dir"):
+            return Tape(self.config["replay_dir"], "replay")
+        if self.config.get("record_dir"):
+            return Tape(self.config["record_dir"], "record")
+        return None
+
+    @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
         return RateLimiter(self.config.get("max_requests_per_second"), int(self.config.get("max_concurrency") or 1))
 
@@ -195,12 +217,15 @@ class TapRestGeneric(Tap):
         REDACTOR.add(*source.secret_values)
         for note in source.notes:
             self.logger.info(note)
+        if source.replayed_secrets:  # the streams' requests read them as they read any secret
+            self._config["secrets"] = {**(self._config.get("secrets") or {}), **source.replayed_secrets}
         runtime = AuthRuntime(
             timeout=response_limits(self.config)[0],
             max_bytes=response_limits(self.config)[1],
             error_handler=source.error_handler,
             rate_limiter=self.rate_limiter,
             logger=self.logger,
+            tape=self.tape,
         )
 
         def authenticator_for(auth: dict | None) -> OriginScopedAuth:

@@ -31,6 +31,8 @@ from tap_restgeneric.output.redact import REDACTOR
 if t.TYPE_CHECKING:
     import logging
 
+    from tap_restgeneric.http.recording import Tape
+
 
 class CookieAPIKeyAuthenticator(APIAuthenticatorBase):
     """An API key sent as a cookie (dlt's ``location: cookie``); the SDK has header/params only."""
@@ -169,6 +171,7 @@ class AuthRuntime:
     error_handler: t.Mapping[str, t.Any]
     rate_limiter: RateLimiter
     logger: logging.Logger
+    tape: Tape | None = None
 
 
 def _api_key(cfg: dict, runtime: AuthRuntime) -> APIAuthenticatorBase:  # noqa: ARG001
@@ -198,6 +201,7 @@ def _oauth2_client_credentials(cfg: dict, runtime: AuthRuntime) -> APIAuthentica
         logger=runtime.logger,
         secret_headers={"Authorization"},
         secret_body=True,
+        tape=runtime.tape,
     )
     return OAuth2ClientCredentials(
         access_token_url=url,

@@ -85,6 +85,7 @@ class ResourceStream(SampledStream):
         self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"], self.logger)
         self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
         self._transport = Transport(
+            tape=getattr(tap, "tape", None),
             session=self.requests_session,
             origin=Origin.of(self.url_base),
             label=f"stream '{self.name}'",

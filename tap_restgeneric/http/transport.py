@@ -44,6 +44,8 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
+    from tap_restgeneric.http.recording import Tape
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: As requests' ``Session.max_redirects``.
 MAX_REDIRECTS = 30
@@ -196,8 +198,11 @@ class Transport:
         secret_params: t.AbstractSet[str] = frozenset(),
         secret_body: bool = False,
         environment: EnvironmentSettings | None = None,
+        tape: Tape | None = None,
     ) -> None:
         self.session = session
+        #: ``--record`` / ``--replay``: responses saved as received, or answered from a recording.
+        self.tape = tape
         self.origin = origin
         self.label = label
         self.timeout = timeout
@@ -212,6 +217,14 @@ class Transport:
 
     def send(self, request: requests.PreparedRequest) -> requests.Response:
         """Send ``request`` (prepared without credentials) and follow its redirects."""
+        if self.tape is not None and self.tape.replaying:
+            return self.tape.replay(request, self.secret_params)
+        response = self._send(request)
+        if self.tape is not None:
+            self.tape.record(request, response, self.secret_params)
+        return response
+
+    def _send(self, request: requests.PreparedRequest) -> requests.Response:
         bare = request
         for _ in range(MAX_REDIRECTS + 1):
             origin = Origin.of(bare.url or "")

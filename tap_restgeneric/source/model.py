@@ -86,3 +86,5 @@ class Source:
     error_handler: ErrorHandlerConfig = field(default_factory=DEFAULT_ERROR_HANDLER.copy)
     #: What the config says that the tap accepts without acting on (logged at INFO).
     notes: list[str] = field(default_factory=list)
+    #: Secrets a replay stands placeholders in for (``replay_dir`` set, the secret not).
+    replayed_secrets: dict[str, str] = field(default_factory=dict)

@@ -18,7 +18,8 @@ import jsonschema
 from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, config_path
 from tap_restgeneric.http.actions import ACTIONS
 from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, OAUTH2_CLIENT_AUTH_METHODS, SECRET_KEYS
-from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
+from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS
+from tap_restgeneric.http.recording import REPLAYED_SECRET
 from tap_restgeneric.http.selectors import JSONPath
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.source.family import bind_path_params, bind_resolve_params, check_family, dlt_placeholders, parent_link
@@ -31,12 +32,11 @@ from tap_restgeneric.source.model import (
     ResourceConfig,
     Source,
 )
+from tap_restgeneric.source.paginator_config import check_paginator
 from tap_restgeneric.source.steps import compile_steps
 from tap_restgeneric.templates import (
-    PAGINATOR_NAMES,
     REQUEST_NAMES,
     STATIC_NAMES,
-    Template,
     compile_tree,
     render_tree,
     template_config,
@@ -154,6 +154,7 @@ class _Checker:
         self.problems: list[str] = []
         self.client_paginator: dict | None = None
         self.notes: list[str] = []
+        self.replayed_secrets: dict[str, str] = {}
         secrets = settings.get("secrets")
         self.secrets = dict(secrets) if isinstance(secrets, dict) else {}  # its type is the settings' check
         self.static_context = {"secrets": self.secrets, "config": template_config(settings)}
@@ -207,6 +208,7 @@ class _Checker:
             secret_headers=secret_headers,
             error_handler=_deep_merge(DEFAULT_ERROR_HANDLER, client.get("error_handler") or {}),
             notes=self.notes,
+            replayed_secrets=self.replayed_secrets,
         )
 
     def _compile(self, value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:
@@ -217,6 +219,9 @@ class _Checker:
             return None
         for template in templates_in(compiled):
             for missing in (n for n in template.secret_names if self.secrets.get(n) in (None, "")):
+                if self.settings.get("replay_dir"):  # a replay needs no secret: a placeholder stands in
+                    self.secrets[missing] = self.replayed_secrets[missing] = REPLAYED_SECRET
+                    continue
                 self.problem(
                     template.where, f"secret {missing!r} is not set (set it in the `secrets` setting as secrets.{missing})"
                 )
@@ -284,7 +289,9 @@ class _Checker:
         at = f"{where}.endpoint.path"
         endpoint["path"] = self._compile(dlt_placeholders(endpoint["path"], at, self.problem), at, REQUEST_NAMES)
         parent = parent_link(endpoint, merged.get("include_from_parent"), where, self.problem)
-        endpoint["paginator"] = self._paginator(endpoint.get("paginator"), f"{where}.endpoint.paginator")
+        # dlt: no paginator (or null) on the endpoint -> the client's, else detection.
+        paginator = endpoint.get("paginator") or self.client_paginator
+        endpoint["paginator"] = check_paginator(paginator, f"{where}.endpoint.paginator", self.problem, self._compile)
         if endpoint.get("data_selector") is not None:
             try:
                 JSONPath(endpoint["data_selector"])
@@ -344,37 +351,6 @@ class _Checker:
                 )
         if "params" in endpoint:
             endpoint["params"] = params
-
-    def _paginator(self, paginator: dict | None, where: str) -> dict:
-        # dlt: no paginator (or null) on the endpoint -> the client's, else detection.
-        paginator = paginator or self.client_paginator
-        if not paginator:
-            return {"type": "auto"}
-        paginator = dict(paginator)
-        kind = PAGINATOR_ALIASES.get(paginator["type"], paginator["type"])
-        paginator["type"] = kind
-        options = paginator_options(kind)
-        for key in sorted(set(paginator) - options - {"type"}):
-            valid = f"valid keys: type, {', '.join(sorted(options))}" if options else "it takes no other keys"
-            self.problem(config_path(where, key), f"unknown key for paginator type {kind!r} ({valid})")
-        if kind == "offset" and "limit" not in paginator:
-            self.problem(f"{where}.limit", "required for paginator type 'offset'")
-        if kind == "cursor":
-            if "cursor_value" in paginator and "cursor_path" in paginator:
-                self.problem(where, "set either cursor_path (dlt) or cursor_value (template), not both")
-            for key in ("cursor_value", "stop_condition"):
-                if key in paginator:
-                    compiled = self._compile(paginator[key], config_path(where, key), PAGINATOR_NAMES)
-                    if compiled is not None and not isinstance(compiled, Template):
-                        self.problem(config_path(where, key), "must be a template such as '{{ response.next }}'")
-                    paginator[key] = compiled
-        for key in ("total_path", "has_more_path", "cursor_path", "next_url_path"):
-            if paginator.get(key):
-                try:
-                    JSONPath(paginator[key])
-                except ValueError as exc:
-                    self.problem(config_path(where, key), str(exc))
-        return paginator
 
     def _write_disposition(self, value: t.Any, where: str) -> str:
         disposition = value.get("disposition") if isinstance(value, dict) else value
