@@ -166,12 +166,16 @@ def test_any_preset_against_any_server_through_derived_env_vars(meltano):
     assert sorted(r["id"] for r in loaded) == sorted(SANDBOX.ids("incidents", "alerts"))
 
 
-def test_tap_pipes_into_target_jsonl_one_folder_per_preset(meltano, tmp_path):
-    """Every preset has a `users` stream: each lands in its own folder, not appended into one file."""
+def test_tap_pipes_into_target_jsonl_one_folder_per_preset(meltano):
+    """Every preset has a `users` stream: each lands in its own folder (output/jsonl/<load_schema>/,
+    git-ignored), not appended into one file."""
+    root = ROOT / "output" / "jsonl"
+    for api in ("social_insights", "learning"):
+        shutil.rmtree(root / api, ignore_errors=True)  # target-jsonl appends
     for preset in ("social-insights", "learning"):
-        meltano("run", f"tap-restgeneric--{preset}", "target-jsonl", extra_env={"TARGET_JSONL_ROOT": str(tmp_path)})
+        meltano("run", f"tap-restgeneric--{preset}", "target-jsonl")
     for api, stream in (("social_insights", "media"), ("social_insights", "users"), ("learning", "users")):
-        lines = (tmp_path / api / f"{stream}.jsonl").read_text().splitlines()
+        lines = (root / api / f"{stream}.jsonl").read_text().splitlines()
         assert sorted(json.loads(line)["id"] for line in lines) == sorted(SANDBOX.ids(api, stream)), f"{api}/{stream}"
 
 

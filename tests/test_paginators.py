@@ -359,6 +359,6 @@ def test_maximum_page_stops_with_a_warning_not_silently(httpserver, tmp_path):
     assert out.returncode == 0
     assert out.ids("items") == list(range(1, 21))
     assert [q["page"] for q in queries(httpserver)] == ["1", "2"]
-    warning = [line for line in out.stderr.splitlines() if "paging stopped" in line]
-    assert len(warning) == 1 and "WARNING" in warning[0]
+    warning = [line for line in out.stderr.splitlines() if "paging stopped" in line and "WARNING" in line]
+    assert len(warning) == 1
     assert warning[0].endswith("stream 'items': paging stopped: maximum_page 3 reached (as configured); the API may have more")
