@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import sys
 import tempfile
 import traceback
 import typing as t
+from pathlib import Path
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.singerlib import StateMessage
@@ -35,6 +37,7 @@ def main() -> None:
         signal.signal(signum, _stopped_early)
     sys.argv[1:] = _flags_as_settings(sys.argv[1:])
     try:
+        _check_files(sys.argv[1:])
         if "--doctor" in sys.argv[1:]:  # probes every stream and explains (see doctor.py)
             sys.exit(doctor.main(sys.argv[1:]))
         TapRestGeneric.cli()
@@ -67,6 +70,18 @@ def _flags_as_settings(argv: list[str]) -> list[str]:
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="tap-restgeneric-flags-", delete=False) as handle:
         json.dump(settings, handle)
     return [*rest, "--config", handle.name]
+
+
+def _check_files(argv: list[str]) -> None:
+    """``--config``, ``--catalog`` and ``--state`` files are JSON objects, or one line says which is not."""
+    for flag, value in itertools.pairwise(argv):
+        if flag in ("--config", "--catalog", "--state") and value != "ENV":
+            try:
+                document = json.loads(Path(value).read_text())
+            except (OSError, ValueError) as exc:
+                raise SourceConfigError([f"{flag} {value}: not a readable JSON file ({type(exc).__name__}: {exc})"]) from None
+            if not isinstance(document, dict):
+                raise SourceConfigError([f"{flag} {value}: expected a JSON object, got {type(document).__name__}"])
 
 
 def _stopped_early(signum: int, frame: t.Any) -> None:  # noqa: ARG001 - a signal handler's signature

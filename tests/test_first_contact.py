@@ -60,3 +60,21 @@ def test_the_quickstarts_files_are_git_ignored():
     names = ["config.json", "state.json", "catalog.json", "out.jsonl", ".env"]
     proc = subprocess.run(["git", "check-ignore", *names], cwd=ROOT, capture_output=True, text=True)
     assert proc.stdout.split() == names
+
+
+def test_an_unreadable_catalog_or_state_file_is_named(sandbox, tmp_path):
+    from tests.support import last_line, preset_config, run_cli
+
+    (tmp_path / "empty.json").write_text("")
+    out = run_cli(["--catalog", str(tmp_path / "empty.json")], preset_config(sandbox, "learning"), tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr) == (
+        f"tap-restgeneric: config error: --catalog {tmp_path / 'empty.json'}: not a readable JSON file "
+        "(JSONDecodeError: Expecting value: line 1 column 1 (char 0))"
+    )
+    (tmp_path / "list.json").write_text("[]")
+    out = run_cli(["--state", str(tmp_path / "list.json")], preset_config(sandbox, "learning"), tmp_path)
+    assert (
+        last_line(out.stderr)
+        == f"tap-restgeneric: config error: --state {tmp_path / 'list.json'}: expected a JSON object, got list"
+    )
