@@ -38,7 +38,10 @@ def read_until_schema(process: subprocess.Popen, stream: str) -> list[str]:
 @pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT")])
 def test_a_signal_flushes_the_records_writes_a_state_covering_them_and_exits_non_zero(sandbox, tmp_path, signum, code, name):
     sandbox.inject_fault(REGISTRATIONS, "slow", count=1, delay=20)  # the tap waits here when the signal comes
-    process = start(preset_config(sandbox, "operations"), tmp_path)
+    # One stream at a time: the slow request is then the one the SDK waits on right after that stream's
+    # SCHEMA (with streams at once another stream's look-ahead may take it, and records keep coming after
+    # the SCHEMA: read_until_schema's read-ahead, which communicate() cannot see, would cut a line).
+    process = start(preset_config(sandbox, "operations", stream_concurrency=1), tmp_path)
     before = read_until_schema(process, "registrations_incremental")  # the first stream to request REGISTRATIONS
     time.sleep(0.3)  # its first request is now waiting on the slow response
     process.send_signal(signum)
@@ -160,3 +163,24 @@ def test_a_signal_while_the_output_pipe_is_full_leaves_every_line_whole(sandbox,
     assert 0 < len(records) < 10001
     assert messages[-1]["type"] == "STATE"
     assert "Traceback" not in stderr and "reentrant" not in stderr
+
+
+def test_a_signal_with_streams_at_once_leaves_every_line_whole(sandbox, tmp_path):
+    """Streams at once: the signal may come while records of an earlier stream are being written
+    and later streams' pages are being fetched; every line is still whole and STATE comes last."""
+    sandbox.inject_fault(REGISTRATIONS, "slow", count=1, delay=20)
+    process = start(preset_config(sandbox, "operations"), tmp_path)
+    deadline = time.monotonic() + 30
+    while not any(r.path == REGISTRATIONS for r in sandbox.requests) and time.monotonic() < deadline:
+        time.sleep(0.02)  # the slow request has started (on whichever thread)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    sandbox.clear_faults()
+    assert process.returncode == 143
+    messages = [json.loads(line) for line in stdout.splitlines()]  # every line is whole
+    assert messages[-1]["type"] == "STATE"
+    assert (
+        stderr.strip().splitlines()[-1]
+        == "tap-restgeneric: interrupted by SIGTERM: the records written are covered by the last STATE"
+    )
