@@ -13,7 +13,7 @@ import traceback
 import typing as t
 from pathlib import Path
 
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, InvalidStreamSortException, RetriableAPIError
 from singer_sdk.singerlib import StateMessage
 
 from tap_restgeneric import doctor
@@ -45,6 +45,14 @@ def main() -> None:
         _interrupted(exc)
     except (RestGenericError, FatalAPIError, RetriableAPIError) as exc:
         _fail(exc)
+    except InvalidStreamSortException as exc:  # a stream declared (or asked) sorted whose records are not
+        _fail(
+            RestGenericError(
+                f"{exc}: the records do not arrive in cursor order although incremental.row_order or a sort "
+                "parameter says so (set row_order: null, or fix the sort parameter); the records written are "
+                "covered by the last STATE"
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - anything else still gets one line
         _fail(exc, unexpected=True)
 

@@ -477,3 +477,32 @@ def test_an_initial_value_that_cannot_compare_with_inferred_cursor_values_is_a_c
         "date-time like cursor 'ts' of stream 'events'"
     )
     assert not out.records("events")
+
+
+def test_a_sort_parameter_that_the_records_do_not_keep_stops_with_one_line(httpserver, tmp_path):
+    httpserver.expect_request("/api/events").respond_with_json(
+        [{"id": 1, "ts": "2024-01-02T00:00:00Z"}, {"id": 2, "ts": "2024-01-01T00:00:00Z"}]
+    )
+    config = source(
+        httpserver,
+        {
+            "name": "events",
+            "primary_key": "id",
+            "schema": {"properties": {"id": {"type": "integer"}, "ts": {"type": "string", "format": "date-time"}}},
+            "endpoint": {
+                "path": "events",
+                "paginator": "single_page",
+                "params": {"order_by": "ts"},
+                "incremental": {"cursor_path": "ts", "initial_value": "2024-01-01T00:00:00Z"},
+            },
+        },
+    )
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 1
+    line = out.stderr.strip().splitlines()[-1]
+    assert line.startswith("tap-restgeneric: error: Unsorted data detected in stream.")
+    assert line.endswith(
+        "the records do not arrive in cursor order although incremental.row_order or a sort parameter says so "
+        "(set row_order: null, or fix the sort parameter); the records written are covered by the last STATE"
+    )
+    assert out.ids("events") == [1, 2]  # written before the order broke; the last STATE claims none of them

@@ -66,7 +66,7 @@ def test_a_signal_flushes_the_records_writes_a_state_covering_them_and_exits_non
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
 
 
-def registrations_source(sandbox, row_order: str | None) -> dict:
+def registrations_source(sandbox, row_order: str | None, params: dict | None = None) -> dict:
     incremental = {"cursor_path": "updated_at", "start_param": "updated_since"}
     if row_order:
         incremental["row_order"] = row_order
@@ -93,6 +93,7 @@ def registrations_source(sandbox, row_order: str | None) -> dict:
                         "data_selector": "data",
                         "paginator": {"type": "offset", "limit": 250},
                         "incremental": incremental,
+                        "params": params or {},
                     },
                 }
             ],
@@ -121,9 +122,14 @@ def bookmark(state: dict | None) -> str | None:
     return ((state or {}).get("bookmarks", {}).get("registrations") or {}).get("replication_key_value")
 
 
-@pytest.mark.parametrize("row_order", ["asc", None], ids=["sorted", "unsorted"])
-def test_a_killed_incremental_sync_resumes_from_its_last_state_and_loses_nothing(sandbox, tmp_path, row_order):
-    config = registrations_source(sandbox, row_order)
+@pytest.mark.parametrize(
+    ("row_order", "params"),
+    [("asc", None), (None, {"sort": "updated_at"}), (None, None)],
+    ids=["sorted", "sorted-by-params", "unsorted"],
+)
+def test_a_killed_incremental_sync_resumes_from_its_last_state_and_loses_nothing(sandbox, tmp_path, row_order, params):
+    config = registrations_source(sandbox, row_order, params)
+    sorted_records = row_order == "asc" or params is not None
     all_ids = sandbox.ids("operations", "registrations_incremental")
     seen: set[int] = set()
     state: dict | None = None
@@ -143,7 +149,7 @@ def test_a_killed_incremental_sync_resumes_from_its_last_state_and_loses_nothing
     assert seen == set(all_ids)  # every record delivered at least once across the runs
     assert bookmarks == sorted(bookmarks)  # bookmarks never move backwards
     assert bookmark(state) == max(r["updated_at"] for r in sandbox.records("operations", "registrations_incremental"))
-    if row_order == "asc":
+    if sorted_records:
         # Each run resumed where the last STATE of the killed one said: never from the start again.
         assert resumed_from[1:] == sorted(resumed_from[1:]) and min(resumed_from[1:]) > 1000
     else:

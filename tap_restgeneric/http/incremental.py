@@ -81,3 +81,26 @@ class Window:
         if start is not None and type(value) is type(start) and (value <= start if self.start_open else value < start):
             return False
         return not (end is not None and type(value) is type(end) and (value > end if self.end_closed else value >= end))
+
+
+#: Words in a parameter's name that say it orders the results (``sort``, ``order_by``, ``sortBy``).
+_ORDER_WORDS = ("sort", "order")
+
+
+def sorted_by_params(params: t.Mapping[str, t.Any] | None, cursor: str) -> bool:
+    """Whether the request asks the API to sort by the cursor, ascending: a parameter named like
+    ``sort``/``order_by`` whose value is the cursor (``updated_at``, ``+updated_at``,
+    ``updated_at asc``, ``updated_at:asc``), and no parameter saying ``desc``. Then records arrive
+    in cursor order and the bookmark can move with each one (as dlt's ``row_order: asc``)."""
+    if not params:
+        return False
+    values = {str(name).lower(): value for name, value in params.items() if isinstance(value, str)}
+    if any(value.strip().lower() in ("desc", "descending") for value in values.values()):
+        return False
+    for name, value in values.items():
+        if not any(word in name for word in _ORDER_WORDS):
+            continue
+        field, _, direction = value.strip().replace(":", " ").partition(" ")
+        if field.lstrip("+") == cursor and not field.startswith("-") and direction.strip().lower() in ("", "asc", "ascending"):
+            return True
+    return False

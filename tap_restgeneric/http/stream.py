@@ -17,7 +17,7 @@ from typing_extensions import override
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
-from tap_restgeneric.http.incremental import Window, lagged
+from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.processing import Steps
@@ -119,9 +119,15 @@ class ResourceStream(SampledStream):
     @property
     @override
     def is_sorted(self) -> bool:
-        """dlt's ``row_order: asc``: the API returns records in cursor order, so the bookmark moves
-        with each record and a killed sync resumes from its last STATE (the SDK checks the order)."""
-        return bool(self._incremental) and (self._incremental or {}).get("row_order") == "asc"
+        """dlt's ``row_order: asc``, or params that ask the API to sort by the cursor (``sort: updated_at``):
+        records arrive in cursor order, so the bookmark moves with each record and a killed sync resumes
+        from its last STATE (the SDK checks the order and stops the stream if it is not kept)."""
+        incremental = self._incremental
+        if not incremental:
+            return False
+        if incremental.get("row_order") is not None:
+            return incremental["row_order"] == "asc"
+        return sorted_by_params(self._endpoint.get("params"), incremental["cursor_path"])
 
     # ------------------------------------------------------------ request
 
