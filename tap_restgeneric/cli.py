@@ -49,8 +49,8 @@ def main() -> None:
         _fail(
             RestGenericError(
                 f"{exc}: the records do not arrive in cursor order although incremental.row_order or a sort "
-                "parameter says so (set row_order: null, or fix the sort parameter); the records written are "
-                "covered by the last STATE"
+                "parameter says so (the API does not sort as asked: drop row_order: asc, or the sort parameter); "
+                "the records written are covered by the last STATE"
             )
         )
     except Exception as exc:  # noqa: BLE001 - anything else still gets one line
