@@ -15,19 +15,18 @@ incremental with one bookmark per issue) and prints medians:
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from inprocess import sync_lines
 
 from tap_restgeneric.sandbox import SandboxServer
 from tap_restgeneric.sandbox.apis.tracker import Tracker
-from tap_restgeneric.tap import TapRestGeneric
 
 SECRET = "bench-secret"
 
@@ -61,14 +60,7 @@ def source(base_url: str) -> dict:
 def sync_once(base_url: str, **settings) -> tuple[float, int, str]:
     """(seconds, records, last STATE line) of one sync; output kept in memory."""
     config = {"source": source(base_url), "secrets": {"token": SECRET}, **settings}
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8", write_through=True)
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(wrapper):
-        TapRestGeneric(config=config, parse_env_config=False).sync_all()
-    seconds = time.perf_counter() - started
-    wrapper.flush()
-    lines = buffer.getvalue().decode().splitlines()
+    seconds, lines = sync_lines(config)
     records = sum(1 for line in lines if line.startswith(('{"type":"RECORD"', '{"type": "RECORD"')))
     state = next(line for line in reversed(lines) if '"STATE"' in line[:20])
     return seconds, records, state

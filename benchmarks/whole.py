@@ -14,19 +14,18 @@ per issue. The tap runs in this process (its start-up is not in the figures).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from inprocess import sync_lines
 
 from tap_restgeneric.sandbox import SandboxServer
 from tap_restgeneric.sandbox.apis.tracker import Tracker
 from tap_restgeneric.source import PRESETS
-from tap_restgeneric.tap import TapRestGeneric
 
 SECRET = "bench-secret"
 SECRET_NAME = {"incidents": "api_token"}
@@ -34,15 +33,9 @@ SECRET_NAME = {"incidents": "api_token"}
 
 def run(config: dict) -> tuple[float, dict[str, list]]:
     """(wall seconds, ids per stream) of one in-process sync."""
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8", write_through=True)
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(wrapper):
-        TapRestGeneric(config=config, parse_env_config=False).sync_all()
-    wall = time.perf_counter() - started
-    wrapper.flush()
+    wall, lines = sync_lines(config)
     ids: dict[str, list] = {}
-    for line in buffer.getvalue().decode().splitlines():
+    for line in lines:
         message = json.loads(line)
         if message["type"] == "RECORD":
             ids.setdefault(message["stream"], []).append(message["record"].get("id"))

@@ -12,12 +12,11 @@ from tap_restgeneric.http import progress as progress_module
 from tests.support import run_cli, sync
 
 
-def paged_config(httpserver, pages: dict[str, list], **paginator) -> dict:
-    def handler(request):
-        return Response(json.dumps({"data": pages.get(request.args.get("page", "1"), [])}), content_type="application/json")
-
+def items_config(httpserver, handler, paginator: dict, **settings) -> dict:
+    """A stream `items` (records under `data`) served by ``handler``, paged by ``paginator``."""
     httpserver.expect_request("/api/items").respond_with_handler(handler)
     return {
+        **settings,
         "source": {
             "client": {"base_url": httpserver.url_for("/api")},
             "resources": [
@@ -25,11 +24,18 @@ def paged_config(httpserver, pages: dict[str, list], **paginator) -> dict:
                     "name": "items",
                     "primary_key": "id",
                     "schema": {"properties": {"id": {"type": "integer"}}},
-                    "endpoint": {"path": "items", "data_selector": "data", "paginator": {"type": "page_number", **paginator}},
+                    "endpoint": {"path": "items", "data_selector": "data", "paginator": paginator},
                 }
             ],
-        }
+        },
     }
+
+
+def paged_config(httpserver, pages: dict[str, list], **paginator) -> dict:
+    def handler(request):
+        return Response(json.dumps({"data": pages.get(request.args.get("page", "1"), [])}), content_type="application/json")
+
+    return items_config(httpserver, handler, {"type": "page_number", **paginator})
 
 
 def test_a_stream_ends_with_one_line_saying_what_stopped_it(httpserver, tmp_path):
@@ -74,24 +80,9 @@ def offset_config(httpserver, total: int, served: int, **settings) -> dict:
 
     def handler(request):
         offset = int(request.args.get("offset", 0))
-        body = {"data": records[offset : offset + 2], "total": total}
-        return Response(json.dumps(body), content_type="application/json")
+        return Response(json.dumps({"data": records[offset : offset + 2], "total": total}), content_type="application/json")
 
-    httpserver.expect_request("/api/items").respond_with_handler(handler)
-    return {
-        **settings,
-        "source": {
-            "client": {"base_url": httpserver.url_for("/api")},
-            "resources": [
-                {
-                    "name": "items",
-                    "primary_key": "id",
-                    "schema": {"properties": {"id": {"type": "integer"}}},
-                    "endpoint": {"path": "items", "data_selector": "data", "paginator": {"type": "offset", "limit": 2}},
-                }
-            ],
-        },
-    }
+    return items_config(httpserver, handler, {"type": "offset", "limit": 2}, **settings)
 
 
 def test_a_stated_total_that_disagrees_with_the_records_read_is_said(httpserver, tmp_path):

@@ -21,7 +21,8 @@ from urllib.parse import urljoin, urlsplit
 
 from typing_extensions import override
 
-from tap_restgeneric.http.paginators.base import Page, Paginator, PaginatorRefused
+from tap_restgeneric.http.paginators.base import Page, PaginatorRefused
+from tap_restgeneric.http.paginators.links import _NextReference
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams.rest import HTTPRequest
@@ -68,14 +69,16 @@ def detect(page: Page) -> tuple[str, str, t.Any] | None:
     return None
 
 
-class AutoPaginator(Paginator):
+class AutoPaginator(_NextReference):
     """dlt's paginator detection (see the module docstring); ``log`` reports the choice."""
 
     type_name = "auto"
     no_next = "no next page indicated"
 
+    values_are_links = False
+
     def __init__(self, *, stop_after_empty_page: bool = True, log: t.Callable[[str], None] | None = None) -> None:
-        super().__init__(None, stop_after_empty_page=stop_after_empty_page)
+        super().__init__(stop_after_empty_page=stop_after_empty_page)
         self.log = log
         self.kind: str | None = None
         self.seen = ""
@@ -110,12 +113,7 @@ class AutoPaginator(Paginator):
 
     @override
     def apply(self, request: HTTPRequest, token: t.Any) -> None:
-        if token is None:
-            return
-        if self.kind in ("header_link", "json_link"):
-            request.url = token  # the link carries the next page's query
-            request.params = {}
-        elif self.kind == "page_number":
+        if self.kind == "page_number" and token is not None:
             request.params["page"] = token
-        else:
-            request.params["cursor"] = token
+        else:  # a link is followed, a cursor sent back as ?cursor=
+            super().apply(request, token)
