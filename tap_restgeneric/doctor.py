@@ -180,24 +180,36 @@ class DoctorTap(TapRestGeneric):
 
 
 def doctor(tap: TapRestGeneric) -> list[Row]:
+    """One row per selected stream, parents first; an unselected ancestor is probed (not shown)
+    for the record its descendants are probed under."""
     rows: dict[str, Row] = {}
     streams = [s for s in tap.streams.values() if isinstance(s, ResourceStream)]
-    for stream in _parents_first(streams):
-        if not stream.selected:
-            continue
+
+    def row_for(stream: ResourceStream) -> Row:
+        if stream.name not in rows:
+            rows[stream.name] = _safe_probe(stream, row_for)
+        return rows[stream.name]
+
+    ordered = _parents_first(streams)
+    for stream in ordered:
+        if stream.selected:
+            row_for(stream)
+    return [rows[s.name] for s in ordered if s.selected and s.name in rows]
+
+
+def _safe_probe(stream: ResourceStream, row_for: t.Callable[[ResourceStream], Row]) -> Row:
+    """``probe`` under the first record of the parent's probe; anything that goes wrong is the row's problem."""
+    try:
         context = None
         if stream.link is not None and isinstance(stream.parent, ResourceStream):
-            parent_row = rows.get(stream.parent.name) or probe(stream.parent, None)
+            parent_row = row_for(stream.parent)
             if not parent_row.sample:
-                rows[stream.name] = Row(stream.name, problems=[f"no record of '{stream.parent.name}' to probe it under"])
-                continue
-            try:
-                context = stream.sampling_contexts(parent_row.sample[:1], stream.parent)[0]
-            except RestGenericError as exc:
-                rows[stream.name] = Row(stream.name, problems=[str(exc)])
-                continue
-        rows[stream.name] = probe(stream, context)
-    return list(rows.values())
+                return Row(stream.name, problems=[f"no record of '{stream.parent.name}' to probe it under"])
+            context = stream.sampling_contexts(parent_row.sample[:1], stream.parent)[0]
+        return probe(stream, context)
+    except Exception as exc:  # noqa: BLE001 - a row per stream, whatever fails
+        text = str(exc) if isinstance(exc, RestGenericError) else f"{type(exc).__name__}: {exc}"
+        return Row(stream.name, problems=[" ".join(text.split())])
 
 
 def _parents_first(streams: list[ResourceStream]) -> list[ResourceStream]:

@@ -101,3 +101,21 @@ def test_the_catalog_limits_the_probe_and_text_is_the_default(sandbox, tracker, 
         f"{sandbox.base_url('tracker')}/issues?per_page=5&page=2",
     ]
     assert len(out.stdout.strip().splitlines()) == 1
+
+
+def test_a_grandchild_under_an_unselected_child_and_a_failing_step_get_rows(sandbox, tracker, tmp_path):
+    source = copy.deepcopy(tracker_source(sandbox))
+    source["resources"][0]["processing_steps"] = [{"map": {"x": "{{ record.nothing.deeper }}"}}]
+    config = config_for(source)
+    catalog = json.loads(run_cli(["--discover"], config_for(tracker_source(sandbox)), tmp_path).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] == "reactions"
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    out, rows = doctor(config_for(tracker_source(sandbox)), tmp_path, "--catalog", str(tmp_path / "catalog.json"))
+    assert [row["stream"] for row in rows] == ["reactions"] and rows[0]["ok"], rows
+    out, rows = doctor(config, tmp_path)
+    assert out.returncode == 1
+    assert rows[0]["stream"] == "issues"
+    assert rows[0]["problems"][0].startswith("resources[0].processing_steps[0].map.x: template error: ")

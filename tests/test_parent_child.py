@@ -366,3 +366,49 @@ def test_response_actions_ignore_a_deleted_parents_404(sandbox, tracker, tmp_pat
     assert {r["_issues_number"] for r in out.records("comments")} == {n for n, ids in all_comments().items() if ids and n != 4}
     assert "stream 'comments' (for the 'issues' record with number=4): HTTP 404 from " in out.stderr
     assert "ignored (response_actions)" in out.stderr
+
+
+def test_a_stream_map_filter_on_the_parent_with_fan_out_completes(sandbox, tracker, tmp_path):
+    """The SDK syncs no children of a record a stream map filters out; their prefetched pages are
+    dropped, and the fan-out goes on (it once waited forever for room)."""
+    config = config_for(tracker_source(sandbox), max_concurrency=2, stream_maps={"issues": {"__filter__": "number > 9"}})
+    out = run_cli([], config, tmp_path, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.ids("issues") == [1010, 1011, 1012]
+    assert {r["_issues_number"] for r in out.records("comments")} == {n for n in (10, 11, 12) if all_comments()[n]}
+
+
+def test_parents_sharing_a_bookmark_give_the_same_records_at_any_concurrency(sandbox, tracker):
+    source = tracker_source(sandbox)
+    source["resources"] = source["resources"][:2]
+    # user.id is 500 + number % 4: three issues share each value, so each bookmark is kept for several parents.
+    source["resources"][1]["endpoint"]["path"] = "issues/{{ resources.issues.user.id - 499 }}/comments"
+    outputs = [sync(config_for(source, max_concurrency=c)) for c in (1, 8)]
+    assert [(r["_issues_number"], r["id"]) for r in outputs[0].records("comments")] == [
+        (r["_issues_number"], r["id"]) for r in outputs[1].records("comments")
+    ]
+    assert outputs[0].states[-1] == outputs[1].states[-1]
+    assert len(outputs[0].states[-1]["bookmarks"]["comments"]["partitions"]) == 4
+
+
+def test_an_unselected_incremental_child_leaves_no_bookmarks_for_its_selected_grandchild(sandbox, tracker, tmp_path):
+    config = config_for(tracker_source(sandbox))
+    catalog = json.loads(run_cli(["--discover"], config, tmp_path).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] == "reactions"
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    out = run_cli(["--catalog", str(tmp_path / "catalog.json")], config, tmp_path)
+    assert out.returncode == 0
+    assert (out.states[-1]["bookmarks"].get("comments") or {}).get("partitions", []) == []
+
+
+def test_no_thread_is_left_behind_after_a_sync(sandbox, tracker):
+    import threading
+    import time
+
+    before = threading.active_count()
+    sync(config_for(tracker_source(sandbox)))
+    time.sleep(2)  # idle workers end after a second
+    assert threading.active_count() <= before

@@ -40,3 +40,32 @@ def test_a_request_the_recording_lacks_is_one_line(sandbox, tmp_path):
     line = last_line(out.stderr)
     assert line.startswith(f"tap-restgeneric: error: --replay {recording}: no recorded response for GET ")
     assert line.endswith("(record the run again)")
+
+
+def test_an_oauth2_token_is_not_recorded(httpserver, tmp_path):
+    httpserver.expect_request("/oauth/token", method="POST").respond_with_json(
+        {"access_token": "live-access-token-XYZ", "refresh_token": "live-refresh-ABC", "token_type": "bearer", "expires_in": 3600}
+    )
+    httpserver.expect_request("/api/items").respond_with_json([{"id": 1}])
+    config = {
+        "secrets": {"key": "client-secret-value"},
+        "source": {
+            "client": {
+                "base_url": httpserver.url_for("/api"),
+                "auth": {
+                    "type": "oauth2_client_credentials",
+                    "access_token_url": httpserver.url_for("/oauth/token"),
+                    "client_id": "cid",
+                    "client_secret": "{{ secrets.key }}",
+                },
+            },
+            "resources": [{"name": "items", "endpoint": {"path": "items", "paginator": "single_page"}}],
+        },
+    }
+    recording = tmp_path / "rec"
+    assert run_cli(["--record", str(recording)], config, tmp_path).returncode == 0
+    text = "".join(path.read_text() for path in recording.glob("*.json"))
+    for secret in ("live-access-token-XYZ", "live-refresh-ABC", "client-secret-value"):
+        assert secret not in text
+    replayed = run_cli(["--replay", str(recording)], {"source": config["source"]}, tmp_path)
+    assert replayed.returncode == 0 and replayed.ids("items") == [1]

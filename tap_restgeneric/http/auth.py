@@ -202,6 +202,7 @@ def _oauth2_client_credentials(cfg: dict, runtime: AuthRuntime) -> APIAuthentica
         secret_headers={"Authorization"},
         secret_body=True,
         tape=runtime.tape,
+        holds_credentials=True,
     )
     return OAuth2ClientCredentials(
         access_token_url=url,

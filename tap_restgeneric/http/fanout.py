@@ -24,6 +24,8 @@ if t.TYPE_CHECKING:
 
 #: Pages of one job fetched before the SDK reaches it.
 PAGES_AHEAD = 2
+#: Seconds a worker waits for a job before it ends.
+IDLE_SECONDS = 1.0
 #: Streams requested at once (the stream_concurrency default): every stream of the presets (up to
 #: 14) finishes in about the time of its longest chain of requests.
 DEFAULT_STREAM_CONCURRENCY = 8
@@ -65,14 +67,23 @@ class FanOut:
     interrupted never waits for pages nobody will read."""
 
     def __init__(
-        self, name: str, concurrency: int, fetch_pages: Callable[[t.Any, t.Any, threading.Event], Iterator[Page]]
+        self,
+        name: str,
+        concurrency: int,
+        fetch_pages: Callable[[t.Any, t.Any, threading.Event], Iterator[Page]],
+        key: Callable[[t.Mapping[str, t.Any]], t.Any] | None = None,
     ) -> None:
         self.name = name
         self.concurrency = concurrency
         self.fetch_pages = fetch_pages
+        #: What makes two jobs the same (an incremental child's: the parent fields its bookmark is kept by).
+        self.key = key or context_key
         self._jobs: dict[str, _Job] = {}
-        self._tasks: queue.SimpleQueue[tuple[_Job, t.Any] | None] = queue.SimpleQueue()
+        self._tasks: queue.SimpleQueue[tuple[_Job, t.Any]] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._order: dict[t.Any, int] = {}  # key -> when it was submitted
+        self._submitted = 0
         #: Set by the first submitter when the jobs are all known up front (the tap's streams).
         self.started = False
 
@@ -82,20 +93,32 @@ class FanOut:
         if self.concurrency <= 1:
             return
         for context, start in jobs:
-            key = context_key(context)
+            key = self.key(context)
             if key not in self._jobs:
                 job = self._jobs[key] = _Job(start)
+                self._submitted += 1
+                self._order[key] = self._submitted
                 self._tasks.put((job, context))
-        while len(self._workers) < self.concurrency:
-            worker = threading.Thread(target=self._work, name=f"{self.name}-ahead-{len(self._workers)}", daemon=True)
-            self._workers.append(worker)
-            worker.start()
+        with self._lock:
+            while len(self._workers) < self.concurrency:
+                worker = threading.Thread(target=self._work, name=f"{self.name}-ahead-{len(self._workers)}", daemon=True)
+                self._workers.append(worker)
+                worker.start()
 
     def _work(self) -> None:
-        # Jobs run in the order submitted, and the SDK reads them in that order: the job it reads
-        # next is always running or done, so workers waiting for room never starve it.
-        while (task := self._tasks.get()) is not None:
-            job, context = task
+        # Jobs run in the order submitted, and the SDK reads them in that order; a job it passes by
+        # (a record a stream map filters out) is cancelled when it takes a later one (``take``), so
+        # the job it reads next is always running or done and workers waiting for room never starve it.
+        # A worker idle for IDLE_SECONDS ends (a sync in a long-lived process leaves no thread behind).
+        while True:
+            try:
+                job, context = self._tasks.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:  # submit() counts the workers under the same lock after queueing
+                    if self._tasks.empty():
+                        self._workers.remove(threading.current_thread())
+                        return
+                continue
             if not job.cancelled.is_set():
                 self._run(job, context)
 
@@ -109,9 +132,17 @@ class FanOut:
             job.put(exc)
 
     def take(self, context: t.Mapping[str, t.Any]) -> tuple[t.Any, Iterator[Page]] | None:
-        """The start and the pages fetched ahead for this parent, in order; None if they were not."""
-        job = self._jobs.pop(context_key(context), None)
-        return None if job is None else (job.start, self._read(job))
+        """The start and the pages fetched ahead for this parent, in order; None if they were not.
+        Jobs submitted before it and not taken will not be: they are cancelled."""
+        key = self.key(context)
+        job = self._jobs.pop(key, None)
+        if job is None:
+            return None
+        taken = self._order.pop(key)
+        for passed in [k for k in self._jobs if self._order[k] < taken]:
+            self._jobs.pop(passed).cancelled.set()
+            del self._order[passed]
+        return job.start, self._read(job)
 
     @staticmethod
     def _read(job: _Job) -> Iterator[Page]:
@@ -127,10 +158,8 @@ class FanOut:
             job.cancelled.set()
 
     def cancel(self) -> None:
-        """Stop every fetch not read yet (the parent stream ended, or failed); the workers end."""
+        """Stop every fetch not read yet (the parent stream ended, or failed)."""
         for job in self._jobs.values():
             job.cancelled.set()
         self._jobs.clear()
-        for _ in self._workers:
-            self._tasks.put(None)
-        self._workers = []
+        self._order.clear()  # the workers skip the cancelled jobs and end once idle

@@ -63,14 +63,26 @@ class Tape:
         else:
             self.directory.mkdir(parents=True, exist_ok=True)
 
-    def record(self, request: requests.PreparedRequest, response: requests.Response, secret_params: t.AbstractSet[str]) -> None:
+    def record(
+        self,
+        request: requests.PreparedRequest,
+        response: requests.Response,
+        secret_params: t.AbstractSet[str],
+        *,
+        holds_credentials: bool = False,
+    ) -> None:
+        """Save one response; ``holds_credentials`` (an OAuth2 token response): its token fields are
+        masked too, since the tap registers the token for redaction only once it has read it."""
         method_url, digest = request_key(request, secret_params)
+        body = response.content.decode("utf-8", "replace")
+        if holds_credentials:
+            body = _masked_tokens(body)
         saved = {
             "request": method_url,
             "body_sha256": digest,
             "status": response.status_code,
             "headers": {k: REDACTOR(v) for k, v in response.headers.items() if k.lower() != "set-cookie"},
-            "body": REDACTOR(response.content.decode("utf-8", "replace")),
+            "body": REDACTOR(body),
         }
         with self._lock:
             self._count += 1
@@ -93,3 +105,18 @@ class Tape:
         response.request = request
         response.reason = "replayed"
         return response
+
+
+def _masked_tokens(body: str) -> str:
+    """A token response with every ``*token*`` / ``*secret*`` value masked (all of it, if not JSON)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return REPLAYED_SECRET
+    if not isinstance(document, dict):
+        return REPLAYED_SECRET
+    masked = {
+        k: REPLAYED_SECRET if ("token" in k.lower() or "secret" in k.lower()) and k.lower() != "token_type" else v
+        for k, v in document.items()
+    }
+    return json.dumps(masked)

@@ -99,7 +99,10 @@ class ResourceStream(SampledStream):
         )
         self._plain_output: bool | None = None
         concurrency = int(self.config.get("max_concurrency") or 1)
-        self.fanout = FanOut(self.name, concurrency, self.pages_ahead) if self.link else None
+        # An incremental child's jobs are keyed by its bookmark's partition: two parents with the same
+        # referenced values are one partition, whose second turn starts where the first left it.
+        key = self.bookmark_key if self.partitioned_by_parent else None
+        self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link else None
         self.incremental = self._incremental
         self.progress = Progress(self.name, self.logger)
         if self._incremental:
@@ -286,6 +289,9 @@ class ResourceStream(SampledStream):
                     self.prefetch_children(records, context)
                     progress.records += len(records)
                     yield from records
+            except BaseException:
+                self.stop_streams_ahead()  # the sync is failing: nobody will read the later streams' pages
+                raise
             finally:
                 self.stop_prefetching_children()
             if self.link is None:

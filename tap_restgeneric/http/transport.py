@@ -199,10 +199,13 @@ class Transport:
         secret_body: bool = False,
         environment: EnvironmentSettings | None = None,
         tape: Tape | None = None,
+        holds_credentials: bool = False,
     ) -> None:
         self.session = session
         #: ``--record`` / ``--replay``: responses saved as received, or answered from a recording.
         self.tape = tape
+        #: Its responses carry credentials (an OAuth2 token endpoint's): recorded with them masked.
+        self.holds_credentials = holds_credentials
         self.origin = origin
         self.label = label
         self.timeout = timeout
@@ -221,7 +224,7 @@ class Transport:
             return self.tape.replay(request, self.secret_params)
         response = self._send(request)
         if self.tape is not None:
-            self.tape.record(request, response, self.secret_params)
+            self.tape.record(request, response, self.secret_params, holds_credentials=self.holds_credentials)
         return response
 
     def _send(self, request: requests.PreparedRequest) -> requests.Response:

@@ -34,6 +34,7 @@ import singer_sdk.singerlib as singer
 from typing_extensions import override
 
 from tap_restgeneric.http.emitting import EmittingStream
+from tap_restgeneric.http.fanout import context_key
 from tap_restgeneric.http.parents import ParentFieldError, ParentLink, child_context
 from tap_restgeneric.http.partitions import IndexedStateManager
 
@@ -143,7 +144,11 @@ class TreeStream(EmittingStream):
         super()._sync_children(child_context)
         if child_context is not None:
             for child in self.child_streams:
-                if isinstance(child, TreeStream) and child.partitioned_by_parent and child.selected:
+                if (
+                    isinstance(child, TreeStream)
+                    and child.partitioned_by_parent
+                    and (child.selected or child.has_selected_descendents)
+                ):
                     child.settle_parent(child_context)
 
     @property
@@ -181,9 +186,10 @@ class TreeStream(EmittingStream):
         ]
         if not children or not records:
             return
+        keep = self.stream_maps[0].get_filter_result  # the SDK syncs no children of a record a stream map filters out
         contexts: list[dict] = []
         with contextlib.suppress(ParentFieldError):
-            contexts.extend(self.get_child_context(record, context) for record in records)
+            contexts.extend(self.get_child_context(record, context) for record in records if keep(record))
         for child in children:
             child.fanout.submit((c, child.starting_value(c)) for c in contexts)  # type: ignore[union-attr]
 
@@ -206,6 +212,15 @@ class TreeStream(EmittingStream):
             ahead.submit(({"stream": stream.name}, stream.starting_value(None)) for stream in later)
         return ahead.take({"stream": self.name})
 
+    def bookmark_key(self, context: t.Mapping[str, t.Any]) -> str:
+        """The key of the state partition ``context`` belongs to (an incremental child's)."""
+        return context_key(self.state_manager.get_state_partition_context(dict(context)) or {})
+
+    def stop_streams_ahead(self) -> None:
+        ahead: FanOut | None = getattr(self._tap, "streams_ahead", None)
+        if ahead is not None:
+            ahead.cancel()
+
     def stop_prefetching_children(self) -> None:
         for child in self.child_streams:
             if isinstance(child, TreeStream) and child.fanout:
@@ -225,7 +240,7 @@ class TreeStream(EmittingStream):
         state = manager.get_context_state(context)
         self._finalize_state(state)
         kept = manager.is_kept(context)
-        if not kept or set(state) == {"context"}:  # beyond the cap, or no child record: nothing to keep
+        if not kept or "replication_key_value" not in state:  # beyond the cap, or no child record written
             manager.drop(context)
         if not kept and not self._warned_bookmark_cap:
             self._warned_bookmark_cap = True
