@@ -92,6 +92,7 @@ class FanOut:
         way is not fetched twice: its second turn is synced inline, from the state the first left)."""
         if self.concurrency <= 1:
             return
+        queued = False
         for context, start in jobs:
             key = self.key(context)
             if key not in self._jobs:
@@ -99,6 +100,9 @@ class FanOut:
                 self._submitted += 1
                 self._order[key] = self._submitted
                 self._tasks.put((job, context))
+                queued = True
+        if not queued:
+            return
         with self._lock:
             while len(self._workers) < self.concurrency:
                 worker = threading.Thread(target=self._work, name=f"{self.name}-ahead-{len(self._workers)}", daemon=True)

@@ -99,9 +99,7 @@ class ResourceStream(SampledStream):
         )
         self._plain_output: bool | None = None
         concurrency = int(self.config.get("max_concurrency") or 1)
-        # An incremental child's jobs are keyed by its bookmark's partition: two parents with the same
-        # referenced values are one partition, whose second turn starts where the first left it.
-        key = self.bookmark_key if self.partitioned_by_parent else None
+        key = self.bookmark_key if self.partitioned_by_parent else None  # parents sharing a bookmark: one job
         self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link else None
         self.incremental = self._incremental
         self.progress = Progress(self.name, self.logger)
