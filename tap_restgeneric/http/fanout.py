@@ -26,8 +26,8 @@ if t.TYPE_CHECKING:
 PAGES_AHEAD = 2
 #: Seconds a worker waits for a job before it ends.
 IDLE_SECONDS = 1.0
-#: Streams requested at once (the stream_concurrency default): every stream of the presets (up to
-#: 14) finishes in about the time of its longest chain of requests.
+#: Streams requested at once (the stream_concurrency default): the presets' streams (up to 14) are
+#: fetched eight at a time, so a preset takes about its two longest chains of requests.
 DEFAULT_STREAM_CONCURRENCY = 8
 #: Requests in flight at once across the tap (the max_concurrency default): at 200 ms a response,
 #: 16 keep a fan-out of single-page children over ten times faster than one request at a time,
