@@ -142,7 +142,7 @@ def _page(stream: ResourceStream, row: Row, prepared: t.Any) -> Page | None:
 
 def _check_sample(stream: ResourceStream, row: Row) -> None:
     sample = row.sample[:SAMPLE]
-    keys = list(stream.record_key_names)
+    keys = list(stream.primary_keys or ())
     if keys and sample:
         values = [tuple(record.get(k) for k in keys) for record in sample]
         if any(None in value for value in values):

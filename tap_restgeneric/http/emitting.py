@@ -41,13 +41,15 @@ class EmittingStream(SendingStream):
     _extracted_at: datetime.datetime | None = None
     #: What happens to a record that leaves the schema (set by the subclass from the config).
     contract: Contract = Contract()
-    #: The resource's primary key, which errors about a record name it by.
-    record_key_names: tuple[str, ...] = ()
     #: The resource's incremental config (None: a full-table stream).
     incremental: t.Mapping[str, t.Any] | None = None
     _warned_missing_cursor = False
 
     # ------------------------------------------------------------ output
+
+    def record_key(self, record: t.Mapping[str, t.Any]) -> dict[str, t.Any] | str:
+        """How errors and warnings name a record: its key properties' values."""
+        return {k: record.get(k) for k in self.primary_keys} or "(no primary key)"
 
     def _plain_output_applies(self) -> bool:
         """Records go out as they are (no stream map, flattening or deselected property)."""
@@ -97,7 +99,7 @@ class EmittingStream(SendingStream):
     def _reconcile(self, record: dict) -> dict | None:
         """A record that does not fit the schema, under the stream's ``schema_contract``: the
         record to write (None: dropped); an evolved schema is written (SCHEMA) before it."""
-        key = {k: record.get(k) for k in self.record_key_names or self.primary_keys} or "(no key properties)"
+        key = self.record_key(record)
         outcome = reconcile(self.effective_schema, record, self.contract, self.name, key)
         if outcome.schema is not None:
             # The SDK keeps the stream's schema (and a catalog's) and its stream maps in private
@@ -126,7 +128,7 @@ class EmittingStream(SendingStream):
         if latest_record.get(cursor) is None:
             if not self._warned_missing_cursor:
                 self._warned_missing_cursor = True
-                key = {k: latest_record.get(k) for k in self.record_key_names} or "(no primary key)"
+                key = self.record_key(latest_record)
                 self.logger.warning(
                     "stream '%s': a record without its cursor field %r (key %s) was emitted; records without it do not move "
                     "the bookmark",

@@ -63,14 +63,13 @@ class ResourceStream(SampledStream):
     ) -> None:
         resource = self.resource
         self.parent = parent
-        self.record_key_names = tuple(resource["primary_key"])
         endpoint = resource["endpoint"]
         self._endpoint = endpoint
         self._auth = authenticator
         self.rate_limiter = rate_limiter
         self.error_handler = endpoint["error_handler"]
         self.response_actions = tuple(ResponseAction.parse(action) for action in endpoint.get("response_actions") or ())
-        self._incremental = endpoint.get("incremental")
+        self.incremental = endpoint.get("incremental")
         super().__init__(
             tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"]
         )
@@ -79,8 +78,8 @@ class ResourceStream(SampledStream):
         # Singer's convention: the key describes the data, whatever the disposition; the target
         # decides append or upsert (its own load method). ``replace`` syncs full-table versions.
         self.primary_keys = resource["primary_key"]
-        if self._incremental:
-            self.replication_key = self._incremental["cursor_path"]
+        if self.incremental:
+            self.replication_key = self.incremental["cursor_path"]
         self.contract = Contract.parse(resource.get("schema_contract") or self.config.get("schema_contract"), "schema_contract")
         self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"], self.logger)
         self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
@@ -101,11 +100,10 @@ class ResourceStream(SampledStream):
         concurrency = int(self.config.get("max_concurrency") or 1)
         key = self.bookmark_key if self.partitioned_by_parent else None  # parents sharing a bookmark: one job
         self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link else None
-        self.incremental = self._incremental
         self.progress = Progress(self.name, self.logger)
-        if self._incremental:
+        if self.incremental:
             declared = resource.get("schema") or self.preset_schema
-            problems = start_value_problems(self.name, self._incremental, declared, self.config.get("start_date"))
+            problems = start_value_problems(self.name, self.incremental, declared, self.config.get("start_date"))
             if problems:
                 raise SourceConfigError(problems)
         self._extracted_at: datetime.datetime | None = None
@@ -123,7 +121,7 @@ class ResourceStream(SampledStream):
         """dlt's ``row_order: asc``, or params that ask the API to sort by the cursor (``sort: updated_at``):
         records arrive in cursor order, so the bookmark moves with each record and a killed sync resumes
         from its last STATE (the SDK checks the order and stops the stream if it is not kept)."""
-        incremental = self._incremental
+        incremental = self.incremental
         if not incremental:
             return False
         if incremental.get("row_order") is not None:
@@ -199,18 +197,18 @@ class ResourceStream(SampledStream):
         """The bookmark in state, else ``initial_value``, else the ``start_date`` setting.
 
         (The SDK's own starting value prefers ``start_date`` to everything but a bookmark.)"""
-        if not self._incremental:
+        if not self.incremental:
             return None
-        initial = self._incremental.get("initial_value")
+        initial = self.incremental.get("initial_value")
         initial = self.config.get("start_date") if initial is None else initial
         state = self.bookmark_state(context)
-        backfill = self._incremental.get("end_value") is not None  # dlt: a bounded run ignores the bookmark
+        backfill = self.incremental.get("end_value") is not None  # dlt: a bounded run ignores the bookmark
         if (
             not backfill
             and state.get("replication_key") == self.replication_key
             and state.get("replication_key_value") is not None
         ):
-            return lagged(state["replication_key_value"], self._incremental.get("lag"), initial)
+            return lagged(state["replication_key_value"], self.incremental.get("lag"), initial)
         return initial
 
     @override
@@ -267,7 +265,7 @@ class ResourceStream(SampledStream):
     def request_records(self, context: t.Any) -> Iterator[dict]:
         fetched = self.fanout.take(context) if self.fanout and context else self.fetched_ahead_of_turn(context)
         start = fetched[0] if fetched else self.starting_value(context)
-        window = Window.of(self._incremental, start, self.name) if self._incremental else None
+        window = Window.of(self.incremental, start, self.name) if self.incremental else None
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
             if fetched:

@@ -108,8 +108,7 @@ class TreeStream(EmittingStream):
         """The contexts a child's schema is sampled under: those of its parent's sampled records."""
         assert self.link is not None
         links = [(self.name, self.link)]
-        keys = parent.record_key_names
-        return [child_context(r, links, {k: r.get(k) for k in keys} or "(no primary key)") for r in parent_records]
+        return [child_context(r, links, parent.record_key(r)) for r in parent_records]
 
     def partition_by_parent(self) -> None:
         """One bookmark per parent for an incremental child; one stream state for any other child
@@ -127,8 +126,7 @@ class TreeStream(EmittingStream):
             for child in self.child_streams
             if isinstance(child, TreeStream) and child.link and (child.selected or child.has_selected_descendents)
         ]
-        key = {name: record.get(name) for name in self.record_key_names} or "(no primary key)"
-        return child_context(record, links, key)
+        return child_context(record, links, self.record_key(record))
 
     @override
     def _process_record(self, record: dict, child_context: t.Any = None, partition_context: t.Any = None) -> None:
