@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import logging
@@ -30,6 +31,9 @@ SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 def main() -> None:
     """``tap-restgeneric``: exit 1 with one line on stderr (a traceback only at debug level);
     130/143 after SIGINT/SIGTERM, with the records produced flushed and a STATE covering them."""
+    # What the imports built lives as long as the process: out of the collector's sight, Python's
+    # exit does not sweep it (50 ms -> 9 ms of a 0.3 s start-up and exit, benchmarks/bench.py).
+    gc.freeze()
     if sys.argv[1:] == ["--dialect-schema"]:  # the dialect's JSON Schema as users write it, for editors
         sys.stdout.write(written_schema_text())
         return

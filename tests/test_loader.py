@@ -12,18 +12,22 @@ import pytest
 from tests.support import preset_config, run_cli, sync
 
 
-def load(messages: list[dict], tmp_path, schema: str = "main", **config) -> str:
+def run_loader(messages: list[dict], tmp_path, schema: str = "main", **config) -> subprocess.CompletedProcess:
     path = tmp_path / "warehouse.duckdb"
     (tmp_path / "target.json").write_text(json.dumps({"filepath": str(path), "default_target_schema": schema, **config}))
-    proc = subprocess.run(
-        [sys.executable, "-m", "target_duckdb_exact.target", "--config", str(tmp_path / "target.json")],
+    return subprocess.run(
+        [f"{sys.prefix}/bin/target-duckdb-exact", "--config", str(tmp_path / "target.json")],
         input="".join(json.dumps(m) + "\n" for m in messages),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def load(messages: list[dict], tmp_path, schema: str = "main", **config) -> str:
+    proc = run_loader(messages, tmp_path, schema, **config)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return str(path)
+    return str(tmp_path / "warehouse.duckdb")
 
 
 def rows(path: str, sql: str) -> list[tuple]:
@@ -89,6 +93,46 @@ def test_merge_upserts_on_key_properties(tmp_path):
         stream("things", properties, [{"id": 2, "name": "b2"}, {"id": 3, "name": "c"}, {"id": 3, "name": "c2"}]), tmp_path
     )
     assert rows(path, "SELECT id, name FROM things ORDER BY id") == [(1, "a"), (2, "b2"), (3, "c2")]
+
+
+BATCH = 20_000  # DuckDBSink.max_size: rows per batch
+
+
+def test_batches_load_in_order_while_the_next_is_read(tmp_path):
+    """A batch loads on the loading thread while the next one is read: a key sent again in a
+    later batch keeps its last value, and the STATE is written after the last row is in."""
+    records = [{"id": i % 30_000, "n": i} for i in range(45_000)]  # three batches, keys repeating
+    messages = stream("items", {"id": {"type": "integer"}, "n": {"type": "integer"}}, records)
+    messages[-1]["value"] = {"bookmarks": {"items": {"n": 44_999}}}
+    proc = run_loader(messages, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [json.loads(line) for line in proc.stdout.splitlines()] == [{"bookmarks": {"items": {"n": 44_999}}}]
+    last = {r["id"]: r["n"] for r in records}
+    path = str(tmp_path / "warehouse.duckdb")
+    assert rows(path, "SELECT count(*), sum(n) FROM items") == [(30_000, sum(last.values()))]
+    assert "Loaded 20000 rows" in proc.stderr
+
+
+def test_a_batch_that_fails_to_load_while_the_next_is_read_stops_before_any_state(tmp_path):
+    records = [{"id": i, "n": i} for i in range(BATCH + 5_000)]
+    records[7] = {"id": 7, "n": "seven"}
+    messages = stream("items", {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}}, records)
+    proc = run_loader(messages, tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "target-duckdb-exact: error: stream 'items': column 'n' (BIGINT) cannot hold 'seven' (record with key {'id': '7'}); "
+        "nothing of this batch was loaded"
+    )
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""  # no STATE: none of it is loaded
+    assert rows(str(tmp_path / "warehouse.duckdb"), "SELECT count(*) FROM items") == [(0,)]
+
+
+def test_the_loaders_own_stream_maps_still_apply(tmp_path):
+    """Records of a stream with no map take a shorter path; a map in the loader's config still applies."""
+    messages = stream("items", {"id": {"type": "integer"}}, [{"id": i} for i in range(1, 6)])
+    path = load(messages, tmp_path, stream_maps={"items": {"__filter__": "id > 2"}})
+    assert rows(path, "SELECT id FROM items ORDER BY id") == [(3,), (4,), (5,)]
 
 
 @pytest.mark.parametrize("api", ["certifications", "incidents"])
@@ -175,3 +219,20 @@ def test_replace_loads_each_sync_as_the_whole_table(httpserver, tmp_path, keys):
     assert [m["type"] for m in failed.messages].count("ACTIVATE_VERSION") == 1
     load(failed.messages, tmp_path)
     assert rows(path, "SELECT id FROM things ORDER BY id") == [(2,), (4,), (5,)]
+
+
+def test_replace_over_several_batches_keeps_exactly_the_last_version(tmp_path):
+    """The keys a version sent are gathered over all its batches, loaded on the loading thread."""
+    properties = {"id": {"type": "integer"}}
+
+    def version(number: int, ids: range) -> list[dict]:
+        body = stream("things", properties, [{"id": i} for i in ids])
+        begin = {"type": "ACTIVATE_VERSION", "stream": "things", "version": number}
+        for m in body:
+            if m["type"] == "RECORD":
+                m["version"] = number
+        return [body[0], begin, *body[1:-1], begin, body[-1]]
+
+    path = load(version(1, range(BATCH + 5_000)), tmp_path)
+    load(version(2, range(4_000, BATCH + 5_000)), tmp_path)
+    assert rows(path, "SELECT count(*), min(id), max(id) FROM things") == [(BATCH + 1_000, 4_000, BATCH + 4_999)]
