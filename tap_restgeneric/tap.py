@@ -20,6 +20,7 @@ from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.http.stream import ResourceStream, stream_class_for
 from tap_restgeneric.http.transport import DEFAULT_MAX_RESPONSE_MB, DEFAULT_REQUEST_TIMEOUT, response_limits
 from tap_restgeneric.http.tree import DEFAULT_MAX_PARENT_BOOKMARKS
+from tap_restgeneric.output.batches import batch_config_problems
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import MODES
@@ -182,6 +183,8 @@ class TapRestGeneric(Tap):
         # one-line format (the SDK's own validation would log a report and raise).
         checked, problems = check_settings(self._config, self.config_jsonschema)
         self._config.update(checked)
+        if self._config.get("batch_config") is not None:
+            problems += batch_config_problems(self._config["batch_config"])
         if problems:
             if raise_errors:
                 raise SourceConfigError(problems)

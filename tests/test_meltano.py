@@ -196,3 +196,25 @@ def test_numeric_settings_through_meltano_environment_variables(meltano, tmp_pat
     )
     lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["id"] for line in lines) == sorted(SANDBOX.ids("incidents", "alerts"))
+
+
+def test_batch_config_through_meltano_loads_the_same_rows(meltano, tmp_path):
+    """`batch_config` (declared in meltano.yml, an object from the environment): the tap writes
+    files and BATCH messages, the DuckDB loader loads each file whole, the rows are the same."""
+    batch_config = {"encoding": {"format": "jsonl", "compression": "gzip"}, "storage": {"root": tmp_path.as_uri()}}
+    meltano(
+        "run",
+        "tap-restgeneric",
+        "target-duckdb",
+        extra_env={
+            "TAP_RESTGENERIC_API": "incidents",
+            "TAP_RESTGENERIC_BASE_URL": SANDBOX.base_url("incidents"),
+            "TAP_RESTGENERIC_BATCH_CONFIG": json.dumps(batch_config),
+            "TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA": "batched",
+        },
+    )
+    for stream in ("users", "teams", "services", "integrations", "incidents", "alerts"):
+        loaded = table_rows(meltano.db, "batched", stream)
+        assert sorted(r["id"] for r in loaded) == sorted(SANDBOX.ids("incidents", stream)), stream
+        files = list(tmp_path.glob(f"tap-restgeneric--{stream}-*.jsonl.gz"))
+        assert bool(files) == bool(loaded), stream  # the rows came from files

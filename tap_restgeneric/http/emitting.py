@@ -16,12 +16,16 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
+from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.sending import SendingStream
+from tap_restgeneric.output.batches import BatchFiles
 from tap_restgeneric.output.conformance import ConformanceCheck
 from tap_restgeneric.schema_drift import Contract, reconcile
 
 if t.TYPE_CHECKING:
     import datetime
+
+    from singer_sdk.helpers._batch import BatchConfig
 
 
 @dataclasses.dataclass(slots=True)
@@ -71,23 +75,10 @@ class EmittingStream(SendingStream):
         JSON needs it only when ``ConformanceCheck`` (generated once per schema) says so.
         The message goes to the tap's writer like any other (``output.writer``).
         """
-        if self._plain_output is None:
-            self._plain_output = self._plain_output_applies()
-            self._fits = ConformanceCheck(self.effective_schema).check
-            self._drifted: set[str] = set()
-        if not self._fits(record):
-            fitted = self._reconcile(record)
-            if fitted is None:
-                return
-            record = fitted
-            if self._plain_output and self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
-                record = conform_record_data_types(
-                    stream_name=self.name,
-                    record=record,
-                    schema=self.effective_schema,
-                    level=self.TYPE_CONFORMANCE_LEVEL,
-                    logger=self.logger,
-                )
+        fitted = self._fitted(record)
+        if fitted is None:
+            return
+        record = fitted
         if not self._plain_output:
             super()._write_record_message(record)
             return
@@ -95,6 +86,43 @@ class EmittingStream(SendingStream):
         # the message goes straight to the tap's writer (Tap.write_message only forwards it there).
         self._tap.message_writer.write_message(PageRecordMessage(self.name, record, self._stream_version, self._extracted_at))
         self.state_manager.is_flushed = False
+
+    def _fitted(self, record: dict) -> dict | None:
+        """The record as the stream writes it: unchanged when ``ConformanceCheck`` says it fits
+        the schema, else under the ``schema_contract`` (None: dropped) and conformed."""
+        if self._plain_output is None:
+            self._plain_output = self._plain_output_applies()
+            self._fits = ConformanceCheck(self.effective_schema).check
+            self._drifted: set[str] = set()
+        if self._fits(record):
+            return record
+        fitted = self._reconcile(record)
+        if fitted is not None and self._plain_output and self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
+            fitted = conform_record_data_types(
+                stream_name=self.name,
+                record=fitted,
+                schema=self.effective_schema,
+                level=self.TYPE_CONFORMANCE_LEVEL,
+                logger=self.logger,
+            )
+        return fitted
+
+    @override
+    def get_batches(self, batch_config: BatchConfig, context: t.Any = None) -> t.Iterator[tuple[t.Any, list[str]]]:
+        """With ``batch_config``: the records, fitted as for RECORD messages, into batch files
+        (``output.batches``); the SDK writes a BATCH message and a STATE after each file."""
+        if not self._plain_output_applies():
+            problem = f"batch_config: stream '{self.name}' has a stream map, flattening or deselected properties"
+            raise SourceConfigError([f"{problem}, which batch files would not apply; remove batch_config or them"])
+        files = BatchFiles(batch_config, self.tap_name, self.name)
+        for record in self._sync_records(context, write_messages=False):
+            fitted = self._fitted(record)
+            manifest = files.add(fitted) if fitted is not None else None
+            if manifest:
+                yield batch_config.encoding, manifest  # the SDK writes the BATCH, then a STATE that covers it
+        manifest = files.finish()
+        if manifest:
+            yield batch_config.encoding, manifest
 
     def _reconcile(self, record: dict) -> dict | None:
         """A record that does not fit the schema, under the stream's ``schema_contract``: the

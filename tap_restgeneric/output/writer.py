@@ -36,6 +36,8 @@ def _enc_hook(obj: t.Any) -> t.Any:
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
+#: How a record is encoded, in a RECORD message or a batch file (``output.batches``).
+RECORD_ENCODER = _ENCODER
 
 
 class _Stdout:

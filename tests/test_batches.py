@@ -1,0 +1,164 @@
+"""batch_config: records in JSON-lines files and BATCH messages, from the tap to the DuckDB loader."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests.support import last_line, run_cli, sync
+from tests.test_loader import rows, run_loader
+
+RECORDS = [{"id": i, "name": f"n{i}"} for i in range(1, 6)]
+SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}
+
+
+def serve(httpserver, records: list[dict], per_page: int = 2) -> None:
+    def handler(request):
+        from werkzeug import Response
+
+        page = int(request.args.get("page", "1"))
+        body = records[(page - 1) * per_page : page * per_page]
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/things").respond_with_handler(handler)
+
+
+def batch_source(httpserver, tmp_path, compression: str = "none", **resource) -> dict:
+    return {
+        "source": {
+            "client": {"base_url": httpserver.url_for("/api"), "paginator": {"type": "page_number", "total_path": None}},
+            "resources": [{"name": "things", "primary_key": "id", "schema": SCHEMA, "endpoint": {"path": "things"}, **resource}],
+        },
+        "batch_config": {
+            "encoding": {"format": "jsonl", "compression": compression},
+            "storage": {"root": (tmp_path / "batches").as_uri(), "prefix": "b-"},
+            "batch_size": 2,
+        },
+    }
+
+
+def file_records(url: str) -> list[dict]:
+    path = Path(urllib.parse.urlparse(url).path)
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        data = gzip.decompress(data)
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_batch_config_writes_the_records_into_files_one_batch_message_each(httpserver, tmp_path, compression):
+    """Each file of batch_size records is one BATCH message, and the STATE after it covers it."""
+    serve(httpserver, RECORDS)
+    incremental = {"cursor_path": "id", "row_order": "asc"}
+    config = batch_source(httpserver, tmp_path, compression, endpoint={"path": "things", "incremental": incremental})
+    out = sync(config)
+    assert [m["type"] for m in out.messages] == ["SCHEMA", "BATCH", "STATE", "BATCH", "STATE", "BATCH", "STATE"]
+    bookmarks = [m["value"]["bookmarks"]["things"].get("replication_key_value") for m in out.messages if m["type"] == "STATE"]
+    assert bookmarks == [2, 4, 5]
+    batches = [m for m in out.messages if m["type"] == "BATCH"]
+    assert {json.dumps(m["encoding"]) for m in batches} == {json.dumps({"format": "jsonl", "compression": compression})}
+    assert [len(m["manifest"]) for m in batches] == [1, 1, 1]
+    urls = [m["manifest"][0] for m in batches]
+    assert all(url.startswith((tmp_path / "batches").as_uri() + "/b-tap-restgeneric--things-") for url in urls)
+    assert all(url.endswith(".jsonl.gz" if compression == "gzip" else ".jsonl") for url in urls)
+    assert [file_records(url) for url in urls] == [RECORDS[0:2], RECORDS[2:4], RECORDS[4:]]
+    without = sync({k: v for k, v in config.items() if k != "batch_config"})
+    assert without.records("things") == RECORDS  # the same records as RECORD messages carry
+
+
+def test_batch_files_follow_the_schema_contract(httpserver, tmp_path):
+    """Records are fitted to the schema as RECORD messages are: a new field evolves the schema
+    (a SCHEMA before the BATCH that holds it), and a value the contract drops is dropped."""
+    records = [{"id": 1, "name": "a"}, {"id": 2, "name": "b", "colour": "red"}, {"id": 3, "name": 4}]
+    serve(httpserver, records, per_page=3)
+    config = batch_source(httpserver, tmp_path, schema_contract={"columns": "evolve", "data_type": "discard_value"})
+    config["batch_config"]["batch_size"] = 10
+    out = sync(config)
+    assert [m["type"] for m in out.messages] == ["SCHEMA", "SCHEMA", "BATCH", "STATE"]
+    assert "colour" in out.messages[1]["schema"]["properties"]
+    (batch,) = [m for m in out.messages if m["type"] == "BATCH"]
+    expected = [{"id": 1, "name": "a"}, {"id": 2, "name": "b", "colour": "red"}, {"id": 3}]  # discard_value drops "name": 4
+    assert file_records(batch["manifest"][0]) == expected
+    assert sync({k: v for k, v in config.items() if k != "batch_config"}).records("things") == expected
+
+
+@pytest.mark.parametrize(
+    ("batch_config", "line"),
+    [
+        (
+            {"encoding": {"format": "parquet", "compression": "gzip"}},
+            "tap-restgeneric: config error: batch_config.encoding.format: 'parquet' is not one of jsonl",
+        ),
+        (
+            {"encoding": {"format": "jsonl", "compression": "zstd"}},
+            "tap-restgeneric: config error: batch_config.encoding.compression: 'zstd' is not one of gzip, none",
+        ),
+        ({"batch_size": 0}, "tap-restgeneric: config error: batch_config.batch_size: 0 is not a positive number of records"),
+    ],
+)
+def test_a_batch_config_the_tap_cannot_write_is_one_line(httpserver, tmp_path, batch_config, line):
+    serve(httpserver, RECORDS)
+    config = batch_source(httpserver, tmp_path)
+    config["batch_config"].update(batch_config)
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr) == line
+    assert "Traceback" not in out.stderr
+    assert out.messages == []  # checked with the other settings, before any stream
+
+
+def test_batch_config_with_a_stream_map_is_refused_in_one_line(httpserver, tmp_path):
+    serve(httpserver, RECORDS)
+    config = batch_source(httpserver, tmp_path)
+    config["stream_maps"] = {"things": {"name": None}}
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr) == (
+        "tap-restgeneric: config error: batch_config: stream 'things' has a stream map, flattening or deselected "
+        "properties, which batch files would not apply; remove batch_config or them"
+    )
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_the_duckdb_loader_loads_batch_files_whole(httpserver, tmp_path, compression):
+    """The loader reads each file with DuckDB; a key sent twice keeps its last line, as with RECORDs."""
+    records = [*RECORDS, {"id": 2, "name": "n2 again"}]
+    serve(httpserver, records, per_page=10)
+    config = batch_source(httpserver, tmp_path, compression)
+    config["batch_config"]["batch_size"] = 10
+    out = sync(config)
+    proc = run_loader(out.messages, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    path = str(tmp_path / "warehouse.duckdb")
+    assert rows(path, "SELECT id, name FROM things ORDER BY id") == [
+        (1, "n1"),
+        (2, "n2 again"),
+        (3, "n3"),
+        (4, "n4"),
+        (5, "n5"),
+    ]
+    assert [json.loads(line) for line in proc.stdout.splitlines()] == [out.states[-1]]
+
+
+def test_replace_with_batch_files_keeps_exactly_the_last_version(httpserver, tmp_path):
+    serve(httpserver, RECORDS)
+    config = batch_source(httpserver, tmp_path, write_disposition="replace")
+    first = sync(config)
+    assert [m["type"] for m in first.messages].count("ACTIVATE_VERSION") == 2
+    path = str(tmp_path / "warehouse.duckdb")
+    assert run_loader(first.messages, tmp_path).returncode == 0
+    assert rows(path, "SELECT count(*) FROM things") == [(5,)]
+
+    httpserver.clear()
+    serve(httpserver, RECORDS[2:])
+    second = sync(config)
+    for m in second.messages:
+        if m["type"] == "ACTIVATE_VERSION":
+            m["version"] += 1  # a later sync: a later version
+    proc = run_loader(second.messages, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert rows(path, "SELECT id FROM things ORDER BY id") == [(3,), (4,), (5,)]
