@@ -11,6 +11,7 @@ import pytest
 
 from tests.support import last_line, run_cli, sync
 from tests.test_loader import rows, run_loader
+from tests.test_parent_child import config_for, tracker, tracker_source  # noqa: F401 - tracker is a fixture
 
 RECORDS = [{"id": i, "name": f"n{i}"} for i in range(1, 6)]
 SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}
@@ -162,3 +163,21 @@ def test_replace_with_batch_files_keeps_exactly_the_last_version(httpserver, tmp
     proc = run_loader(second.messages, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert rows(path, "SELECT id FROM things ORDER BY id") == [(3,), (4,), (5,)]
+
+
+@pytest.mark.usefixtures("tracker")
+def test_parents_and_children_in_batch_files_are_all_there(sandbox, tmp_path):
+    """A child's files are written while its parent's file is open: every file a BATCH message
+    names exists, whole, and together they hold exactly the records RECORD messages carry."""
+    config = config_for(tracker_source(sandbox))
+    expected = sync(config)
+    config["batch_config"] = {"encoding": {"format": "jsonl", "compression": "gzip"}, "storage": {"root": tmp_path.as_uri()}}
+    out = sync(config)
+    assert not [m for m in out.messages if m["type"] == "RECORD"]
+    for stream in ("issues", "comments", "reactions"):
+        urls = [u for m in out.messages if m["type"] == "BATCH" and m["stream"] == stream for u in m["manifest"]]
+        batched = [record for url in urls for record in file_records(url)]
+        key = lambda r: json.dumps(r, sort_keys=True)  # noqa: E731
+        assert sorted(batched, key=key) == sorted(expected.records(stream), key=key), stream
+    assert not list(tmp_path.glob("*.part"))
+    assert out.states[-1] == expected.states[-1]

@@ -7,7 +7,7 @@ reads BATCH messages loads each file whole, and Meltano relays one line per file
 
     batch_config:
       encoding: {format: jsonl, compression: gzip}    # or compression: none
-      storage: {root: "file:///var/tmp/batches", prefix: "orders-"}
+      storage: {root: "file:///var/tmp/batches", prefix: "orders-"}   # a local folder
       batch_size: 100000
 
 Each line of a file is one record as its RECORD message would carry it. Unlike the SDK's own
@@ -17,10 +17,12 @@ batcher (which gzips whatever ``compression`` says and encodes with the standard
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import typing as t
+import urllib.parse
+import urllib.request
 import uuid
+from pathlib import Path
 
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.output.writer import RECORD_ENCODER
@@ -45,8 +47,9 @@ def batch_config_problems(batch_config: t.Any) -> list[str]:
         problems.append(
             f"batch_config.encoding.compression: {encoding.get('compression')!r} is not one of {', '.join(COMPRESSIONS)}"
         )
-    if not isinstance((batch_config.get("storage") or {}).get("root"), str):
-        problems.append("batch_config.storage.root: missing (a folder's URL, e.g. file:///var/tmp/batches)")
+    root = (batch_config.get("storage") or {}).get("root")
+    if not isinstance(root, str) or urllib.parse.urlparse(root).scheme != "file":
+        problems.append(f"batch_config.storage.root: {root!r} is not a local folder's URL (file:///var/tmp/batches)")
     size = batch_config.get("batch_size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
         problems.append(f"batch_config.batch_size: {size!r} is not a positive number of records")
@@ -55,21 +58,27 @@ def batch_config_problems(batch_config: t.Any) -> list[str]:
 
 class BatchFiles:
     """One stream's records, into files of ``batch_size`` records; ``add`` gives a file's
-    manifest (its URL, in a list) when the file is full and closed, ``finish`` the last one."""
+    manifest (its URL, in a list) when the file is full and closed, ``finish`` the last one.
+
+    A file is written as ``<name>.part`` and renamed when whole, so a manifest never names a
+    file still being written. Not through the SDK's storage helper: it opens every file inside
+    one transaction of a filesystem object shared by the process, and a child stream's file
+    closed while its parent's was open lost the parent's (files named in BATCH messages were
+    missing, measured with examples/tracker.yaml)."""
 
     def __init__(self, batch_config: BatchConfig, tap_name: str, stream_name: str) -> None:
         problems = batch_config_problems(batch_config.asdict())
         if problems:  # the tap checks its settings first; a stream given another batch_config is checked here
             raise SourceConfigError(problems)
-        self._storage = batch_config.storage
+        self._folder = local_folder(batch_config.storage.root)
         self._size = batch_config.batch_size
         self._gzip = batch_config.encoding.compression == "gzip"
-        self._name = f"{self._storage.prefix or ''}{tap_name}--{stream_name}-{uuid.uuid4()}"
+        self._name = f"{batch_config.storage.prefix or ''}{tap_name}--{stream_name}-{uuid.uuid4()}"
         self._files = 0
         self._count = 0
-        self._open_file: contextlib.ExitStack | None = None
         self._out: t.Any = None
-        self._filename = ""
+        self._raw: t.Any = None
+        self._path = Path()
 
     def add(self, record: dict) -> list[str] | None:
         if self._out is None:
@@ -80,18 +89,26 @@ class BatchFiles:
 
     def finish(self) -> list[str] | None:
         """Closes the file being written: its manifest (None: no record since the last one)."""
-        if self._open_file is None:
+        if self._out is None:
             return None
-        self._open_file.close()  # the gzip stream (if any), then the file
-        self._open_file = self._out = None
+        self._out.close()
+        if self._raw is not self._out:
+            self._raw.close()  # under the gzip stream
+        self._out = self._raw = None
         self._count = 0
-        return [self._storage.get_url(self._filename)]
+        final = self._path.with_suffix("")  # without .part
+        self._path.replace(final)
+        return [final.as_uri()]
 
     def _open(self) -> None:
         self._files += 1
-        self._filename = f"{self._name}-{self._files}.jsonl" + (".gz" if self._gzip else "")
-        self._open_file = contextlib.ExitStack()
-        self._out = self._open_file.enter_context(self._storage.open(self._filename, "wb"))
+        self._folder.mkdir(parents=True, exist_ok=True)
+        self._path = self._folder / (f"{self._name}-{self._files}.jsonl" + (".gz" if self._gzip else "") + ".part")
+        self._out = self._raw = self._path.open("wb")
         if self._gzip:  # level 1: most of gzip's saving at a fraction of its default level's time
-            self._out = self._open_file.enter_context(gzip.GzipFile(fileobj=self._out, mode="wb", compresslevel=1))
+            self._out = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=1)
 
+
+def local_folder(root: str) -> Path:
+    """The folder of a ``file://`` storage root."""
+    return Path(urllib.request.url2pathname(urllib.parse.urlparse(root).path))
