@@ -19,6 +19,7 @@ from singer_sdk.singerlib import StateMessage
 
 from tap_restgeneric import doctor
 from tap_restgeneric.errors import Interrupted, RestGenericError, SourceConfigError
+from tap_restgeneric.output.batches import discard_open_files
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.output.writer import STDOUT, BufferedSingerWriter
 from tap_restgeneric.source.written import written_schema_text
@@ -104,7 +105,9 @@ def _stopped_early(signum: int, frame: t.Any) -> None:  # noqa: ARG001 - a signa
 
 def _interrupted(stop: Interrupted) -> t.NoReturn:
     """The STATE the tap's signal handler made (tap.py), after the records; one line; the exit code."""
-    BufferedSingerWriter().write_message(StateMessage(value=stop.state))  # flushes the RECORDs before it
+    if stop.state is not None:
+        BufferedSingerWriter().write_message(StateMessage(value=stop.state))  # flushes the RECORDs before it
+    discard_open_files()  # batch files never announced: their records are read again next time
     STDOUT.flush()
     signum = stop.signum
     name = signal.Signals(signum).name

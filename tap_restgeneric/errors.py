@@ -43,8 +43,9 @@ class StreamError(RestGenericError):
 class Interrupted(BaseException):
     """SIGINT or SIGTERM stopped the sync (a BaseException: nothing on the way may swallow it)."""
 
-    def __init__(self, signum: int, state: dict) -> None:
+    def __init__(self, signum: int, state: dict | None) -> None:
         super().__init__(f"signal {signum}")
         self.signum = signum
-        #: The STATE to write last: it covers the records written before the signal.
+        #: The STATE to write last: it covers the records written before the signal (None: the
+        #: last STATE written already does, as with batch files).
         self.state = state

@@ -263,10 +263,14 @@ class TapRestGeneric(Tap):
 
         The STATE holds the bookmarks as they stand, without those markers: a stream whose
         records arrive sorted has its bookmark at the last record written; any other keeps the
-        bookmark it started from (its records since then are sent again next time, never skipped)."""
+        bookmark it started from (its records since then are sent again next time, never skipped).
+        With batch_config no STATE is added: the one after the last BATCH covers what was announced."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second signal does not cut the STATE short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop = Interrupted(signum, _without_progress_markers(copy.deepcopy(self.state)))
+        # With batch files, records read since the last BATCH are in a file not announced yet (and
+        # one may be between its bookmark and its file): the last STATE written is the one that holds.
+        state = None if self.config.get("batch_config") else _without_progress_markers(copy.deepcopy(self.state))
+        stop = Interrupted(signum, state)
         writer = self.message_writer
         if isinstance(writer, BufferedSingerWriter) and writer.busy:
             writer.stop_after_write = stop  # raised once the line being written is whole

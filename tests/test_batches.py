@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
+import subprocess
+import sys
+import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -181,3 +186,160 @@ def test_parents_and_children_in_batch_files_are_all_there(sandbox, tmp_path):
         assert sorted(batched, key=key) == sorted(expected.records(stream), key=key), stream
     assert not list(tmp_path.glob("*.part"))
     assert out.states[-1] == expected.states[-1]
+
+
+def sorted_source(httpserver, tmp_path, batch_size: int) -> dict:
+    config = batch_source(
+        httpserver, tmp_path, endpoint={"path": "things", "incremental": {"cursor_path": "id", "row_order": "asc"}}
+    )
+    config["batch_config"]["batch_size"] = batch_size
+    return config
+
+
+def announced(messages: list[dict], stream: str) -> list[dict]:
+    return [r for m in messages if m["type"] == "BATCH" and m["stream"] == stream for u in m["manifest"] for r in file_records(u)]
+
+
+def test_a_state_written_while_a_batch_file_is_open_comes_after_that_file_is_announced(httpserver, tmp_path):
+    """A child's STATE holds its parent's bookmark: the parent's open file is closed and announced
+    (BATCH) before it, so no STATE covers a record that is not in an announced file."""
+    serve(httpserver, RECORDS)
+
+    def parts(request):
+        from werkzeug import Response
+
+        time.sleep(0.3)  # five parents, one at a time: a tree writes an interim STATE after a second
+        return Response(json.dumps([{"part": 1}]), content_type="application/json")
+
+    httpserver.expect_request("/api/parts").respond_with_handler(parts)
+    config = sorted_source(httpserver, tmp_path, batch_size=100)
+    config["max_concurrency"] = 1
+    child = {
+        "name": "parts",
+        "endpoint": {"path": "parts", "params": {"of": "{resources.things.id}"}, "paginator": "single_page"},
+    }
+    config["source"]["resources"].append(child)
+    out = sync(config)
+    for i, message in enumerate(out.messages):
+        if message["type"] == "STATE":
+            bookmark = message["value"]["bookmarks"]["things"].get("replication_key_value")
+            covered = max((r["id"] for r in announced(out.messages[:i], "things")), default=0)
+            assert bookmark is None or bookmark <= covered, f"STATE {i} holds {bookmark}, the files announced end at {covered}"
+    assert sorted(r["id"] for r in announced(out.messages, "things")) == [1, 2, 3, 4, 5]
+    assert len([m for m in out.messages if m["type"] == "BATCH" and m["stream"] == "things"]) > 1  # closed early
+    assert not list((tmp_path / "batches").glob("*.part"))
+
+
+def test_a_signal_during_a_batch_sync_leaves_the_last_state_and_no_partial_file(httpserver, tmp_path):
+    release = threading.Event()
+
+    def handler(request):
+        from werkzeug import Response
+
+        page = int(request.args.get("page", "1"))
+        if page == 3:
+            release.wait(30)  # the tap waits here when the signal comes
+        body = [{"id": i, "name": f"n{i}"} for i in range(2 * page - 1, 2 * page + 1)] if page <= 5 else []
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/things").respond_with_handler(handler)
+    config = sorted_source(httpserver, tmp_path, batch_size=3)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    argv = [sys.executable, "-c", "from tap_restgeneric.cli import main; main()", "--config", str(tmp_path / "config.json")]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in process.stdout:  # type: ignore[union-attr]
+        lines.append(line)
+        if line.startswith('{"type":"STATE"'):
+            break
+    time.sleep(0.5)  # records 4 is in the open file; the tap waits on page 3
+    process.send_signal(signal.SIGTERM)
+    rest, stderr = process.communicate(timeout=30)
+    release.set()
+    messages = [json.loads(line) for line in ("".join(lines) + rest).splitlines()]
+    assert process.returncode == 143
+    assert last_line(stderr) == "tap-restgeneric: interrupted by SIGTERM: the records written are covered by the last STATE"
+    assert [m["type"] for m in messages] == ["SCHEMA", "BATCH", "STATE"]
+    assert messages[-1]["value"]["bookmarks"]["things"]["replication_key_value"] == 3
+    assert announced(messages, "things") == [{"id": i, "name": f"n{i}"} for i in (1, 2, 3)]
+    assert [p.name for p in (tmp_path / "batches").iterdir()] == [messages[1]["manifest"][0].rsplit("/", 1)[1]]
+
+
+def test_a_storage_root_that_is_not_a_local_folder_url_is_one_line(httpserver, tmp_path):
+    config = batch_source(httpserver, tmp_path)
+    config["batch_config"]["storage"]["root"] = "file://tmp/batches"  # "tmp" would be a host
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 1
+    assert last_line(out.stderr) == (
+        "tap-restgeneric: config error: batch_config.storage.root: 'file://tmp/batches' is not a local folder's URL "
+        "(file:///var/tmp/batches)"
+    )
+
+
+def batch_messages(stream: str, key: str, urls: list[str], *, version: int | None = None) -> list[dict]:
+    schema = {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"properties": {key: {"type": "integer"}, "v": {"type": ["string", "null"]}}},
+    }
+    batches = [
+        {"type": "BATCH", "stream": stream, "encoding": {"format": "jsonl", "compression": "none"}, "manifest": [u]} for u in urls
+    ]
+    if version is None:
+        return [{**schema, "key_properties": [key]}, *batches]
+    begin = {"type": "ACTIVATE_VERSION", "stream": stream, "version": version}
+    return [{**schema, "key_properties": [key]}, begin, *batches, begin]
+
+
+def test_a_batch_file_the_loader_cannot_read_is_one_line_and_no_state(tmp_path):
+    messages = [*batch_messages("t", "id", [(tmp_path / "missing.jsonl").as_uri()]), {"type": "STATE", "value": {"b": 1}}]
+    proc = run_loader(messages, tmp_path)
+    assert proc.returncode == 1
+    assert last_line(proc.stderr).startswith("target-duckdb-exact: error: stream 't': IO Error: No files found")
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_a_batch_file_cut_short_is_one_line_and_no_state(tmp_path):
+    (tmp_path / "cut.jsonl").write_text('{"id": 1, "v": "a"}\n{"id": 2, "v')
+    messages = [*batch_messages("t", "id", [(tmp_path / "cut.jsonl").as_uri()]), {"type": "STATE", "value": {"b": 1}}]
+    proc = run_loader(messages, tmp_path)
+    assert proc.returncode == 1
+    assert last_line(proc.stderr).startswith("target-duckdb-exact: error: stream 't': ")
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_records_before_a_batch_are_loaded_before_it_whichever_way_the_batch_is_read(tmp_path):
+    """A manifest of a bare path takes the SDK's way (records read in Python); the RECORD before
+    it still loads first, so the BATCH's newer row is the one kept."""
+    (tmp_path / "b.jsonl").write_text('{"id": 1, "v": "from the batch"}\n')
+    schema, batch = batch_messages("t", "id", [str(tmp_path / "b.jsonl")])
+    record = {"type": "RECORD", "stream": "t", "record": {"id": 1, "v": "from a record before"}}
+    proc = run_loader([schema, record, batch, {"type": "STATE", "value": {"b": 1}}], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert rows(str(tmp_path / "warehouse.duckdb"), "SELECT id, v FROM t") == [(1, "from the batch")]
+
+
+@pytest.mark.parametrize("key", ["k", "id"])
+def test_replace_from_batch_files_whatever_the_key_is_named(tmp_path, key):
+    (tmp_path / "v1.jsonl").write_text("".join(json.dumps({key: i, "v": "one"}) + "\n" for i in (1, 2, 3)))
+    (tmp_path / "v2.jsonl").write_text("".join(json.dumps({key: i, "v": "two"}) + "\n" for i in (2, 3)))
+    assert run_loader(batch_messages("t", key, [(tmp_path / "v1.jsonl").as_uri()], version=1), tmp_path).returncode == 0
+    proc = run_loader(batch_messages("t", key, [(tmp_path / "v2.jsonl").as_uri()], version=2), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert rows(str(tmp_path / "warehouse.duckdb"), f'SELECT "{key}", v FROM t ORDER BY 1') == [(2, "two"), (3, "two")]
+
+
+def test_a_failed_load_fails_every_wait_after_it():
+    """The SIGTERM path drains and writes STATE: the failure of the load in flight must stop it too."""
+    from target_duckdb_exact.sink import LoadError, Loads
+
+    def fail() -> None:
+        raise LoadError("stream 't': boom")
+
+    loads = Loads()
+    loads.submit(fail)
+    for _ in range(2):
+        with pytest.raises(LoadError, match="boom"):
+            loads.wait()

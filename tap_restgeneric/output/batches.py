@@ -25,7 +25,9 @@ import uuid
 from pathlib import Path
 
 from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.output.writer import RECORD_ENCODER
+from tap_restgeneric.output.writer import OPEN_BATCH_FILES, RECORD_ENCODER
+
+from singer_sdk.helpers._batch import SDKBatchMessage
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers._batch import BatchConfig
@@ -48,7 +50,8 @@ def batch_config_problems(batch_config: t.Any) -> list[str]:
             f"batch_config.encoding.compression: {encoding.get('compression')!r} is not one of {', '.join(COMPRESSIONS)}"
         )
     root = (batch_config.get("storage") or {}).get("root")
-    if not isinstance(root, str) or urllib.parse.urlparse(root).scheme != "file":
+    url = urllib.parse.urlparse(root) if isinstance(root, str) else None
+    if url is None or url.scheme != "file" or url.netloc not in ("", "localhost"):
         problems.append(f"batch_config.storage.root: {root!r} is not a local folder's URL (file:///var/tmp/batches)")
     size = batch_config.get("batch_size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
@@ -71,6 +74,8 @@ class BatchFiles:
         if problems:  # the tap checks its settings first; a stream given another batch_config is checked here
             raise SourceConfigError(problems)
         self._folder = local_folder(batch_config.storage.root)
+        self._stream = stream_name
+        self._encoding = batch_config.encoding
         self._size = batch_config.batch_size
         self._gzip = batch_config.encoding.compression == "gzip"
         self._name = f"{batch_config.storage.prefix or ''}{tap_name}--{stream_name}-{uuid.uuid4()}"
@@ -96,19 +101,41 @@ class BatchFiles:
             self._raw.close()  # under the gzip stream
         self._out = self._raw = None
         self._count = 0
+        OPEN_BATCH_FILES.discard(self)
         final = self._path.with_suffix("")  # without .part
         self._path.replace(final)
         return [final.as_uri()]
+
+    def close_as_message(self) -> SDKBatchMessage:
+        """The file being written, closed and announced now (a STATE is about to cover its records)."""
+        return SDKBatchMessage(stream=self._stream, encoding=self._encoding, manifest=self.finish() or [])
+
+    def discard(self) -> None:
+        """The file being written, removed: never announced (an interrupted sync reads its records again)."""
+        if self._out is not None:
+            self._out.close()
+            if self._raw is not self._out:
+                self._raw.close()
+            self._out = self._raw = None
+            self._path.unlink(missing_ok=True)
+        OPEN_BATCH_FILES.discard(self)
 
     def _open(self) -> None:
         self._files += 1
         self._folder.mkdir(parents=True, exist_ok=True)
         self._path = self._folder / (f"{self._name}-{self._files}.jsonl" + (".gz" if self._gzip else "") + ".part")
         self._out = self._raw = self._path.open("wb")
+        OPEN_BATCH_FILES.add(self)
         if self._gzip:  # level 1: most of gzip's saving at a fraction of its default level's time
             self._out = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=1)
 
 
 def local_folder(root: str) -> Path:
-    """The folder of a ``file://`` storage root."""
-    return Path(urllib.request.url2pathname(urllib.parse.urlparse(root).path))
+    """The folder of a ``file://`` storage root (absolute: ``file:///var/tmp/batches``)."""
+    return Path(urllib.request.url2pathname(urllib.parse.urlparse(root).path)).resolve()
+
+
+def discard_open_files() -> None:
+    """Removes the batch files still being written (an interrupted sync: never announced)."""
+    for files in list(OPEN_BATCH_FILES):
+        t.cast("BatchFiles", files).discard()

@@ -40,6 +40,14 @@ _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
 RECORD_ENCODER = _ENCODER
 
 
+class OpenBatchFile(t.Protocol):
+    def close_as_message(self) -> t.Any: ...
+
+
+#: Batch files being written (``output.batches``): a STATE is only written once they are announced.
+OPEN_BATCH_FILES: set[OpenBatchFile] = set()
+
+
 class _Stdout:
     """A 64 KiB buffer on stdout's file descriptor. ``sys.stdout.buffer`` is not enough:
     under ``PYTHONUNBUFFERED`` (which Meltano sets) it writes through on every call."""
@@ -110,10 +118,14 @@ class BufferedSingerWriter(GenericSingerWriter):
             self._stop()
 
     def _write_other(self, message: t.Any) -> None:
-        """Any other message flushes the RECORDs before it; a STATE is written with secrets redacted."""
+        """Any other message flushes the RECORDs before it; a STATE is written with secrets redacted,
+        after a BATCH message for each batch file still open (its records are in the STATE)."""
         if message.type is SingerMessageType.STATE and REDACTOR.active:
             message.value = redact_tree(message.value)
         out = STDOUT.get()
+        if message.type is SingerMessageType.STATE:
+            for files in list(OPEN_BATCH_FILES):
+                out.write(self.serialize_message(files.close_as_message()))
         self.busy = True
         out.write(self.serialize_message(message))
         out.flush()

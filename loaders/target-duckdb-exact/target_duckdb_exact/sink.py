@@ -31,6 +31,15 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 def json_columns(types: dict[str, str]) -> str:
     """``read_json``'s ``columns`` argument: a struct literal of name -> DuckDB type."""
     return "{" + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': '{kind}'" for name, kind in types.items()) + "}"
@@ -144,10 +153,11 @@ class DuckDBSink(BatchSink):
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: each local JSON-lines file read by DuckDB itself, in one transaction
         per file. Other formats and remote storage take the SDK's way (records read in Python)."""
+        self.target.drain_one(self)  # RECORDs of this stream read before the BATCH go first
         if encoding.format != "jsonl" or not all(url.startswith("file://") for url in files):
+            self.target.loads.wait()
             super().process_batch_files(encoding, files)
             return
-        self.target.drain_one(self)  # RECORDs of this stream read before the BATCH go first
         keys = list(self.key_properties)
         for url in files:
             path = urllib.request.url2pathname(urllib.parse.urlparse(url).path)
@@ -159,11 +169,12 @@ class DuckDBSink(BatchSink):
         self, con: duckdb.DuckDBPyConnection, path: str, compression: str, keys: list[str], version: VersionLoad | None
     ) -> None:
         if version is not None and keys:  # the keys of this version, as JSON values (as RECORDs bring them)
-            picked = ", ".join(map(quote, keys))
-            found = con.execute(
-                f"SELECT DISTINCT to_json(k)::VARCHAR FROM (SELECT {picked} FROM {self._read(compression)}) k", [path]
-            )
-            version.seen.update(tuple(json.loads(text)[k] for k in keys) for (text,) in found.fetchall())
+            pairs = ", ".join(f"{literal(k)}, {quote(k)}" for k in keys)
+            try:
+                found = con.execute(f"SELECT DISTINCT json_object({pairs})::VARCHAR FROM {self._read(compression)}", [path])
+                version.seen.update(tuple(json.loads(text)[k] for k in keys) for (text,) in found.fetchall())
+            except duckdb.Error as exc:
+                raise LoadError(f"stream '{self.stream_name}': batch file {path}: {one_line(exc)}") from None
         loaded = self._insert(con, path, keys, compression, latest_only=bool(keys))
         self.record_counter_metric.increment(loaded)
         self.logger.info("Loaded %d rows into %s from %s", loaded, self.table, path)
@@ -194,12 +205,18 @@ class DuckDBSink(BatchSink):
             except duckdb.Error as exc:
                 con.execute("ROLLBACK")  # nothing of the batch is loaded
                 problem = self._unstorable(con, path, keys, compression)
-                raise LoadError(problem or f"stream '{self.stream_name}': {exc}") from None
+                raise LoadError(problem or f"stream '{self.stream_name}': {one_line(exc)}") from None
             con.execute("COMMIT")
         return int(loaded)
 
     def _unstorable(self, con: duckdb.DuckDBPyConnection, path: str, keys: list[str], compression: str) -> str | None:
         """The first value of the batch its column cannot hold, named by stream, column and key."""
+        try:
+            return self._first_unstorable(con, path, keys, compression)
+        except duckdb.Error:  # the file itself cannot be read (missing, cut short): the load's own error says so
+            return None
+
+    def _first_unstorable(self, con: duckdb.DuckDBPyConnection, path: str, keys: list[str], compression: str) -> str | None:
         as_text = self._read(compression, dict.fromkeys(self.columns, "VARCHAR"))
         for column, kind in self.columns.items():
             if kind in ("VARCHAR", "JSON"):
@@ -266,10 +283,11 @@ class Loads:
         self._pending = self._pool.submit(load, *args)
 
     def wait(self) -> None:
-        """Until the batch loading (if any) is in the table; its error, if it failed."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        """Until the batch loading (if any) is in the table; its error, if it failed (and again at
+        every later wait: a STATE after a failed load must never be written, e.g. on SIGTERM)."""
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
 
     def close(self) -> None:
         try:

@@ -109,6 +109,7 @@ class TargetDuckDBExact(Target):
         return self.plain_sinks[stream]
 
     def _process_schema_message(self, message_dict: dict) -> None:
+        self.loads.wait()  # a failed load ends the run here, with its own line (not as a sink's setup error)
         super()._process_schema_message(message_dict)
         self.plain_sinks.clear()  # a new schema may bring a new sink or new stream maps
 
