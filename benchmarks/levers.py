@@ -54,7 +54,7 @@ def main() -> None:
                 "--config",
                 str(sequential),
             ],
-            "all levers (max_concurrency 8, adaptive)": [sys.executable, VARIANT, "full", "--config", str(ahead)],
+            "all levers (max_concurrency 16, the default; adaptive)": [sys.executable, VARIANT, "full", "--config", str(ahead)],
         }
         walls: dict[str, list[float]] = {name: [] for name in contenders}
         for _ in range(args.runs):
