@@ -7,10 +7,8 @@ records of one page share one ``time_extracted``, and the message goes to the ta
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 
-import singer_sdk.singerlib as singer
 from singer_sdk.helpers._typing import conform_record_data_types  # private module: the SDK's own conformance
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
@@ -20,22 +18,13 @@ from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.sending import SendingStream
 from tap_restgeneric.output.batches import BatchFiles
 from tap_restgeneric.output.conformance import ConformanceCheck
+from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import Contract, reconcile
 
 if t.TYPE_CHECKING:
     import datetime
 
     from singer_sdk.helpers._batch import BatchConfig
-
-
-@dataclasses.dataclass(slots=True)
-class PageRecordMessage(singer.RecordMessage):
-    """A RECORD whose ``time_extracted`` is already an aware UTC time (the page's): the
-    SDK's ``__post_init__`` would convert it again for every record."""
-
-    @override
-    def __post_init__(self) -> None:
-        self.type = singer.SingerMessageType.RECORD
 
 
 class EmittingStream(SendingStream):
@@ -56,7 +45,7 @@ class EmittingStream(SendingStream):
         return {k: record.get(k) for k in self.primary_keys} or "(no primary key)"
 
     def _plain_output_applies(self) -> bool:
-        """Records go out as they are (no stream map, flattening or deselected property)."""
+        """Records go out as they are (no stream map, flattening or deselected property), to this tap's writer."""
         maps = self.stream_maps
         return (
             len(maps) == 1
@@ -64,6 +53,7 @@ class EmittingStream(SendingStream):
             and maps[0].stream_alias == self.name
             and not (maps[0].flattening_options and maps[0].flattening_enabled)
             and all(self.mask.values())
+            and isinstance(self._tap.message_writer, BufferedSingerWriter)  # it has write_record
         )
 
     @override
@@ -73,29 +63,39 @@ class EmittingStream(SendingStream):
         A private SDK hook, and the only place between a record and its RECORD message: the
         SDK conforms every record, about 45 % of a record's cost; a record decoded from
         JSON needs it only when ``ConformanceCheck`` (generated once per schema) says so.
-        The message goes to the tap's writer like any other (``output.writer``).
+        The record goes to the tap's writer (``output.writer``), as a message does.
         """
-        fitted = self._fitted(record)
-        if fitted is None:
-            return
-        record = fitted
+        if self._plain_output is None:
+            self._prepare_output()
+        if not self._fits(record):
+            fitted = self._refit(record)
+            if fitted is None:
+                return
+            record = fitted
         if not self._plain_output:
             super()._write_record_message(record)
             return
         # _tap and _stream_version are the SDK's own (private) handles on the tap and the stream version;
-        # the message goes straight to the tap's writer (Tap.write_message only forwards it there).
-        self._tap.message_writer.write_message(PageRecordMessage(self.name, record, self._stream_version, self._extracted_at))
+        # the record goes straight to the tap's writer (Tap.write_message only forwards messages there).
+        self._write_record(self.name, record, self._stream_version, self._extracted_at)
         self.state_manager.is_flushed = False
+
+    def _prepare_output(self) -> None:
+        self._plain_output = self._plain_output_applies()
+        if self._plain_output:
+            self._write_record = t.cast("BufferedSingerWriter", self._tap.message_writer).write_record
+        self._fits = ConformanceCheck(self.effective_schema).check
+        self._drifted: set[str] = set()
 
     def _fitted(self, record: dict) -> dict | None:
         """The record as the stream writes it: unchanged when ``ConformanceCheck`` says it fits
         the schema, else under the ``schema_contract`` (None: dropped) and conformed."""
         if self._plain_output is None:
-            self._plain_output = self._plain_output_applies()
-            self._fits = ConformanceCheck(self.effective_schema).check
-            self._drifted: set[str] = set()
-        if self._fits(record):
-            return record
+            self._prepare_output()
+        return record if self._fits(record) else self._refit(record)
+
+    def _refit(self, record: dict) -> dict | None:
+        """A record ``ConformanceCheck`` flags: under the ``schema_contract`` (None: dropped), conformed."""
         fitted = self._reconcile(record)
         if fitted is not None and self._plain_output and self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
             fitted = conform_record_data_types(

@@ -100,16 +100,22 @@ class BufferedSingerWriter(GenericSingerWriter):
         if message.type is not SingerMessageType.RECORD:
             self._write_other(message)
             return
-        # A RECORD: ``{"type":"RECORD","stream":…,"record":`` + the record + ``version`` and
-        # ``time_extracted``; the prefix cached per stream, the suffix while the time stays the
-        # same object (the tap stamps the records of one page with one time). Inline: per record.
-        prefix = self._prefixes.get(message.stream)
+        self.write_record(message.stream, message.record, message.version, message.time_extracted)
+
+    def write_record(self, stream: str, record: dict, version: int | None, time_extracted: t.Any) -> None:
+        """A RECORD message, without a message object (streams on the plain path call this for
+        every record: building a ``RecordMessage`` per record cost 3 % of a sync).
+
+        ``{"type":"RECORD","stream":…,"record":`` + the record + ``version`` and
+        ``time_extracted``; the prefix cached per stream, the suffix while the time stays the
+        same object (the tap stamps the records of one page with one time). Inline: per record."""
+        prefix = self._prefixes.get(stream)
         if prefix is None:
-            prefix = self._prefixes[message.stream] = b'{"type":"RECORD","stream":' + _ENCODER.encode(message.stream) + b',"record":'
-        if message.time_extracted is not self._suffix_time or message.version != self._suffix_version:
-            self._new_suffix(message)
+            prefix = self._prefixes[stream] = b'{"type":"RECORD","stream":' + _ENCODER.encode(stream) + b',"record":'
+        if time_extracted is not self._suffix_time or version != self._suffix_version:
+            self._new_suffix(time_extracted, version)
         line = bytearray(prefix)
-        _ENCODER.encode_into(message.record, line, -1)
+        _ENCODER.encode_into(record, line, -1)
         line += self._suffix
         self.busy = True
         STDOUT.get().write(line)
@@ -138,8 +144,8 @@ class BufferedSingerWriter(GenericSingerWriter):
         assert stop is not None
         raise stop
 
-    def _new_suffix(self, message: t.Any) -> None:
-        self._suffix_time, self._suffix_version = message.time_extracted, message.version
-        version = f',"version":{message.version}' if message.version is not None else ""
-        extracted = f',"time_extracted":"{message.time_extracted.isoformat()}"' if message.time_extracted else ""
-        self._suffix = f"{version}{extracted}}}\n".encode()
+    def _new_suffix(self, time_extracted: t.Any, version: int | None) -> None:
+        self._suffix_time, self._suffix_version = time_extracted, version
+        versioned = f',"version":{version}' if version is not None else ""
+        extracted = f',"time_extracted":"{time_extracted.isoformat()}"' if time_extracted else ""
+        self._suffix = f"{versioned}{extracted}}}\n".encode()
