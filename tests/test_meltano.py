@@ -152,16 +152,14 @@ def test_a_parent_child_source_file_with_per_parent_state(meltano):
         SANDBOX.tracker = Tracker()
 
 
+def incidents_into_duckdb(meltano, **env: str) -> None:
+    """`meltano run tap-restgeneric target-duckdb` of the incidents preset, chosen through Meltano's variables."""
+    preset = {"TAP_RESTGENERIC_API": "incidents", "TAP_RESTGENERIC_BASE_URL": SANDBOX.base_url("incidents")}
+    meltano("run", "tap-restgeneric", "target-duckdb", extra_env={**preset, **env})
+
+
 def test_any_preset_against_any_server_through_derived_env_vars(meltano):
-    meltano(
-        "run",
-        "tap-restgeneric",
-        "target-duckdb",
-        extra_env={
-            "TAP_RESTGENERIC_API": "incidents",
-            "TAP_RESTGENERIC_BASE_URL": SANDBOX.base_url("incidents"),
-        },
-    )
+    incidents_into_duckdb(meltano)
     loaded = table_rows(meltano.db, "tap_restgeneric", "alerts")
     assert sorted(r["id"] for r in loaded) == sorted(SANDBOX.ids("incidents", "alerts"))
 
@@ -202,16 +200,8 @@ def test_batch_config_through_meltano_loads_the_same_rows(meltano, tmp_path):
     """`batch_config` (declared in meltano.yml, an object from the environment): the tap writes
     files and BATCH messages, the DuckDB loader loads each file whole, the rows are the same."""
     batch_config = {"encoding": {"format": "jsonl", "compression": "gzip"}, "storage": {"root": tmp_path.as_uri()}}
-    meltano(
-        "run",
-        "tap-restgeneric",
-        "target-duckdb",
-        extra_env={
-            "TAP_RESTGENERIC_API": "incidents",
-            "TAP_RESTGENERIC_BASE_URL": SANDBOX.base_url("incidents"),
-            "TAP_RESTGENERIC_BATCH_CONFIG": json.dumps(batch_config),
-            "TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA": "batched",
-        },
+    incidents_into_duckdb(
+        meltano, TAP_RESTGENERIC_BATCH_CONFIG=json.dumps(batch_config), TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA="batched"
     )
     for stream in ("users", "teams", "services", "integrations", "incidents", "alerts"):
         loaded = table_rows(meltano.db, "batched", stream)
