@@ -1,4 +1,4 @@
-"""Every figure the README's Speed section quotes, in one run (about 3 minutes on 2 cores).
+"""Every figure the README's Speed section quotes, in one run (about 4 minutes on 2 cores).
 
     .venv/bin/python benchmarks/all.py
 
