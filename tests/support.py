@@ -103,6 +103,21 @@ def run_cli(args: list[str], config: dict | None = None, tmp_path=None, env: dic
     return out
 
 
+def catalog_selecting(config: dict, tmp_path, *streams: str, deselected_properties: tuple[str, ...] = ()) -> str:
+    """The tap's discovered catalog with only ``streams`` selected (and those properties not),
+    written to ``tmp_path/catalog.json``: its path, for ``--catalog``."""
+    catalog = json.loads(run_cli(["--discover"], config, tmp_path).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
+            elif item["breadcrumb"][-1:] and item["breadcrumb"][-1] in deselected_properties:
+                item["metadata"]["selected"] = False
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    return str(path)
+
+
 def last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""

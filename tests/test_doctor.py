@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tap_restgeneric.sandbox.apis.tracker import Tracker
-from tests.support import CANARY, run_cli
+from tests.support import CANARY, catalog_selecting, run_cli
 from tests.test_parent_child import config_for, tracker_source
 
 
@@ -81,13 +81,7 @@ def test_refused_credentials_are_named_and_nothing_secret_is_printed(sandbox, tr
 
 def test_the_catalog_limits_the_probe_and_text_is_the_default(sandbox, tracker, tmp_path):
     config = config_for(tracker_source(sandbox))
-    catalog = json.loads(run_cli(["--discover"], config, tmp_path).stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] == "issues"
-    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-    out = run_cli(["--doctor", "--catalog", str(tmp_path / "catalog.json")], config, tmp_path)
+    out = run_cli(["--doctor", "--catalog", catalog_selecting(config, tmp_path, "issues")], config, tmp_path)
     assert out.returncode == 0
     assert out.stdout.splitlines()[0].split() == [
         "issues",
@@ -107,13 +101,8 @@ def test_a_grandchild_under_an_unselected_child_and_a_failing_step_get_rows(sand
     source = copy.deepcopy(tracker_source(sandbox))
     source["resources"][0]["processing_steps"] = [{"map": {"x": "{{ record.nothing.deeper }}"}}]
     config = config_for(source)
-    catalog = json.loads(run_cli(["--discover"], config_for(tracker_source(sandbox)), tmp_path).stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] == "reactions"
-    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-    out, rows = doctor(config_for(tracker_source(sandbox)), tmp_path, "--catalog", str(tmp_path / "catalog.json"))
+    catalog = catalog_selecting(config_for(tracker_source(sandbox)), tmp_path, "reactions")
+    out, rows = doctor(config_for(tracker_source(sandbox)), tmp_path, "--catalog", catalog)
     assert [row["stream"] for row in rows] == ["reactions"] and rows[0]["ok"], rows
     out, rows = doctor(config, tmp_path)
     assert out.returncode == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import functools
 import json
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.sandbox.apis.tracker import ISSUE_COUNT, Tracker, comment, reactions
 from tap_restgeneric.source import load_source
-from tests.support import CANARY, last_line, run_cli, sync
+from tests.support import CANARY, catalog_selecting, last_line, run_cli, sync
 
 INITIAL = "2024-01-01T00:00:00Z"
 
@@ -153,24 +153,15 @@ def test_parent_bookmarks_are_capped_and_the_rest_reread(sandbox, tracker):
 
 def test_a_deselected_child_costs_no_requests_and_an_unselected_parent_is_read_not_emitted(sandbox, tracker, tmp_path):
     config = config_for(tracker_source(sandbox))
-    catalog = json.loads(run_cli(["--discover"], config, tmp_path).stdout)
-
-    def select(*names: str) -> str:
-        chosen = copy.deepcopy(catalog)
-        for entry in chosen["streams"]:
-            for item in entry["metadata"]:
-                if item["breadcrumb"] == []:
-                    item["metadata"]["selected"] = entry["tap_stream_id"] in names
-        path = tmp_path / "catalog.json"
-        path.write_text(json.dumps(chosen))
-        return str(path)
-
+    select = functools.partial(catalog_selecting, config, tmp_path)  # discovery samples: before counting requests
+    catalog = select("issues")
     sandbox.clear_requests()
-    out = run_cli(["--catalog", select("issues")], config, tmp_path)
+    out = run_cli(["--catalog", catalog], config, tmp_path)
     assert out.returncode == 0 and {m["stream"] for m in out.messages if m["type"] == "RECORD"} == {"issues"}
     assert not [p for p in paths(sandbox) if "/comments" in p]
+    catalog = select("reactions")
     sandbox.clear_requests()
-    out = run_cli(["--catalog", select("reactions")], config, tmp_path)
+    out = run_cli(["--catalog", catalog], config, tmp_path)
     assert out.returncode == 0 and {m["stream"] for m in out.messages if m["type"] == "RECORD"} == {"reactions"}
     assert len(out.records("reactions")) == sum(len(reactions(c)) for ids in all_comments().values() for c in ids)
     assert any(p.endswith("/comments") for p in paths(sandbox))
@@ -393,13 +384,7 @@ def test_parents_sharing_a_bookmark_give_the_same_records_at_any_concurrency(san
 
 def test_an_unselected_incremental_child_leaves_no_bookmarks_for_its_selected_grandchild(sandbox, tracker, tmp_path):
     config = config_for(tracker_source(sandbox))
-    catalog = json.loads(run_cli(["--discover"], config, tmp_path).stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] == "reactions"
-    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-    out = run_cli(["--catalog", str(tmp_path / "catalog.json")], config, tmp_path)
+    out = run_cli(["--catalog", catalog_selecting(config, tmp_path, "reactions")], config, tmp_path)
     assert out.returncode == 0
     assert (out.states[-1]["bookmarks"].get("comments") or {}).get("partitions", []) == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support import CANARY, preset_config, run_cli, sync
+from tests.support import CANARY, catalog_selecting, preset_config, run_cli, sync
 
 
 def test_post_with_json_body_headers_and_templates(httpserver):
@@ -104,16 +104,8 @@ def test_test_flag_syncs_one_record_per_stream(sandbox, tmp_path):
 
 def test_catalog_selection_and_deselected_properties(sandbox, tmp_path):
     config = preset_config(sandbox, "incidents")
-    catalog = json.loads(run_cli(["--discover"], config, tmp_path).stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] == "teams"
-            elif item["breadcrumb"] == ["properties", "description"]:
-                item["metadata"]["selected"] = False
-    path = tmp_path / "catalog.json"
-    path.write_text(json.dumps(catalog))
-    out = run_cli(["--catalog", str(path)], config, tmp_path)
+    path = catalog_selecting(config, tmp_path, "teams", deselected_properties=("description",))
+    out = run_cli(["--catalog", path], config, tmp_path)
     assert out.returncode == 0
     assert {m["stream"] for m in out.messages if m["type"] == "RECORD"} == {"teams"}
     records = out.records("teams")
