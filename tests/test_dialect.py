@@ -311,6 +311,31 @@ def test_header_cursor(httpserver):
     assert [r.args.get("after") for r, _ in httpserver.log][-2:] == [None, "c2"]
 
 
+@pytest.mark.parametrize("more", [False, "false", "False", 0, None, "no"])
+@pytest.mark.parametrize(
+    "paginator",
+    [
+        {"type": "cursor", "cursor_path": "next", "has_more_path": "more"},
+        {"type": "offset", "limit": 1, "total_path": None, "has_more_path": "more"},
+        {"type": "page_number", "total_path": None, "has_more_path": "more"},
+    ],
+    ids=["cursor", "offset", "page_number"],
+)
+def test_every_paginator_reads_has_more_the_same_way(httpserver, paginator, more):
+    """One rule (paginators.base.says_no_more): false, "false", 0, null or "no" ends paging."""
+
+    def handler(request):
+        first = not (request.args.get("cursor") or int(request.args.get("offset", 0)) or int(request.args.get("page", 1)) > 1)
+        body = {"data": [{"id": 1 if first else 2}], "next": "b", "more": True if first else more}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    items = {"name": "items", "schema": {"properties": {"id": {"type": "integer"}}}}
+    out = sync(source(httpserver, {**items, "endpoint": {"path": "items", "paginator": paginator}}))
+    assert out.ids("items") == [1, 2]
+    assert len(httpserver.log) == 2  # the page saying no more is the last one requested
+
+
 def test_cursor_stops_when_has_more_is_false(httpserver):
     def handler(request):
         if request.args.get("cursor") == "b":

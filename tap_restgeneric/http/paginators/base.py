@@ -98,6 +98,14 @@ class Paginator:
         return None
 
 
+def says_no_more(value: t.Any) -> bool:
+    """A ``has_more_path`` value that ends paging, for every paginator that reads one: false,
+    0, null, or a string reading false, 0, no or nothing (APIs send ``"false"`` too)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("false", "0", "no", "")
+    return not value
+
+
 def _key(token: t.Any) -> t.Hashable:
     try:
         hash(token)

@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 from typing_extensions import override
 
-from tap_restgeneric.http.paginators.base import Page, Paginator, put_token
+from tap_restgeneric.http.paginators.base import Page, Paginator, put_token, says_no_more
 from tap_restgeneric.http.selectors import JSONPath
 
 if t.TYPE_CHECKING:
@@ -104,7 +104,7 @@ class CursorPaginator(_NextReference):
     def stop_rule(self, page: Page) -> str | None:
         if self.stop_condition is not None and self.stop_condition(self._template_context(page)):
             return "stop_condition is true"
-        if self.has_more_path is not None and self.has_more_path.first(page.body, default=True) in (False, "false", "False"):
+        if self.has_more_path is not None and says_no_more(self.has_more_path.first(page.body, default=True)):
             return f"{self.has_more_path.spec} is false"
         return None
 

@@ -7,7 +7,7 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_restgeneric.http.paginators.base import Page, Paginator, put_token
+from tap_restgeneric.http.paginators.base import Page, Paginator, put_token, says_no_more
 from tap_restgeneric.http.selectors import JSONPath
 
 if t.TYPE_CHECKING:
@@ -59,7 +59,7 @@ class _RangePaginator(Paginator):
         count = len(page.records)
         if self.limit is not None and count < self.limit:
             return f"short page ({count} records, limit {self.limit})"
-        if self.has_more_path is not None and not self.has_more_path.first(page.body, default=True):
+        if self.has_more_path is not None and says_no_more(self.has_more_path.first(page.body, default=True)):
             return f"{self.has_more_path.spec} is false"
         following = self.value_after(self.current_value)
         total = self.total(page)
