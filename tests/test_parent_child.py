@@ -228,6 +228,17 @@ BASE = {"client": {"base_url": "https://api.example.com"}}
             "resources[1].endpoint.path: placeholder {resources.p}: expected {resources.<parent>.<field>}",
         ),
         (
+            [{"name": "c", "endpoint": {"path": "c", "params": {"since": "{incremental.start_vlaue}"}}}],
+            (
+                "resources[0].endpoint.params.since: placeholder {incremental.start_vlaue} is not one of "
+                "{incremental.start_value}, {incremental.end_value}, {incremental.initial_value}"
+            ),
+        ),
+        (
+            [{"name": "c", "columns": {"id": "bigint"}}],
+            "resources[0].columns.id: expected a column such as {data_type: bigint, nullable: false}, got 'bigint'",
+        ),
+        (
             [
                 {"name": "p"},
                 {

@@ -16,6 +16,9 @@ from singer_sdk.streams.rest import HTTPRequest
 
 from tap_restgeneric.templates import Template, has_templates, render_tree, template_config, uses_secrets
 
+#: What ``{incremental.<name>}`` (and ``{{ incremental.<name> }}``) can read in a request.
+INCREMENTAL_NAMES = ("start_value", "end_value", "initial_value")
+
 if t.TYPE_CHECKING:
     from tap_restgeneric.http.paginators import Paginator
     from tap_restgeneric.source.model import EndpointConfig
@@ -68,14 +71,11 @@ class RequestBuilder:
 
     def template_context(self, start: t.Any, resources: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         incremental = self.incremental
+        values = (start, incremental.get("end_value"), incremental.get("initial_value"))
         return {
             "secrets": self.secrets,
             "config": self.config,
-            "incremental": {
-                "start_value": start,
-                "end_value": incremental.get("end_value"),
-                "initial_value": incremental.get("initial_value"),
-            },
+            "incremental": dict(zip(INCREMENTAL_NAMES, values, strict=True)),
             "resources": resources,
         }
 

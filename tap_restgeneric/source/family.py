@@ -19,6 +19,7 @@ import typing as t
 
 from tap_restgeneric.errors import config_path
 from tap_restgeneric.http.parents import ParentLink
+from tap_restgeneric.http.request_builder import INCREMENTAL_NAMES
 from tap_restgeneric.templates import templates_in
 
 if t.TYPE_CHECKING:
@@ -114,6 +115,10 @@ def dlt_placeholders(value: t.Any, where: str, problem: Problem) -> t.Any:
             return match.group(0)
         if namespace == "resources" and len(keys) < 2:
             problem(where, f"placeholder {match.group(0)}: expected {{resources.<parent>.<field>}}")
+            return match.group(0)
+        if namespace == "incremental" and (len(keys) != 1 or keys[0] not in INCREMENTAL_NAMES):
+            valid = ", ".join(f"{{incremental.{name}}}" for name in INCREMENTAL_NAMES)
+            problem(where, f"placeholder {match.group(0)} is not one of {valid}")
             return match.group(0)
         return "{{ " + namespace + "".join(f"[{key!r}]" for key in keys) + " }}"
 

@@ -58,7 +58,10 @@ def column_schemas(columns: t.Any, where: str, problem: t.Callable[[str, str], N
         columns = named
     found: dict[str, dict] = {}
     for name, column in (columns or {}).items():
-        kind = column.get("data_type") if isinstance(column, dict) else None
+        if not isinstance(column, dict):
+            problem(config_path(where, name), f"expected a column such as {{data_type: bigint, nullable: false}}, got {column!r}")
+            continue
+        kind = column.get("data_type")
         if kind is None:
             continue
         if kind not in DATA_TYPES:
