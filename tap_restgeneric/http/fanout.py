@@ -12,10 +12,11 @@ after the records of the parents before it.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import typing as t
+
+from tap_restgeneric.http.partitions import partition_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -34,10 +35,6 @@ DEFAULT_STREAM_CONCURRENCY = 8
 #: and every request is still under max_requests_per_second and Retry-After pauses.
 DEFAULT_MAX_CONCURRENCY = 16
 _DONE = object()
-
-
-def context_key(context: t.Mapping[str, t.Any]) -> str:
-    return json.dumps(context, sort_keys=True, default=str)
 
 
 class _Job:
@@ -77,7 +74,7 @@ class FanOut:
         self.concurrency = concurrency
         self.fetch_pages = fetch_pages
         #: What makes two jobs the same (an incremental child's: the parent fields its bookmark is kept by).
-        self.key = key or context_key
+        self.key = key or partition_key
         self._jobs: dict[str, _Job] = {}
         self._tasks: queue.SimpleQueue[tuple[_Job, t.Any]] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []

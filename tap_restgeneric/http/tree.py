@@ -34,9 +34,8 @@ import singer_sdk.singerlib as singer
 from typing_extensions import override
 
 from tap_restgeneric.http.emitting import EmittingStream
-from tap_restgeneric.http.fanout import context_key
 from tap_restgeneric.http.parents import ParentFieldError, ParentLink, child_context
-from tap_restgeneric.http.partitions import IndexedStateManager
+from tap_restgeneric.http.partitions import IndexedStateManager, partition_key
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams._state import StreamStateManager
@@ -212,7 +211,7 @@ class TreeStream(EmittingStream):
 
     def bookmark_key(self, context: t.Mapping[str, t.Any]) -> str:
         """The key of the state partition ``context`` belongs to (an incremental child's)."""
-        return context_key(self.state_manager.get_state_partition_context(dict(context)) or {})
+        return partition_key(self.state_manager.get_state_partition_context(dict(context)) or {})
 
     def stop_streams_ahead(self) -> None:
         ahead: FanOut | None = getattr(self._tap, "streams_ahead", None)
