@@ -4,7 +4,7 @@
 
 Starts the sandbox API on 127.0.0.1 (100 records per page, offset pagination, API key
 in a header), then, alternating runs, times each contender to /dev/null and reads its
-peak RSS (``wait4``); prints medians, records/s, the ratio to the bare loop and peak
+peak RSS (through ``/usr/bin/time``); prints medians, records/s, the ratio to the bare loop and peak
 RSS. Then the same with 20 ms of latency per page, and end to end into DuckDB
 (target-duckdb-exact, the loader meltano.yml uses), checking exact row counts.
 ``--competitors`` adds tap-rest-api-msdk 1.4.2 and tap-rest-api-msdk | target-duckdb

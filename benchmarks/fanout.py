@@ -7,7 +7,7 @@ incremental with one bookmark per issue) and prints medians:
     python benchmarks/fanout.py --state-only --parents 100000
 
 - wall time of a whole sync with ``max_concurrency`` 1 (the SDK's one parent at a time) and the
-  default 8 (children of upcoming parents requested ahead), and their ratio;
+  default (``DEFAULT_MAX_CONCURRENCY``, 16: children of upcoming parents requested ahead), and their ratio;
 - the size of the last STATE message, its partitions, and the time spent, with the default
   ``max_parent_bookmarks`` and with it raised above the number of parents.
 """
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from inprocess import sync_lines
 
+from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY
 from tap_restgeneric.sandbox import SandboxServer
 from tap_restgeneric.sandbox.apis.tracker import Tracker
 
@@ -80,11 +81,11 @@ def main() -> None:
             sandbox.latency_ms = args.latency_ms
             print(f"{args.parents:,} parents, {args.latency_ms:g} ms per request, median of {args.runs} runs")
             medians = {}
-            for concurrency in (1, 8):
+            for concurrency in (1, DEFAULT_MAX_CONCURRENCY):
                 times = [sync_once(base_url, max_concurrency=concurrency)[0] for _ in range(args.runs)]
                 medians[concurrency] = statistics.median(times)
                 print(f"  max_concurrency {concurrency}: {medians[concurrency]:.2f} s")
-            print(f"  fan-out speed-up: {medians[1] / medians[8]:.1f}x")
+            print(f"  fan-out speed-up: {medians[1] / medians[DEFAULT_MAX_CONCURRENCY]:.1f}x")
             sandbox.latency_ms = 0
         print(f"STATE after one sync of {args.parents:,} parents (no latency)")
         for label, settings in (
