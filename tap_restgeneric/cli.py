@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import itertools
 import json
@@ -82,6 +83,7 @@ def _flags_as_settings(argv: list[str]) -> list[str]:
         return argv
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="tap-restgeneric-flags-", delete=False) as handle:
         json.dump(settings, handle)
+    atexit.register(Path(handle.name).unlink, missing_ok=True)
     return [*rest, "--config", handle.name]
 
 

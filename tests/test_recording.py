@@ -15,9 +15,11 @@ def records(out) -> list[tuple]:
 
 def test_a_recorded_run_replays_offline_without_secrets(tmp_path):
     recording = tmp_path / "recording"
+    temp = tmp_path / "tmp"  # where the flags' settings file goes, and is removed at exit
+    temp.mkdir()
     with SandboxServer(secret="canary-S3cr3t/+&=v4lue") as sandbox:
         config = {"source": tracker_source(sandbox), "secrets": {"token": "canary-S3cr3t/+&=v4lue"}}
-        recorded = run_cli(["--record", str(recording)], config, tmp_path)
+        recorded = run_cli(["--record", str(recording)], config, tmp_path, env={"TMPDIR": str(temp)})
     assert recorded.returncode == 0, recorded.stderr[-2000:]
     files = sorted(recording.glob("*.json"))
     assert files and all(json.loads(f.read_text())["request"].startswith("GET http://127.0.0.1:") for f in files)
@@ -26,8 +28,9 @@ def test_a_recorded_run_replays_offline_without_secrets(tmp_path):
         assert not [form for form in CANARY_FORMS if form in text], path.name
     # The sandbox is gone and the config has no secret: every answer comes from the recording.
     offline = {"source": config["source"]}
-    replayed = run_cli([f"--replay={recording}"], offline, tmp_path)
+    replayed = run_cli([f"--replay={recording}"], offline, tmp_path, env={"TMPDIR": str(temp)})
     assert replayed.returncode == 0, replayed.stderr[-2000:]
+    assert list(temp.iterdir()) == []
     assert records(replayed) == records(recorded) and len(records(replayed)) > 50
 
 
