@@ -343,3 +343,15 @@ def test_a_failed_load_fails_every_wait_after_it():
     for _ in range(2):
         with pytest.raises(LoadError, match="boom"):
             loads.wait()
+
+
+def test_batch_files_do_not_depend_on_the_tap_s_own_writer(httpserver, tmp_path, monkeypatch):
+    """The SDK's writer (levers.py's variant) writes the BATCH messages; the files are the same."""
+    from singer_sdk.plugin_base import SingerWriter
+
+    from tap_restgeneric.tap import TapRestGeneric
+
+    monkeypatch.setattr(TapRestGeneric, "message_writer_class", SingerWriter)
+    serve(httpserver, RECORDS)
+    out = sync(batch_source(httpserver, tmp_path))
+    assert announced(out.messages, "things") == RECORDS

@@ -45,7 +45,7 @@ class EmittingStream(SendingStream):
         return {k: record.get(k) for k in self.primary_keys} or "(no primary key)"
 
     def _plain_output_applies(self) -> bool:
-        """Records go out as they are (no stream map, flattening or deselected property), to this tap's writer."""
+        """Records go out as they are (no stream map, flattening or deselected property)."""
         maps = self.stream_maps
         return (
             len(maps) == 1
@@ -53,7 +53,6 @@ class EmittingStream(SendingStream):
             and maps[0].stream_alias == self.name
             and not (maps[0].flattening_options and maps[0].flattening_enabled)
             and all(self.mask.values())
-            and isinstance(self._tap.message_writer, BufferedSingerWriter)  # it has write_record
         )
 
     @override
@@ -81,7 +80,9 @@ class EmittingStream(SendingStream):
         self.state_manager.is_flushed = False
 
     def _prepare_output(self) -> None:
-        self._plain_output = self._plain_output_applies()
+        # A writer other than the tap's own (levers.py's SDK variant) takes the SDK's path.
+        writer = self._tap.message_writer
+        self._plain_output = self._plain_output_applies() and isinstance(writer, BufferedSingerWriter)
         if self._plain_output:
             self._write_record = t.cast("BufferedSingerWriter", self._tap.message_writer).write_record
         self._fits = ConformanceCheck(self.effective_schema).check

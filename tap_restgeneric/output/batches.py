@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 
 from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.output.writer import OPEN_BATCH_FILES, RECORD_ENCODER
+from tap_restgeneric.output.writer import ENCODER, OPEN_BATCH_FILES
 
 from singer_sdk.helpers._batch import SDKBatchMessage
 
@@ -70,9 +70,7 @@ class BatchFiles:
     missing, measured with examples/tracker.yaml)."""
 
     def __init__(self, batch_config: BatchConfig, tap_name: str, stream_name: str) -> None:
-        problems = batch_config_problems(batch_config.asdict())
-        if problems:  # the tap checks its settings first; a stream given another batch_config is checked here
-            raise SourceConfigError(problems)
+        # batch_config is the tap's setting, checked with the others (batch_config_problems).
         self._folder = local_folder(batch_config.storage.root)
         self._stream = stream_name
         self._encoding = batch_config.encoding
@@ -88,7 +86,7 @@ class BatchFiles:
     def add(self, record: dict) -> list[str] | None:
         if self._out is None:
             self._open()
-        self._out.write(RECORD_ENCODER.encode(record) + b"\n")
+        self._out.write(ENCODER.encode(record) + b"\n")
         self._count += 1
         return self.finish() if self._count >= self._size else None
 
@@ -96,12 +94,7 @@ class BatchFiles:
         """Closes the file being written: its manifest (None: no record since the last one)."""
         if self._out is None:
             return None
-        self._out.close()
-        if self._raw is not self._out:
-            self._raw.close()  # under the gzip stream
-        self._out = self._raw = None
-        self._count = 0
-        OPEN_BATCH_FILES.discard(self)
+        self._close()
         final = self._path.with_suffix("")  # without .part
         self._path.replace(final)
         return [final.as_uri()]
@@ -113,11 +106,15 @@ class BatchFiles:
     def discard(self) -> None:
         """The file being written, removed: never announced (an interrupted sync reads its records again)."""
         if self._out is not None:
-            self._out.close()
-            if self._raw is not self._out:
-                self._raw.close()
-            self._out = self._raw = None
+            self._close()
             self._path.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        self._out.close()
+        if self._raw is not self._out:
+            self._raw.close()  # under the gzip stream
+        self._out = self._raw = None
+        self._count = 0
         OPEN_BATCH_FILES.discard(self)
 
     def _open(self) -> None:

@@ -35,9 +35,8 @@ def _enc_hook(obj: t.Any) -> t.Any:
     return str(obj)
 
 
-_ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
-#: How a record is encoded, in a RECORD message or a batch file (``output.batches``).
-RECORD_ENCODER = _ENCODER
+#: How every message and record is encoded, in a Singer line or a batch file (``output.batches``).
+ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
 
 
 class OpenBatchFile(t.Protocol):
@@ -93,7 +92,7 @@ class BufferedSingerWriter(GenericSingerWriter):
 
     @override
     def serialize_message(self, message: t.Any) -> bytes:
-        return _ENCODER.encode(message.to_dict()) + b"\n"
+        return ENCODER.encode(message.to_dict()) + b"\n"
 
     @override
     def write_message(self, message: t.Any) -> None:
@@ -111,11 +110,11 @@ class BufferedSingerWriter(GenericSingerWriter):
         same object (the tap stamps the records of one page with one time). Inline: per record."""
         prefix = self._prefixes.get(stream)
         if prefix is None:
-            prefix = self._prefixes[stream] = b'{"type":"RECORD","stream":' + _ENCODER.encode(stream) + b',"record":'
+            prefix = self._prefixes[stream] = b'{"type":"RECORD","stream":' + ENCODER.encode(stream) + b',"record":'
         if time_extracted is not self._suffix_time or version != self._suffix_version:
             self._new_suffix(time_extracted, version)
         line = bytearray(prefix)
-        _ENCODER.encode_into(record, line, -1)
+        ENCODER.encode_into(record, line, -1)
         line += self._suffix
         self.busy = True
         STDOUT.get().write(line)
