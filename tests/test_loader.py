@@ -98,9 +98,9 @@ def test_merge_upserts_on_key_properties(tmp_path):
 BATCH = 20_000  # DuckDBSink.max_size: rows per batch
 
 
-def test_batches_load_in_order_while_the_next_is_read(tmp_path):
-    """A batch loads on the loading thread while the next one is read: a key sent again in a
-    later batch keeps its last value, and the STATE is written after the last row is in."""
+def test_batches_load_in_order_and_the_state_comes_after_the_last_one(tmp_path):
+    """Three batches (loaded on the loading thread): a key sent again in a later batch keeps its
+    last value, and the STATE is written once, after the rows are in."""
     records = [{"id": i % 30_000, "n": i} for i in range(45_000)]  # three batches, keys repeating
     messages = stream("items", {"id": {"type": "integer"}, "n": {"type": "integer"}}, records)
     messages[-1]["value"] = {"bookmarks": {"items": {"n": 44_999}}}
@@ -113,7 +113,7 @@ def test_batches_load_in_order_while_the_next_is_read(tmp_path):
     assert "Loaded 20000 rows" in proc.stderr
 
 
-def test_a_batch_that_fails_to_load_while_the_next_is_read_stops_before_any_state(tmp_path):
+def test_a_batch_that_fails_to_load_stops_the_loader_before_any_state(tmp_path):
     records = [{"id": i, "n": i} for i in range(BATCH + 5_000)]
     records[7] = {"id": 7, "n": "seven"}
     messages = stream("items", {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}}, records)

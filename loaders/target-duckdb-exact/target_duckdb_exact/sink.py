@@ -8,6 +8,7 @@ target reads the next (``Loads``).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import operator
@@ -140,15 +141,20 @@ class DuckDBSink(BatchSink):
 
     def _load(self, con: duckdb.DuckDBPyConnection, records: list[dict], keys: list[str]) -> None:
         """One batch of RECORDs into the table (on the loading thread, see `Loads`)."""
+        with self._spooled(records) as path:  # whole records: read_json takes the listed columns only
+            loaded = self._insert(con, path, keys, "none", latest_only=False)
+        self.logger.info("Loaded %d rows into %s", loaded, self.table)
+
+    @contextlib.contextmanager
+    def _spooled(self, rows: list[dict]) -> t.Iterator[str]:
+        """``rows`` in a JSON-lines file of the spool folder while the block runs: its path."""
         fd, path = tempfile.mkstemp(suffix=".jsonl", dir=self.target.spool_dir)
         try:
             with os.fdopen(fd, "wb") as spool:
-                # Whole records: read_json takes the listed columns and skips any other field.
-                spool.write(_ENCODER.encode_lines(records))
-            loaded = self._insert(con, path, keys, "none", latest_only=False)
+                spool.write(_ENCODER.encode_lines(rows))
+            yield path
         finally:
             os.unlink(path)
-        self.logger.info("Loaded %d rows into %s", loaded, self.table)
 
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: each local JSON-lines file read by DuckDB itself, in one transaction
@@ -243,24 +249,16 @@ class DuckDBSink(BatchSink):
         (with key properties: the keys it did not send; without: the rows from before it)."""
         self.target.loads.wait()
         keys = list(self.key_properties)
-        fd, path = tempfile.mkstemp(suffix=".jsonl", dir=self.target.spool_dir)
-        try:
-            with os.fdopen(fd, "wb") as spool:
-                for key in load.seen:
-                    spool.write(_ENCODER.encode(dict(zip(keys, key, strict=True))))
-                    spool.write(b"\n")
-            with self.target.connection.cursor() as con:
-                con.execute("BEGIN TRANSACTION")
-                if keys:
-                    same = " AND ".join(f"s.{quote(k)} IS NOT DISTINCT FROM {self.table}.{quote(k)}" for k in keys)
-                    key_types = json_columns({k: self.columns[k] for k in keys})
-                    sent = f"read_json(?, format = 'newline_delimited', columns = {key_types})"
-                    con.execute(f"DELETE FROM {self.table} WHERE NOT EXISTS (SELECT 1 FROM {sent} s WHERE {same})", [path])
-                else:
-                    con.execute(f"DELETE FROM {self.table} WHERE rowid <= ?", [load.floor])
-                con.execute("COMMIT")
-        finally:
-            os.unlink(path)
+        seen = [dict(zip(keys, key, strict=True)) for key in load.seen]
+        with self._spooled(seen) as path, self.target.connection.cursor() as con:
+            con.execute("BEGIN TRANSACTION")
+            if keys:
+                same = " AND ".join(f"s.{quote(k)} IS NOT DISTINCT FROM {self.table}.{quote(k)}" for k in keys)
+                sent = self._read("none", {k: self.columns[k] for k in keys})
+                con.execute(f"DELETE FROM {self.table} WHERE NOT EXISTS (SELECT 1 FROM {sent} s WHERE {same})", [path])
+            else:
+                con.execute(f"DELETE FROM {self.table} WHERE rowid <= ?", [load.floor])
+            con.execute("COMMIT")
         self.logger.info("Activated version %s of %s: the rows it did not send are deleted", load.version, self.table)
 
 
