@@ -99,7 +99,8 @@ class ResourceStream(SampledStream):
         self._plain_output: bool | None = None
         concurrency = int(self.config.get("max_concurrency") or 1)
         key = self.bookmark_key if self.partitioned_by_parent else None  # parents sharing a bookmark: one job
-        self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link else None
+        # One request at a time: no fan-out, and no child contexts built ahead to be thrown away.
+        self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link and concurrency > 1 else None
         self.progress = Progress(self.name, self.logger)
         if self.incremental:
             declared = resource.get("schema") or self.preset_schema
