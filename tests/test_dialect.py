@@ -234,6 +234,7 @@ def test_processing_steps_filter_map_and_exclude_in_order(httpserver):
     steps = [
         {"filter": "{{ record.state == 'active' }}"},
         {"map": {"name": "{{ record.first ~ ' ' ~ record.last }}", "source": "api", "id": "{{ record.id * 10 }}"}},
+        {"map": {"who": {"initials": ["{{ record.first[0] }}", "{{ record.last[0] }}"]}}},  # templates at any depth
         {"exclude": ["password", "first", "last"]},
     ]
     out = sync(
@@ -241,7 +242,9 @@ def test_processing_steps_filter_map_and_exclude_in_order(httpserver):
             httpserver, {"name": "users", "processing_steps": steps, "endpoint": {"path": "users", "paginator": "single_page"}}
         )
     )
-    assert out.records("users") == [{"id": 10, "state": "active", "name": "Ada Lovelace", "source": "api"}]
+    assert out.records("users") == [
+        {"id": 10, "state": "active", "name": "Ada Lovelace", "source": "api", "who": {"initials": ["A", "L"]}}
+    ]
     properties = out.schema("users")["schema"]["properties"]
     assert "name" in properties and "password" not in properties  # inferred from processed samples
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.templates import Template
+from tap_restgeneric.templates import render_tree
 
 #: Names a processing step's templates may use.
 STEP_NAMES = frozenset({"record", "config"})
@@ -38,14 +38,13 @@ class Steps:
 
     def apply(self, record: dict) -> dict | None:
         """The record after every step, or None when a filter drops it."""
-        config = self.config
+        context = {"record": record, "config": self.config}  # one per record, its record kept current
         for kind, value in self.steps:
             if kind == "filter":
-                if not value({"record": record, "config": config}):
+                if not value(context):
                     return None
             elif kind == "map":
-                context = {"record": record, "config": config}
-                record = {**record, **{k: v(context) if isinstance(v, Template) else v for k, v in value.items()}}
+                record = context["record"] = {**record, **render_tree(value, context)}
             else:
-                record = {k: v for k, v in record.items() if k not in value}
+                record = context["record"] = {k: v for k, v in record.items() if k not in value}
         return record

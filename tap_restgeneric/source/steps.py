@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.errors import config_path
 from tap_restgeneric.http.processing import STEP_KINDS, STEP_NAMES
-from tap_restgeneric.templates import Template, is_template
+from tap_restgeneric.templates import Template, compile_tree, is_template
 
 
 def compile_steps(steps: t.Any, where: str, report: t.Callable[[str], None]) -> list[tuple[str, t.Any]]:
@@ -29,16 +28,8 @@ def compile_steps(steps: t.Any, where: str, report: t.Callable[[str], None]) -> 
                     report(f"{at}.filter: must be a template such as \"{{{{ record.state == 'open' }}}}\"")
                     continue
                 compiled.append((kind, Template(value, f"{at}.filter", STEP_NAMES)))
-            elif kind == "map":
-                compiled.append(
-                    (
-                        kind,
-                        {
-                            field: Template(v, config_path(f"{at}.map", field), STEP_NAMES) if is_template(v) else v
-                            for field, v in value.items()
-                        },
-                    )
-                )
+            elif kind == "map":  # templates at any depth of a field's value, as in a request's params
+                compiled.append((kind, compile_tree(value, f"{at}.map", STEP_NAMES)))
             else:
                 compiled.append((kind, frozenset(value)))
         except ValueError as exc:
