@@ -252,8 +252,6 @@ class _Checker:
             )
         for key in sorted(required - set(auth)):
             self.problem(config_path(where, key), f"required for auth type {kind!r}")
-        if kind == "api_key" and auth.get("location", "header") not in API_KEY_LOCATIONS:
-            self.problem(f"{where}.location", f"{auth['location']!r} is not one of {', '.join(API_KEY_LOCATIONS)}")
         method = auth.get("client_auth_method", OAUTH2_CLIENT_AUTH_METHODS[0])
         if kind == "oauth2_client_credentials" and method not in OAUTH2_CLIENT_AUTH_METHODS:
             self.problem(f"{where}.client_auth_method", f"{method!r} is not one of {', '.join(OAUTH2_CLIENT_AUTH_METHODS)}")

@@ -1,4 +1,4 @@
-"""cursor, json_link, header_link and auto: the next request is named by the response,
+"""cursor, json_link, header_link and header_cursor: the next request is named by the response,
 as a link (absolute or relative URL) or as a cursor sent back in a query parameter."""
 
 from __future__ import annotations
