@@ -54,6 +54,19 @@ def test_help_lists_the_taps_flags_one_line_each_and_points_to_about():
     assert "`tap-restgeneric --about` lists each one with its description" in " ".join(out.stdout.split())
 
 
+def test_about_text_shows_each_settings_description():
+    out = run_cli(["--about"])
+    assert out.returncode == 0
+    entries = out.stdout.split("\n  - Name: ")[1:]
+    described = {entry.split("\n", 1)[0]: entry for entry in entries}
+    for name in OWN_SETTINGS:
+        description = " ".join(TapRestGeneric.config_jsonschema["properties"][name]["description"].split())
+        assert f"\n    Description: {description}" in described[name], name
+    assert "\n    Default: 60\n" in described["request_timeout"]
+    assert "\n    Secret: yes" in described["secrets"]
+    assert "\n    Environment Variable: TAP_RESTGENERIC_SECRETS\n" in described["secrets"]
+
+
 @pytest.mark.parametrize(
     ("args", "line"),
     [
