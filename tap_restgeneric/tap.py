@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import signal
 import sys
 import typing as t
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers._classproperty import classproperty
 from typing_extensions import override
 
 from tap_restgeneric.about import about_text
@@ -62,7 +64,8 @@ SETTINGS = th.PropertiesList(
         secret=True,
         description=(
             'Named secrets, referenced in the source as {{ secrets.NAME }} (dlt\'s dlt.secrets["NAME"]). '
-            "The presets use api_key (api_token for incidents)."
+            "The presets use api_key (api_token for incidents). With --config ENV, TAP_RESTGENERIC_SECRETS_<NAME> sets "
+            "secrets.<name> (lower-cased)."
         ),
     ),
     th.Property(
@@ -173,6 +176,23 @@ class TapRestGeneric(Tap):
     dynamic_catalog = True
 
     config_jsonschema = SETTINGS
+
+    @classproperty
+    @override
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805 - a class property, as the SDK's
+        """``--config ENV``: the SDK's ``TAP_RESTGENERIC_<SETTING>`` variables, and one variable per
+        secret: ``TAP_RESTGENERIC_SECRETS_<NAME>`` is ``secrets.<name>`` lower-cased (the variable
+        Meltano derives for a sub-setting), over the same name in ``TAP_RESTGENERIC_SECRETS``.
+        (A private SDK hook: the SDK reads it, and a ``.env`` file, for ``parse_env_config``.)"""
+        config = super()._env_var_config
+        prefix = f"{cls._env_var_prefix}SECRETS_"
+        named = {
+            name[len(prefix) :].lower(): value for name, value in os.environ.items() if name.startswith(prefix) and name != prefix
+        }
+        if named:
+            secrets = config.get("secrets")
+            config["secrets"] = {**(secrets if isinstance(secrets, dict) else {}), **named}
+        return config
 
     @classmethod
     @override

@@ -283,6 +283,28 @@ def test_numeric_settings_from_the_environment(sandbox):
     assert sorted(out.ids("teams")) == sorted(sandbox.ids("incidents", "teams"))
 
 
+def test_a_secret_per_environment_variable_with_config_env(sandbox):
+    """TAP_RESTGENERIC_SECRETS_<NAME> is secrets.<name>, lower-cased as Meltano derives the variable
+    of a sub-setting, over the same name in TAP_RESTGENERIC_SECRETS."""
+    from tests.test_parent_child import tracker_source
+
+    source = tracker_source(sandbox)
+    source["client"]["auth"]["token"] = "{{ secrets.tracker_token }}"
+    env = {
+        "TAP_RESTGENERIC_SOURCE": json.dumps(source),
+        "TAP_RESTGENERIC_SECRETS": json.dumps({"tracker_token": "refused-value"}),
+        "TAP_RESTGENERIC_SECRETS_TRACKER_TOKEN": sandbox.secret,
+    }
+    out = run_cli(["--config", "ENV"], env=env)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert sorted(out.ids("issues")) == sorted(issue["id"] for issue in sandbox.tracker.issues())
+    missing = run_cli(["--config", "ENV"], env={"TAP_RESTGENERIC_SOURCE": json.dumps(source)})
+    assert last_line(missing.stderr) == (
+        "tap-restgeneric: config error: client.auth.token: secret 'tracker_token' is not set "
+        "(set it in the `secrets` setting as secrets.tracker_token)"
+    )
+
+
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
