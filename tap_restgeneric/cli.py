@@ -20,7 +20,7 @@ from singer_sdk.singerlib import StateMessage
 from typing_extensions import override
 
 from tap_restgeneric.doctor import main as run_doctor
-from tap_restgeneric.errors import Interrupted, RestGenericError, SourceConfigError
+from tap_restgeneric.errors import Interrupted, NoSourceError, RestGenericError, SourceConfigError
 from tap_restgeneric.output.batches import discard_open_files
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.output.writer import STDOUT, BufferedSingerWriter
@@ -49,6 +49,10 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except Interrupted as exc:
         _interrupted(exc)
+    except NoSourceError as exc:
+        if "--discover" in argv and os.environ.get("MELTANO_PROJECT_ROOT"):
+            _no_streams(exc)
+        _fail(exc)
     except (RestGenericError, FatalAPIError, RetriableAPIError) as exc:
         _fail(exc)
     except InvalidStreamSortException as exc:  # a stream declared (or asked) sorted whose records are not
@@ -177,6 +181,17 @@ def _check_files(argv: list[str]) -> None:
                 raise SourceConfigError([f"{flag} {value}: not a readable JSON file ({type(exc).__name__}: {exc})"]) from None
             if not isinstance(document, dict):
                 raise SourceConfigError([f"{flag} {value}: expected a JSON object, got {type(document).__name__}"])
+
+
+def _no_streams(missing: NoSourceError) -> t.NoReturn:
+    """Discovery by Meltano (``meltano select --list``, the discovery before ``meltano run``) of the
+    base plugin without a source: an empty catalog and the one line, exit 0. On a non-zero exit Meltano
+    prints its own traceback around the line; the sync that follows still fails with it."""
+    sys.stdout.write('{"streams": []}\n')
+    sys.stdout.flush()
+    sys.stderr.write(f"tap-restgeneric: config error: {missing}\n")
+    sys.stderr.flush()
+    sys.exit(0)
 
 
 def _stopped_early(signum: int, frame: t.Any) -> None:  # noqa: ARG001 - a signal handler's signature

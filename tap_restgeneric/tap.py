@@ -28,7 +28,7 @@ from tap_restgeneric.output.batches import batch_config_problems
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import MODES
-from tap_restgeneric.source import PRESETS, load_source, preset_schema
+from tap_restgeneric.source import PRESETS, Invocation, load_source, preset_schema
 from tap_restgeneric.source.settings import check_settings
 
 if t.TYPE_CHECKING:
@@ -51,7 +51,10 @@ SETTINGS = th.PropertiesList(
     th.Property(
         "source_file",
         th.StringType,
-        description="Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect.",
+        description=(
+            "Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect; a relative path is "
+            "relative to the Meltano project root when Meltano runs the tap, else to the current directory."
+        ),
     ),
     th.Property(
         "base_url",
@@ -248,7 +251,7 @@ class TapRestGeneric(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        source = load_source(self.config)
+        source = load_source(self.config, Invocation.from_environment(os.environ))
         REDACTOR.add(*source.secret_values)
         for note in source.notes:
             self.logger.info(note)

@@ -148,3 +148,19 @@ def test_no_file_is_left_unclosed_when_a_run_fails(sandbox, tmp_path):
         assert out.returncode in (1, 2), args
         assert "ResourceWarning" not in out.stderr, args
         assert last_line(out.stderr).startswith("tap-restgeneric: "), args
+
+
+def test_discovery_under_meltano_without_a_source_is_an_empty_catalog_and_one_line(tmp_path):
+    """`meltano select --list` on the base plugin: on a non-zero exit Meltano prints a traceback around
+    the tap's line; so under Meltano the line comes with an empty catalog and exit 0 (the sync after it fails)."""
+    meltano = {"MELTANO_PROJECT_ROOT": str(tmp_path), "MELTANO_EXTRACTOR_NAME": "tap-restgeneric"}
+    example = "e.g. `meltano config set tap-restgeneric api learning`"
+    discovered = run_cli(["--discover"], {}, tmp_path, env=meltano)
+    assert (discovered.returncode, json.loads(discovered.stdout)) == (0, {"streams": []})
+    assert last_line(discovered.stderr).startswith("tap-restgeneric: config error: no source: set exactly one of the settings")
+    assert last_line(discovered.stderr).endswith(example)
+    synced = run_cli([], {}, tmp_path, env=meltano)
+    assert synced.returncode == 1 and last_line(synced.stderr) == last_line(discovered.stderr)
+    direct = run_cli(["--discover"], {}, tmp_path)
+    assert direct.returncode == 1 and direct.stdout == ""
+    assert last_line(direct.stderr).endswith('e.g. {"api": "learning"} or {"source_file": "my_api.yaml"} in the --config file')

@@ -52,9 +52,9 @@ def meltano(tmp_path_factory):
     }
     binary = meltano_bin()
 
-    def run(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    def run(*args: str, extra_env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
         proc = subprocess.run(
-            [binary, *args], cwd=ROOT, env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=600
+            [binary, *args], cwd=cwd, env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=600
         )
         assert proc.returncode == 0, f"meltano {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         assert_no_canary(proc.stdout, proc.stderr)
@@ -62,6 +62,8 @@ def meltano(tmp_path_factory):
 
     run("install")
     run.db = work / "warehouse.duckdb"
+    run.env = env
+    run.binary = binary
     return run
 
 
@@ -208,3 +210,31 @@ def test_batch_config_through_meltano_loads_the_same_rows(meltano, tmp_path):
         assert sorted(r["id"] for r in loaded) == sorted(SANDBOX.ids("incidents", stream)), stream
         files = list(tmp_path.glob(f"tap-restgeneric--{stream}-*.jsonl.gz"))
         assert bool(files) == bool(loaded), stream  # the rows came from files
+
+
+def test_the_base_plugin_without_a_source_is_one_line_in_select_and_discover(meltano):
+    """The first thing a Meltano user tries: one line naming the settings, with an example; no traceback."""
+    expected = (
+        "tap-restgeneric: config error: no source: set exactly one of the settings `api` (a preset: "
+        f"{', '.join(PRESETS.values())}), `source` (an inline config) or `source_file` (a YAML or JSON file), "
+        "e.g. `meltano config set tap-restgeneric api learning`"
+    )
+    listed = meltano("select", "tap-restgeneric", "--list", "--refresh-catalog")
+    shown = listed.stdout + listed.stderr
+    assert "Traceback" not in shown and "╭" not in shown
+    assert [line.split(" tap-restgeneric ", 1)[1] for line in shown.splitlines() if "no source" in line] == [expected]
+    discovered = meltano("invoke", "tap-restgeneric", "--discover")
+    assert json.loads(discovered.stdout) == {"streams": []}
+    assert discovered.stderr.rstrip().endswith(expected)
+
+
+def test_a_relative_source_file_is_found_from_a_subdirectory_of_the_project(meltano, tmp_path):
+    """tap-restgeneric--tracker says `source_file: examples/tracker.yaml`; Meltano runs its plugins in the
+    directory it is called from, here examples/: the file is found in the project root all the same."""
+    from tap_restgeneric.sandbox.apis.tracker import Tracker
+
+    SANDBOX.tracker = Tracker()
+    env = {"TAP_RESTGENERIC__TRACKER_BASE_URL": SANDBOX.base_url("tracker"), "TARGET_JSONL_DESTINATION_PATH": str(tmp_path)}
+    meltano("run", "--full-refresh", "tap-restgeneric--tracker", "target-jsonl", extra_env=env, cwd=ROOT / "examples")
+    issues = [json.loads(line)["id"] for line in (tmp_path / "issues.jsonl").read_text().splitlines()]
+    assert sorted(issues) == sorted(issue["id"] for issue in SANDBOX.tracker.issues())
