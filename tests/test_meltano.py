@@ -212,6 +212,34 @@ def test_batch_config_through_meltano_loads_the_same_rows(meltano, tmp_path):
         assert bool(files) == bool(loaded), stream  # the rows came from files
 
 
+#: meltano.yml's extractors that read the project's sandbox, and the path of their API under it.
+SANDBOX_EXTRACTORS = {
+    plugin["name"]: plugin["config"]["base_url"].removeprefix("http://127.0.0.1:8765/")
+    for plugin in yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["extractors"]
+    if plugin.get("config", {}).get("base_url", "").startswith("http://127.0.0.1:8765/")
+}
+
+
+def test_the_demos_port_reaches_every_extractor_through_meltano(meltano):
+    """`SANDBOX_PORT=18765 bash scripts/demo.sh` syncs the sandbox it starts on 18765 (or stops): the
+    demo sources scripts/sandbox_env.sh, and Meltano resolves every extractor's base_url from it, over
+    meltano.yml and over a URL left in the shell. (A variable of meltano.yml's `env:` would win over
+    the shell's: meltano.yml has none that a setting reads.)"""
+    assert "\nsource scripts/sandbox_env.sh\n" in (ROOT / "scripts/demo.sh").read_text()
+    assert set(SANDBOX_EXTRACTORS) == {f"tap-restgeneric--{preset}" for preset in [*PRESETS, "tracker"]}
+    assert "$" not in json.dumps(
+        [p.get("config") for p in yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["extractors"]]
+    )
+    # (No secrets: `meltano config print` fails on a sensitive object with a sub-key set, here secrets.api_key.)
+    env = {name: value for name, value in meltano.env.items() if not name.startswith("TAP_RESTGENERIC_")}
+    env |= {"SANDBOX_PORT": "18765", "TAP_RESTGENERIC__LEARNING_BASE_URL": "http://127.0.0.1:8765/learning"}
+    for name, api in SANDBOX_EXTRACTORS.items():
+        command = ["bash", "-c", 'source scripts/sandbox_env.sh && exec "$0" config print "$1"', meltano.binary, name]
+        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert json.loads(proc.stdout)["base_url"] == f"http://127.0.0.1:18765/{api}", name
+
+
 def test_the_base_plugin_without_a_source_is_one_line_in_select_and_discover(meltano):
     """The first thing a Meltano user tries: one line naming the settings, with an example; no traceback."""
     expected = (
