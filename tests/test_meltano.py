@@ -240,6 +240,49 @@ def test_the_demos_port_reaches_every_extractor_through_meltano(meltano):
         assert json.loads(proc.stdout)["base_url"] == f"http://127.0.0.1:18765/{api}", name
 
 
+def test_meltano_invoke_runs_the_taps_own_flags(meltano, tmp_path):
+    """`meltano invoke tap-restgeneric --doctor` (and --dialect-schema, --record, --replay) after a
+    `meltano run`: Meltano appends --catalog and --state; the doctor probes the catalog's streams
+    from the start values (it ignores the state), replay sends nothing to the API."""
+    from tap_restgeneric.sandbox.apis.tracker import Tracker
+    from tap_restgeneric.source.written import written_schema_text
+    from tests.test_parent_child import INITIAL
+
+    env = {"TAP_RESTGENERIC__TRACKER_BASE_URL": SANDBOX.base_url("tracker"), "TARGET_JSONL_DESTINATION_PATH": str(tmp_path)}
+    SANDBOX.tracker = Tracker()
+    try:
+        for _ in range(2):  # the second run leaves the state the first one saved, and a catalog, in .meltano/run
+            meltano("run", "tap-restgeneric--tracker", "target-jsonl", extra_env=env)
+        SANDBOX.clear_requests()
+        doctor = meltano("--log-level=debug", "invoke", "tap-restgeneric--tracker", "--doctor", "--format", "json", extra_env=env)
+        invoked = next(line for line in doctor.stderr.splitlines() if "Invoking: [" in line and "--doctor" in line)
+        assert "'--catalog'" in invoked and "'--state'" in invoked
+        rows = json.loads(doctor.stdout)["streams"]
+        assert [(row["stream"], row["ok"]) for row in rows] == [("issues", True), ("comments", True), ("reactions", True)]
+        assert [r.query for r in SANDBOX.requests if r.path.endswith("/issues/1/comments")] == [{"since": [INITIAL]}]
+
+        schema = meltano("invoke", "tap-restgeneric--tracker", "--dialect-schema", extra_env=env)
+        assert schema.stdout == written_schema_text()
+
+        recording = tmp_path / "recording"
+        recorded = meltano("invoke", "tap-restgeneric--tracker", "--record", str(recording), extra_env=env)
+        SANDBOX.clear_requests()
+        replayed = meltano("invoke", "tap-restgeneric--tracker", "--replay", str(recording), extra_env=env)
+        assert SANDBOX.requests == []
+        records = [
+            [line for line in proc.stdout.splitlines() if '"type":"RECORD"' in line.replace(" ", "")]
+            for proc in (recorded, replayed)
+        ]
+        strip = [[{k: v for k, v in json.loads(line).items() if k != "time_extracted"} for line in lines] for lines in records]
+        assert strip[0] == strip[1]
+        streams = [record["stream"] for record in strip[0]]
+        assert streams.count("issues") == SANDBOX.counts()["tracker"]["issues"]
+        # The sync read Meltano's --state: each issue's comments from its bookmark, the boundary one sent again.
+        assert streams.count("comments") == sum(1 for found in SANDBOX.tracker.comments.values() if found)
+    finally:
+        SANDBOX.tracker = Tracker()
+
+
 def test_the_base_plugin_without_a_source_is_one_line_in_select_and_discover(meltano):
     """The first thing a Meltano user tries: one line naming the settings, with an example; no traceback."""
     expected = (
