@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PORT=${SANDBOX_PORT:-8765}
-export SANDBOX_URL="http://127.0.0.1:${PORT}"
+# SANDBOX_URL, and every extractor's base_url (TAP_RESTGENERIC__<NAME>_BASE_URL) on that port:
+# a variable Meltano derives for a setting wins over meltano.yml (where a URL of its `env:` would not).
+source scripts/sandbox_env.sh
 export SANDBOX_SECRET=${SANDBOX_SECRET:-sandbox-secret}
 
 # 0. The port must be free: something else answering there would be synced instead of the sandbox.
@@ -29,10 +31,17 @@ TAP_PY=.meltano/extractors/tap-restgeneric/venv/bin/python
 "$TAP_PY" -m tap_restgeneric.sandbox --port "$PORT" --secret "$SANDBOX_SECRET" > .meltano/sandbox.log 2>&1 &
 SANDBOX_PID=$!
 trap 'kill $SANDBOX_PID 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  "$TAP_PY" -c "import urllib.request,sys; urllib.request.urlopen('$SANDBOX_URL/_sandbox/health', timeout=1)" 2>/dev/null && break
-  sleep 0.2
+# Synced only once this sandbox says it listens (it binds first): if another server took the port
+# since step 0, the sandbox exits instead, and so does the demo, without syncing that server.
+for _ in $(seq 100); do
+  grep -qx "sandbox listening on ${SANDBOX_URL}" .meltano/sandbox.log && break
+  kill -0 "$SANDBOX_PID" 2>/dev/null || break
+  sleep 0.1
 done
+if ! grep -qx "sandbox listening on ${SANDBOX_URL}" .meltano/sandbox.log; then
+  echo "demo: the sandbox did not start on 127.0.0.1:${PORT}: $(tail -1 .meltano/sandbox.log)" >&2
+  exit 1
+fi
 
 # 3. The secrets come from the environment, as Meltano derives the names (or from .env).
 export TAP_RESTGENERIC_SECRETS_API_KEY="$SANDBOX_SECRET" TAP_RESTGENERIC_SECRETS_API_TOKEN="$SANDBOX_SECRET"

@@ -9,11 +9,15 @@ non-null in the sample, whether the incremental cursor is present and comparable
 of the sample the schema lacks or types differently; each problem with a hint. ``--format json``
 prints the same as ``{"streams": [...]}``. Exit 0 only when every stream is ok. Secrets are
 redacted as everywhere.
+
+A ``--state`` file (Meltano's ``invoke`` adds one whenever a state file is left in its run folder)
+is accepted and ignored: the probes start where a first sync starts (``initial_value``,
+``start_date``), so that a stream with nothing new since the last sync still shows a first page to
+check, and a stale state file cannot change what the doctor reports.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -240,15 +244,9 @@ def render(rows: list[Row], fmt: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tap-restgeneric --doctor", description=__doc__.splitlines()[0])
-    parser.add_argument("--doctor", action="store_true")
-    parser.add_argument("--config", action="append", default=[], help="a config file, or ENV (repeatable)")
-    parser.add_argument("--catalog", help="probe only the streams this catalog selects")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    args = parser.parse_args(argv)
-    files = [path for path in args.config if path != "ENV"]
-    tap = DoctorTap(config=files or None, catalog=args.catalog, parse_env_config="ENV" in args.config)
+def main(*, config: dict, parse_env: bool, catalog: dict | None, output_format: str) -> int:
+    """Probe, print the rows (``output_format`` text or json), and return the exit code."""
+    tap = DoctorTap(config=config, catalog=catalog, parse_env_config=parse_env)
     rows = doctor(tap)
-    sys.stdout.write(REDACTOR(render(rows, args.format)) + "\n")
+    sys.stdout.write(REDACTOR(render(rows, output_format)) + "\n")
     return 0 if rows and all(row.ok for row in rows) else 1

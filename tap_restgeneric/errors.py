@@ -29,6 +29,10 @@ class SourceConfigError(RestGenericError):
         super().__init__("; ".join(problems))
 
 
+class NoSourceError(SourceConfigError):
+    """None of the settings api, source, source_file is set (the base Meltano plugin as installed)."""
+
+
 class TemplateEvaluationError(SourceConfigError):
     """A config template failed or went over its limits while evaluated; names its config path."""
 

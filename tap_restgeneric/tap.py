@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import signal
+import sys
 import typing as t
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers._classproperty import classproperty
 from typing_extensions import override
 
+from tap_restgeneric.about import about_text
 from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_STREAM_CONCURRENCY, FanOut
@@ -24,12 +28,146 @@ from tap_restgeneric.output.batches import batch_config_problems
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import MODES
-from tap_restgeneric.source import PRESETS, load_source, preset_schema
+from tap_restgeneric.source import PRESETS, Invocation, load_source, preset_schema
 from tap_restgeneric.source.settings import check_settings
 
 if t.TYPE_CHECKING:
     import threading
     from types import FrameType
+
+
+#: The tap's settings (``--about`` documents them; meltano.yml and the Hub definition declare them).
+SETTINGS = th.PropertiesList(
+    th.Property(
+        "api",
+        th.StringType,
+        description=f"A bundled preset to run: one of {', '.join(PRESETS)}. Set exactly one of api, source, source_file.",
+    ),
+    th.Property(
+        "source",
+        th.ObjectType(additional_properties=True),
+        description="An inline source config in dlt's rest_api_source dialect (client, resource_defaults, resources).",
+    ),
+    th.Property(
+        "source_file",
+        th.StringType,
+        description=(
+            "Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect; a relative path is "
+            "relative to the Meltano project root when Meltano runs the tap, else to the current directory."
+        ),
+    ),
+    th.Property(
+        "base_url",
+        th.StringType,
+        description="Overrides client.base_url of the source (the presets say https://api.example.com).",
+    ),
+    th.Property(
+        "secrets",
+        th.ObjectType(additional_properties=th.CustomType({"type": ["string", "null"]})),
+        secret=True,
+        description=(
+            'Named secrets, referenced in the source as {{ secrets.NAME }} (dlt\'s dlt.secrets["NAME"]). '
+            "The presets use api_key (api_token for incidents). With --config ENV, TAP_RESTGENERIC_SECRETS_<NAME> sets "
+            "secrets.<name> (lower-cased)."
+        ),
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        description="Initial bookmark for incremental resources that have no initial_value.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType(exclusive_minimum=0),
+        default=DEFAULT_REQUEST_TIMEOUT,
+        description=("Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout."),
+    ),
+    th.Property(
+        "max_response_mb",
+        th.NumberType(exclusive_minimum=0),
+        default=DEFAULT_MAX_RESPONSE_MB,
+        description=(
+            "Largest response body, in MiB once decompressed, that the tap reads; a larger one stops the stream with an error."
+        ),
+    ),
+    th.Property(
+        "max_concurrency",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_MAX_CONCURRENCY,
+        description=(
+            "Requests in flight at once across all streams (pages requested ahead, children of upcoming "
+            "parents, streams at once); 1 = one request at a time. Records and STATE still come in order."
+        ),
+    ),
+    th.Property(
+        "stream_concurrency",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_STREAM_CONCURRENCY,
+        description=(
+            "Streams whose pages are requested while an earlier stream is being written (1 = one stream "
+            "after another); the output is the same as a sequential sync's."
+        ),
+    ),
+    th.Property(
+        "max_pages",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_MAX_PAGES,
+        description=(
+            "Pages one stream may request in a sync; a stream that still has a next page then stops "
+            "with an error (a guard against an API that pages forever)."
+        ),
+    ),
+    th.Property(
+        "total_mismatch",
+        th.StringType(allowed_values=["warn", "error"]),
+        default="warn",
+        description=(
+            "When the API states a total (total_path) and a stream reads another number of records or pages: "
+            "warn (one line naming stream, total and count) or error (the stream stops)."
+        ),
+    ),
+    th.Property(
+        "schema_contract",
+        th.StringType(allowed_values=list(MODES)),
+        default="evolve",
+        description=(
+            "What happens to a record that leaves its stream's schema (a resource's schema_contract wins): "
+            "evolve widens or adds the field and emits a new SCHEMA, freeze stops the stream, discard_value "
+            "drops the value, discard_row drops the record."
+        ),
+    ),
+    th.Property(
+        "max_parent_bookmarks",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_MAX_PARENT_BOOKMARKS,
+        description=(
+            "Parents an incremental child resource keeps a bookmark for; the children of further parents "
+            "are read from the start value each sync (sent again, never skipped)."
+        ),
+    ),
+    th.Property(
+        "max_requests_per_second",
+        th.NumberType(exclusive_minimum=0),
+        description="Upper bound on request starts per second across all streams and threads (default: no bound).",
+    ),
+    th.Property(
+        "record_dir",
+        th.StringType,
+        description="Save every response of the run in this directory, secrets redacted (the --record DIR flag).",
+    ),
+    th.Property(
+        "replay_dir",
+        th.StringType,
+        description=(
+            "Answer every request from a recording made with record_dir, offline and without secrets (the --replay DIR flag)."
+        ),
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        description="User-Agent header sent with every request (default tap-restgeneric/<version>).",
+    ),
+).to_dict()
 
 
 class TapRestGeneric(Tap):
@@ -40,136 +178,33 @@ class TapRestGeneric(Tap):
     #: The catalog depends on the settings (the source's resources): --discover checks them too.
     dynamic_catalog = True
 
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api",
-            th.StringType,
-            description=f"A bundled preset to run: one of {', '.join(PRESETS)}. Set exactly one of api, source, source_file.",
-        ),
-        th.Property(
-            "source",
-            th.ObjectType(additional_properties=True),
-            description="An inline source config in dlt's rest_api_source dialect (client, resource_defaults, resources).",
-        ),
-        th.Property(
-            "source_file",
-            th.StringType,
-            description="Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect.",
-        ),
-        th.Property(
-            "base_url",
-            th.StringType,
-            description="Overrides client.base_url of the source (the presets say https://api.example.com).",
-        ),
-        th.Property(
-            "secrets",
-            th.ObjectType(additional_properties=th.CustomType({"type": ["string", "null"]})),
-            secret=True,
-            description=(
-                'Named secrets, referenced in the source as {{ secrets.NAME }} (dlt\'s dlt.secrets["NAME"]). '
-                "The presets use api_key (api_token for incidents)."
-            ),
-        ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            description="Initial bookmark for incremental resources that have no initial_value.",
-        ),
-        th.Property(
-            "request_timeout",
-            th.NumberType(exclusive_minimum=0),
-            default=DEFAULT_REQUEST_TIMEOUT,
-            description=(
-                "Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout."
-            ),
-        ),
-        th.Property(
-            "max_response_mb",
-            th.NumberType(exclusive_minimum=0),
-            default=DEFAULT_MAX_RESPONSE_MB,
-            description=(
-                "Largest response body, in MiB once decompressed, that the tap reads; a larger one "
-                "stops the stream with an error."
-            ),
-        ),
-        th.Property(
-            "max_concurrency",
-            th.IntegerType(minimum=1),
-            default=DEFAULT_MAX_CONCURRENCY,
-            description=(
-                "Requests in flight at once across all streams (pages requested ahead, children of upcoming "
-                "parents, streams at once); 1 = one request at a time. Records and STATE still come in order."
-            ),
-        ),
-        th.Property(
-            "stream_concurrency",
-            th.IntegerType(minimum=1),
-            default=DEFAULT_STREAM_CONCURRENCY,
-            description=(
-                "Streams whose pages are requested while an earlier stream is being written (1 = one stream "
-                "after another); the output is the same as a sequential sync's."
-            ),
-        ),
-        th.Property(
-            "max_pages",
-            th.IntegerType(minimum=1),
-            default=DEFAULT_MAX_PAGES,
-            description=(
-                "Pages one stream may request in a sync; a stream that still has a next page then stops "
-                "with an error (a guard against an API that pages forever)."
-            ),
-        ),
-        th.Property(
-            "total_mismatch",
-            th.StringType(allowed_values=["warn", "error"]),
-            default="warn",
-            description=(
-                "When the API states a total (total_path) and a stream reads another number of records or pages: "
-                "warn (one line naming stream, total and count) or error (the stream stops)."
-            ),
-        ),
-        th.Property(
-            "schema_contract",
-            th.StringType(allowed_values=list(MODES)),
-            default="evolve",
-            description=(
-                "What happens to a record that leaves its stream's schema (a resource's schema_contract wins): "
-                "evolve widens or adds the field and emits a new SCHEMA, freeze stops the stream, discard_value "
-                "drops the value, discard_row drops the record."
-            ),
-        ),
-        th.Property(
-            "max_parent_bookmarks",
-            th.IntegerType(minimum=1),
-            default=DEFAULT_MAX_PARENT_BOOKMARKS,
-            description=(
-                "Parents an incremental child resource keeps a bookmark for; the children of further parents "
-                "are read from the start value each sync (sent again, never skipped)."
-            ),
-        ),
-        th.Property(
-            "max_requests_per_second",
-            th.NumberType(exclusive_minimum=0),
-            description="Upper bound on request starts per second across all streams and threads (default: no bound).",
-        ),
-        th.Property(
-            "record_dir",
-            th.StringType,
-            description="Save every response of the run in this directory, secrets redacted (the --record DIR flag).",
-        ),
-        th.Property(
-            "replay_dir",
-            th.StringType,
-            description=(
-                "Answer every request from a recording made with record_dir, offline and without secrets (the --replay DIR flag)."
-            ),
-        ),
-        th.Property(
-            "user_agent",
-            th.StringType,
-            description="User-Agent header sent with every request (default tap-restgeneric/<version>).",
-        ),
-    ).to_dict()
+    config_jsonschema = SETTINGS
+
+    @classproperty
+    @override
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805 - a class property, as the SDK's
+        """``--config ENV``: the SDK's ``TAP_RESTGENERIC_<SETTING>`` variables, and one variable per
+        secret: ``TAP_RESTGENERIC_SECRETS_<NAME>`` is ``secrets.<name>`` lower-cased (the variable
+        Meltano derives for a sub-setting), over the same name in ``TAP_RESTGENERIC_SECRETS``.
+        (A private SDK hook: the SDK reads it, and a ``.env`` file, for ``parse_env_config``.)"""
+        config = super()._env_var_config
+        prefix = f"{cls._env_var_prefix}SECRETS_"
+        named = {
+            name[len(prefix) :].lower(): value for name, value in os.environ.items() if name.startswith(prefix) and name != prefix
+        }
+        if named:
+            secrets = config.get("secrets")
+            config["secrets"] = {**(secrets if isinstance(secrets, dict) else {}), **named}
+        return config
+
+    @classmethod
+    @override
+    def print_about(cls, output_format: str | None = None) -> None:
+        """``--about``: in text, the default, each setting with its description (the SDK's text has none)."""
+        if (output_format or "text") != "text":
+            super().print_about(output_format)
+            return
+        sys.stdout.write(about_text(cls._get_about_info()) + "\n")
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -216,7 +251,7 @@ class TapRestGeneric(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        source = load_source(self.config)
+        source = load_source(self.config, Invocation.from_environment(os.environ))
         REDACTOR.add(*source.secret_values)
         for note in source.notes:
             self.logger.info(note)

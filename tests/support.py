@@ -85,14 +85,16 @@ def sync(config: dict, state: dict | None = None, catalog: dict | None = None) -
     return Output([json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()])
 
 
-def run_cli(args: list[str], config: dict | None = None, tmp_path=None, env: dict | None = None, timeout: float = 120) -> Output:
+def run_cli(
+    args: list[str], config: dict | None = None, tmp_path=None, env: dict | None = None, timeout: float = 120, cwd=None
+) -> Output:
     """Run the console script as a user would; returns parsed stdout, stderr and exit code."""
     argv = [sys.executable, "-c", "from tap_restgeneric.cli import main; main()", *args]
     if config is not None:
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
         argv += ["--config", str(path)]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
     messages = []
     for line in proc.stdout.splitlines():
         if line.startswith('{"type"'):

@@ -22,7 +22,10 @@ def src(**kw):
 INVALID = [
     (
         {},
-        "no source: set exactly one of the settings `api` (a preset: learning, certifications, social_insights, incidents, operations), `source` (an inline config) or `source_file` (a YAML or JSON file)",
+        (
+            "no source: set exactly one of the settings `api` (a preset: learning, certifications, social_insights, incidents, operations), `source` (an inline config) or `source_file` (a YAML or JSON file), "
+            'e.g. {"api": "learning"} or {"source_file": "my_api.yaml"} in the --config file'
+        ),
     ),
     (
         {"api": "learning", "source": one()},
@@ -281,6 +284,54 @@ def test_numeric_settings_from_the_environment(sandbox):
     out = run_cli(["--config", "ENV"], env=env)
     assert out.returncode == 0, out.stderr[-1000:]
     assert sorted(out.ids("teams")) == sorted(sandbox.ids("incidents", "teams"))
+
+
+def test_a_secret_per_environment_variable_with_config_env(sandbox):
+    """TAP_RESTGENERIC_SECRETS_<NAME> is secrets.<name>, lower-cased as Meltano derives the variable
+    of a sub-setting, over the same name in TAP_RESTGENERIC_SECRETS."""
+    from tests.test_parent_child import tracker_source
+
+    source = tracker_source(sandbox)
+    source["client"]["auth"]["token"] = "{{ secrets.tracker_token }}"
+    env = {
+        "TAP_RESTGENERIC_SOURCE": json.dumps(source),
+        "TAP_RESTGENERIC_SECRETS": json.dumps({"tracker_token": "refused-value"}),
+        "TAP_RESTGENERIC_SECRETS_TRACKER_TOKEN": sandbox.secret,
+    }
+    out = run_cli(["--config", "ENV"], env=env)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert sorted(out.ids("issues")) == sorted(issue["id"] for issue in sandbox.tracker.issues())
+    missing = run_cli(["--config", "ENV"], env={"TAP_RESTGENERIC_SOURCE": json.dumps(source)})
+    assert last_line(missing.stderr) == (
+        "tap-restgeneric: config error: client.auth.token: secret 'tracker_token' is not set "
+        "(set it in the `secrets` setting as secrets.tracker_token)"
+    )
+
+
+def test_a_relative_source_file_is_found_in_meltanos_project_root_or_the_current_directory(sandbox, tmp_path):
+    from tests.test_parent_child import config_for, tracker_source
+
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "sources").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "sources" / "tracker.json").write_text(json.dumps(tracker_source(sandbox)))
+    config = {**config_for({}), "source": None, "source_file": "sources/tracker.json"}
+    meltano = {"MELTANO_PROJECT_ROOT": str(project)}
+    for cwd, env in ((project, {}), (elsewhere, meltano)):
+        out = run_cli([], config, tmp_path, env=env, cwd=cwd)
+        assert out.returncode == 0, (cwd, out.stderr[-1000:])
+        assert out.ids("issues"), cwd
+    config["source_file"] = "sources/missing.yaml"
+    out = run_cli([], config, tmp_path, env=meltano, cwd=elsewhere)
+    assert last_line(out.stderr) == (
+        f"tap-restgeneric: config error: source_file: no such file '{project}/sources/missing.yaml' "
+        "(sources/missing.yaml, relative to the Meltano project root)"
+    )
+    out = run_cli([], config, tmp_path, cwd=elsewhere)
+    assert last_line(out.stderr) == (
+        f"tap-restgeneric: config error: source_file: no such file '{elsewhere.resolve()}/sources/missing.yaml' "
+        "(sources/missing.yaml, relative to the current directory)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -52,9 +52,9 @@ def meltano(tmp_path_factory):
     }
     binary = meltano_bin()
 
-    def run(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    def run(*args: str, extra_env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
         proc = subprocess.run(
-            [binary, *args], cwd=ROOT, env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=600
+            [binary, *args], cwd=cwd, env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=600
         )
         assert proc.returncode == 0, f"meltano {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         assert_no_canary(proc.stdout, proc.stderr)
@@ -62,6 +62,8 @@ def meltano(tmp_path_factory):
 
     run("install")
     run.db = work / "warehouse.duckdb"
+    run.env = env
+    run.binary = binary
     return run
 
 
@@ -208,3 +210,102 @@ def test_batch_config_through_meltano_loads_the_same_rows(meltano, tmp_path):
         assert sorted(r["id"] for r in loaded) == sorted(SANDBOX.ids("incidents", stream)), stream
         files = list(tmp_path.glob(f"tap-restgeneric--{stream}-*.jsonl.gz"))
         assert bool(files) == bool(loaded), stream  # the rows came from files
+
+
+#: meltano.yml's extractors that read the project's sandbox, and the path of their API under it.
+SANDBOX_EXTRACTORS = {
+    plugin["name"]: plugin["config"]["base_url"].removeprefix("http://127.0.0.1:8765/")
+    for plugin in yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["extractors"]
+    if plugin.get("config", {}).get("base_url", "").startswith("http://127.0.0.1:8765/")
+}
+
+
+def test_the_demos_port_reaches_every_extractor_through_meltano(meltano):
+    """`SANDBOX_PORT=18765 bash scripts/demo.sh` syncs the sandbox it starts on 18765 (or stops): the
+    demo sources scripts/sandbox_env.sh, and Meltano resolves every extractor's base_url from it, over
+    meltano.yml and over a URL left in the shell. (A variable of meltano.yml's `env:` would win over
+    the shell's: meltano.yml has none that a setting reads.)"""
+    assert "\nsource scripts/sandbox_env.sh\n" in (ROOT / "scripts/demo.sh").read_text()
+    assert set(SANDBOX_EXTRACTORS) == {f"tap-restgeneric--{preset}" for preset in [*PRESETS, "tracker"]}
+    assert "$" not in json.dumps(
+        [p.get("config") for p in yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["extractors"]]
+    )
+    # (No secrets: `meltano config print` fails on a sensitive object with a sub-key set, here secrets.api_key.)
+    env = {name: value for name, value in meltano.env.items() if not name.startswith("TAP_RESTGENERIC_")}
+    env |= {"SANDBOX_PORT": "18765", "TAP_RESTGENERIC__LEARNING_BASE_URL": "http://127.0.0.1:8765/learning"}
+    for name, api in SANDBOX_EXTRACTORS.items():
+        command = ["bash", "-c", 'source scripts/sandbox_env.sh && exec "$0" config print "$1"', meltano.binary, name]
+        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert json.loads(proc.stdout)["base_url"] == f"http://127.0.0.1:18765/{api}", name
+
+
+def test_meltano_invoke_runs_the_taps_own_flags(meltano, tmp_path):
+    """`meltano invoke tap-restgeneric --doctor` (and --dialect-schema, --record, --replay) after a
+    `meltano run`: Meltano appends --catalog and --state; the doctor probes the catalog's streams
+    from the start values (it ignores the state), replay sends nothing to the API."""
+    from tap_restgeneric.sandbox.apis.tracker import Tracker
+    from tap_restgeneric.source.written import written_schema_text
+    from tests.test_parent_child import INITIAL
+
+    env = {"TAP_RESTGENERIC__TRACKER_BASE_URL": SANDBOX.base_url("tracker"), "TARGET_JSONL_DESTINATION_PATH": str(tmp_path)}
+    SANDBOX.tracker = Tracker()
+    try:
+        for _ in range(2):  # the second run leaves the state the first one saved, and a catalog, in .meltano/run
+            meltano("run", "tap-restgeneric--tracker", "target-jsonl", extra_env=env)
+        SANDBOX.clear_requests()
+        doctor = meltano("--log-level=debug", "invoke", "tap-restgeneric--tracker", "--doctor", "--format", "json", extra_env=env)
+        invoked = next(line for line in doctor.stderr.splitlines() if "Invoking: [" in line and "--doctor" in line)
+        assert "'--catalog'" in invoked and "'--state'" in invoked
+        rows = json.loads(doctor.stdout)["streams"]
+        assert [(row["stream"], row["ok"]) for row in rows] == [("issues", True), ("comments", True), ("reactions", True)]
+        assert [r.query for r in SANDBOX.requests if r.path.endswith("/issues/1/comments")] == [{"since": [INITIAL]}]
+
+        schema = meltano("invoke", "tap-restgeneric--tracker", "--dialect-schema", extra_env=env)
+        assert schema.stdout == written_schema_text()
+
+        recording = tmp_path / "recording"
+        recorded = meltano("invoke", "tap-restgeneric--tracker", "--record", str(recording), extra_env=env)
+        SANDBOX.clear_requests()
+        replayed = meltano("invoke", "tap-restgeneric--tracker", "--replay", str(recording), extra_env=env)
+        assert SANDBOX.requests == []
+        records = [
+            [line for line in proc.stdout.splitlines() if '"type":"RECORD"' in line.replace(" ", "")]
+            for proc in (recorded, replayed)
+        ]
+        strip = [[{k: v for k, v in json.loads(line).items() if k != "time_extracted"} for line in lines] for lines in records]
+        assert strip[0] == strip[1]
+        streams = [record["stream"] for record in strip[0]]
+        assert streams.count("issues") == SANDBOX.counts()["tracker"]["issues"]
+        # The sync read Meltano's --state: each issue's comments from its bookmark, the boundary one sent again.
+        assert streams.count("comments") == sum(1 for found in SANDBOX.tracker.comments.values() if found)
+    finally:
+        SANDBOX.tracker = Tracker()
+
+
+def test_the_base_plugin_without_a_source_is_one_line_in_select_and_discover(meltano):
+    """The first thing a Meltano user tries: one line naming the settings, with an example; no traceback."""
+    expected = (
+        "tap-restgeneric: config error: no source: set exactly one of the settings `api` (a preset: "
+        f"{', '.join(PRESETS.values())}), `source` (an inline config) or `source_file` (a YAML or JSON file), "
+        "e.g. `meltano config set tap-restgeneric api learning`"
+    )
+    listed = meltano("select", "tap-restgeneric", "--list", "--refresh-catalog")
+    shown = listed.stdout + listed.stderr
+    assert "Traceback" not in shown and "╭" not in shown
+    assert [line.split(" tap-restgeneric ", 1)[1] for line in shown.splitlines() if "no source" in line] == [expected]
+    discovered = meltano("invoke", "tap-restgeneric", "--discover")
+    assert json.loads(discovered.stdout) == {"streams": []}
+    assert discovered.stderr.rstrip().endswith(expected)
+
+
+def test_a_relative_source_file_is_found_from_a_subdirectory_of_the_project(meltano, tmp_path):
+    """tap-restgeneric--tracker says `source_file: examples/tracker.yaml`; Meltano runs its plugins in the
+    directory it is called from, here examples/: the file is found in the project root all the same."""
+    from tap_restgeneric.sandbox.apis.tracker import Tracker
+
+    SANDBOX.tracker = Tracker()
+    env = {"TAP_RESTGENERIC__TRACKER_BASE_URL": SANDBOX.base_url("tracker"), "TARGET_JSONL_DESTINATION_PATH": str(tmp_path)}
+    meltano("run", "--full-refresh", "tap-restgeneric--tracker", "target-jsonl", extra_env=env, cwd=ROOT / "examples")
+    issues = [json.loads(line)["id"] for line in (tmp_path / "issues.jsonl").read_text().splitlines()]
+    assert sorted(issues) == sorted(issue["id"] for issue in SANDBOX.tracker.issues())

@@ -9,13 +9,14 @@ of presets, in the order of the seeds they come from (``seed NNN`` in each file'
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import typing as t
 from importlib import resources as importlib_resources
 from pathlib import Path
 
-from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.errors import NoSourceError, SourceConfigError
 
 if t.TYPE_CHECKING:
     import yaml
@@ -54,20 +55,52 @@ def preset_schema(api: str, resource: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def raw_source(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
+@dataclasses.dataclass(frozen=True)
+class Invocation:
+    """How the tap was started, as far as reading the source cares: the folder a relative
+    ``source_file`` is found in, and the plugin's name when Meltano started it (Meltano runs a
+    plugin in the directory it was called from, which may be below the project root)."""
+
+    root: Path
+    meltano_plugin: str | None = None
+
+    @classmethod
+    def from_environment(cls, environ: t.Mapping[str, str]) -> Invocation:
+        """``MELTANO_PROJECT_ROOT`` (and ``MELTANO_EXTRACTOR_NAME``) are set by Meltano in a plugin's environment."""
+        project = environ.get("MELTANO_PROJECT_ROOT")
+        if project:
+            return cls(Path(project), environ.get("MELTANO_EXTRACTOR_NAME") or "tap-restgeneric")
+        return cls(Path.cwd())
+
+    def file(self, written: str) -> Path:
+        return self.root / Path(written).expanduser()
+
+    @property
+    def root_name(self) -> str:
+        return "the Meltano project root" if self.meltano_plugin else "the current directory"
+
+    @property
+    def no_source_example(self) -> str:
+        if self.meltano_plugin:
+            return f"e.g. `meltano config set {self.meltano_plugin} api learning`"
+        return 'e.g. {"api": "learning"} or {"source_file": "my_api.yaml"} in the --config file'
+
+
+def raw_source(settings: t.Mapping[str, t.Any], invocation: Invocation | None = None) -> tuple[str, t.Any]:
     """(name, config as written) of the source the settings name; dlt shorthands expanded."""
-    name, raw = _read(settings)
+    name, raw = _read(settings, invocation or Invocation(Path.cwd()))
     return name, expand_shorthands(raw) if isinstance(raw, dict) else raw
 
 
-def _read(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
+def _read(settings: t.Mapping[str, t.Any], invocation: Invocation) -> tuple[str, t.Any]:
     chosen = [key for key in ("api", "source", "source_file") if settings.get(key) not in (None, "", {})]
     if not chosen:
-        raise SourceConfigError(
+        raise NoSourceError(
             [
                 (
                     "no source: set exactly one of the settings `api` (a preset: "
-                    f"{', '.join(PRESETS)}), `source` (an inline config) or `source_file` (a YAML or JSON file)"
+                    f"{', '.join(PRESETS)}), `source` (an inline config) or `source_file` (a YAML or JSON file), "
+                    f"{invocation.no_source_example}"
                 )
             ]
         )
@@ -88,9 +121,10 @@ def _read(settings: t.Mapping[str, t.Any]) -> tuple[str, t.Any]:
             except _yaml_error() as exc:
                 raise SourceConfigError([f"source: not valid JSON or YAML: {_yaml_problem(exc)}"]) from None
         return "custom", value
-    path = Path(str(value)).expanduser()
+    path = invocation.file(str(value))  # an absolute path stays as it is
     if not path.is_file():
-        raise SourceConfigError([f"source_file: no such file '{path}'"])
+        relative = "" if Path(str(value)).expanduser().is_absolute() else f" ({value}, relative to {invocation.root_name})"
+        raise SourceConfigError([f"source_file: no such file '{path}'{relative}"])
     try:
         return path.stem, _load_yaml(path.read_text())
     except _yaml_error() as exc:

@@ -24,7 +24,7 @@ from tap_restgeneric.http.selectors import JSONPath
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.source.family import bind_path_params, bind_resolve_params, check_family, dlt_placeholders, parent_link
 from tap_restgeneric.source.hints import column_schemas, ignored_hints
-from tap_restgeneric.source.loading import _package_file, raw_source
+from tap_restgeneric.source.loading import Invocation, _package_file, raw_source
 from tap_restgeneric.source.model import (
     DEFAULT_ERROR_HANDLER,
     WRITE_DISPOSITIONS,
@@ -131,9 +131,10 @@ def _deep_merge(base: t.Any, override: t.Any) -> t.Any:
     return copy.deepcopy(override)
 
 
-def load_source(settings: t.Mapping[str, t.Any]) -> Source:
-    """Read the source named by the settings and validate all of it, or raise SourceConfigError."""
-    name, source = raw_source(settings)
+def load_source(settings: t.Mapping[str, t.Any], invocation: Invocation | None = None) -> Source:
+    """Read the source named by the settings and validate all of it, or raise SourceConfigError.
+    ``invocation``: where a relative ``source_file`` is (default: the current directory)."""
+    name, source = raw_source(settings, invocation)
     if not isinstance(source, dict):
         raise SourceConfigError(
             [f"source: expected an object with client, resource_defaults and resources, got {_json_type(source)}"]
