@@ -33,7 +33,7 @@ from typing_extensions import override
 
 from tap_restgeneric.http.paginators.base import Page, Paginator, PaginatorRefused, SinglePagePaginator
 from tap_restgeneric.http.paginators.links import CursorPaginator, HeaderLinkPaginator, JSONLinkPaginator, _is_link
-from tap_restgeneric.http.paginators.ranges import PageNumberPaginator
+from tap_restgeneric.http.paginators.ranges import PageNumberPaginator, _number
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams.rest import HTTPRequest
@@ -80,13 +80,6 @@ def _scalar(value: t.Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
-def _counts(value: t.Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 class AutoPaginator(Paginator):
     """dlt's paginator detection (see the module docstring); ``log`` reports the choice and ``method``
     is the request's, which decides whether a query parameter can page it."""
@@ -125,7 +118,7 @@ class AutoPaginator(Paginator):
                 JSONLinkPaginator(next_url_path=list(reference[0]), stop_after_empty_page=empty_stops),
                 f"a next URL at {_dotted(reference[0])}",
             )
-        elif counted and _counts(counted[1]) is not None:
+        elif counted and _number(counted[1]) is not None:
             chosen, self.seen = (
                 PageNumberPaginator(total_path=list(counted[0]), page=1, stop_after_empty_page=empty_stops),
                 f"a page count at {_dotted(counted[0])}",
@@ -168,7 +161,7 @@ class AutoPaginator(Paginator):
         elif kind == "header_link" and (found := _next_reference(page.body)) and isinstance(found[1], str) and _is_link(found[1]):
             other = f"a next URL at {_dotted(found[0])}"
         elif kind != "page_number" and self.count_path is not None:
-            count = _counts(_at(page.body, self.count_path))
+            count = _number(_at(page.body, self.count_path))
             if count is not None and count > self.pages:
                 other = f"a page count of {count} at {_dotted(self.count_path)}, and {self.pages} pages were read"
         if other:
