@@ -58,6 +58,15 @@ def test_api_key_in_cookie(httpserver):
     assert request.cookies["session"] == CANARY
 
 
+@pytest.mark.parametrize("location", ["query", "param"])
+def test_api_key_in_the_query_string_and_dlts_param_alias(httpserver, location):
+    ok(httpserver)
+    sync(source(httpserver, {"type": "api_key", "name": "api_key", "api_key": "{{ secrets.key }}", "location": location}))
+    request, _ = httpserver.log[0]
+    assert request.args.getlist("api_key") == [CANARY]
+    assert "api_key" not in request.headers
+
+
 def test_api_key_defaults_to_authorization_header(httpserver):
     ok(httpserver)
     sync(source(httpserver, {"type": "api_key", "api_key": "{{ secrets.key }}"}))

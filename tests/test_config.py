@@ -48,7 +48,7 @@ INVALID = [
     ),
     (
         {"source": src(client={"auth": {"type": "api_key", "api_key": "k1234", "location": "body"}}, resources=["a"])},
-        "client.auth.location: 'body' is not one of header, query, cookie",
+        "client.auth.location: 'body' is not one of header, query, param, cookie",
     ),
     (
         {"source": src(client={"auth": {"type": "bearer", "token": "{{ secrets.token }}"}}, resources=["a"])},

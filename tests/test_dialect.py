@@ -491,9 +491,81 @@ def test_auto_refuses_when_two_pages_disagree(httpserver, tmp_path):
     assert out.returncode != 0
     assert out.stderr.strip().splitlines()[-1] == (
         "tap-restgeneric: error: stream 'items': paginator auto chose json_link from a next URL at next in the first response, "
-        'but response 2 shows a Link rel="next" header (header_link); set endpoint.paginator instead of guessing'
+        'but response 2 has none and shows a Link rel="next" header; set endpoint.paginator instead of guessing'
     )
     assert out.ids("items") == [1, 2]
+
+
+def test_auto_ends_a_link_paged_api_on_the_page_without_a_next_link(httpserver, tmp_path):
+    """dlt's test API: every page states total_pages, the last one has no next_page."""
+
+    def handler(request):
+        page = int(request.args.get("page", 1))
+        body = {"data": [{"id": page}], "page": page, "total_pages": 3}
+        if page < 3:
+            body["next_page"] = httpserver.url_for(f"/api/items?page={page + 1}")
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    out = run_cli([], source(httpserver, "items"), tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.ids("items") == [1, 2, 3]
+    assert [request.args.get("page") for request, _ in httpserver.log] == [None, "2", "3"] * 2  # discovery's sample, the sync
+
+
+def auto_refusal(httpserver, tmp_path, last_page: dict, headers: dict | None = None, first_page: dict | None = None) -> str:
+    """The line a sync stops with when page 1 names page 2 (by a body link, or ``first_page``'s way)
+    and page 2, the last, is ``last_page``."""
+
+    def handler(request):
+        if request.args.get("page") == "2":
+            return Response(json.dumps(last_page), headers=headers or {}, content_type="application/json")
+        first = first_page or {"items": [{"id": 1}], "next": "/api/items?page=2", "total_pages": 3}
+        link = {"Link": '</api/items?page=2>; rel="next"'} if first_page else {}
+        return Response(json.dumps(first), headers=link, content_type="application/json")
+
+    httpserver.expect_request("/api/items").respond_with_handler(handler)
+    out = run_cli([], source(httpserver, {"name": "items", "schema": {"properties": {"id": {"type": "integer"}}}}), tmp_path)
+    assert out.returncode == 1
+    assert out.ids("items") == [1, 2]  # what was read is written, then the one line
+    return out.stderr.strip().splitlines()[-1]
+
+
+def test_auto_refuses_a_last_link_page_whose_page_count_says_more(httpserver, tmp_path):
+    """Stopping there would skip page 3: the link ran out, the count did not."""
+    assert auto_refusal(httpserver, tmp_path, {"items": [{"id": 2}], "total_pages": 3}) == (
+        "tap-restgeneric: error: stream 'items': paginator auto chose json_link from a next URL at next in the first "
+        "response, but response 2 has none and shows a page count of 3 at total_pages, and 2 pages were read; "
+        "set endpoint.paginator instead of guessing"
+    )
+
+
+def test_auto_refuses_a_header_link_page_that_names_its_next_page_in_the_body(httpserver, tmp_path):
+    line = auto_refusal(
+        httpserver, tmp_path, {"items": [{"id": 2}], "links": {"next": "/api/items?page=3"}}, first_page={"items": [{"id": 1}]}
+    )
+    assert line == (
+        "tap-restgeneric: error: stream 'items': paginator auto chose header_link from a Link rel=\"next\" header in the "
+        "first response, but response 2 has none and shows a next URL at links.next; set endpoint.paginator instead of guessing"
+    )
+
+
+def test_auto_reads_one_page_of_a_post_whose_paging_it_cannot_place(httpserver, tmp_path):
+    """A page count in a POST's response: page 2 would go in the body, which auto cannot guess (a
+    query ?page=2 would be ignored, and page 1 read again)."""
+    httpserver.expect_request("/api/search", method="POST").respond_with_json(
+        {"data": [{"id": 1}], "next_page": 2, "total_pages": 5}
+    )
+    config = source(httpserver, {"name": "search", "endpoint": {"path": "search", "method": "POST", "json": {}}})
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.ids("search") == [1]
+    assert len([r for r, _ in httpserver.log]) == 2  # discovery's sample, then the sync: one request each
+    assert (
+        "stream 'search': paginator auto: one page: the first response shows a page count at total_pages, but a POST "
+        "request is paged in its body, where auto cannot tell the key (set endpoint.paginator, e.g. {type: page_number, "
+        "page_body_path: …})"
+    ) in out.stderr
 
 
 def test_an_initial_value_that_cannot_compare_with_inferred_cursor_values_is_a_config_error(httpserver, tmp_path):

@@ -272,6 +272,32 @@ def test_paginator_that_would_repeat_a_page_stops_with_an_error(httpserver, pagi
     assert len(httpserver.log) == 3
 
 
+@pytest.mark.parametrize(
+    ("paginator", "expected"),
+    [
+        (
+            {"type": "page_number", "limit": 2, "total_path": "total_pages", "has_more_path": "has_more"},
+            [("page", "1"), ("page", "2")],
+        ),
+        ({"type": "offset", "limit": 2, "total_path": "total", "has_more_path": "has_more"}, [("offset", "0"), ("offset", "2")]),
+    ],
+    ids=["page_number", "offset"],
+)
+def test_has_more_true_does_not_page_past_the_total(httpserver, paginator, expected):
+    """dlt 1.31 (changed since 1.26): has_more_path can only end paging; a true has_more does not
+    undo a stop the total (or maximum) already decided."""
+
+    def handler(request):
+        offset = int(request.args.get("offset", (int(request.args.get("page", 1)) - 1) * 2))
+        return json_response({"data": ITEMS[offset : offset + 2], "total_pages": 2, "total": 4, "has_more": True})
+
+    serve(httpserver, handler)
+    out = sync(config(httpserver, {"paginator": paginator}))
+    assert out.ids("items") == [1, 2, 3, 4]
+    key = expected[0][0]
+    assert [(key, q.get(key)) for q in queries(httpserver)][-2:] == expected
+
+
 def test_auto_paginator_follows_next_link_in_body(httpserver):
     def handler(request):
         page = int(request.args.get("page", 1))

@@ -231,7 +231,9 @@ BASE = {"client": {"base_url": "https://api.example.com"}}
             [{"name": "c", "endpoint": {"path": "c", "params": {"since": "{incremental.start_vlaue}"}}}],
             (
                 "resources[0].endpoint.params.since: placeholder {incremental.start_vlaue} is not one of "
-                "{incremental.start_value}, {incremental.end_value}, {incremental.initial_value}"
+                "{incremental.start_value}, {incremental.end_value}, {incremental.initial_value}, {incremental.last_value}, "
+                "{incremental.lag}, {incremental.cursor_path}, {incremental.row_order}, {incremental.range_start}, "
+                "{incremental.range_end}, {incremental.on_cursor_value_missing}"
             ),
         ),
         (

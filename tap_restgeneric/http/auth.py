@@ -179,7 +179,7 @@ def _api_key(cfg: dict, runtime: AuthRuntime) -> APIAuthenticatorBase:  # noqa: 
     location = cfg.get("location", "header")
     if location == "cookie":
         return CookieAPIKeyAuthenticator(key=name, value=cfg["api_key"])
-    return APIKeyAuthenticator(key=name, value=cfg["api_key"], location="params" if location == "query" else "header")
+    return APIKeyAuthenticator(key=name, value=cfg["api_key"], location="params" if location in ("query", "param") else "header")
 
 
 def _bearer(cfg: dict, runtime: AuthRuntime) -> APIAuthenticatorBase:  # noqa: ARG001
@@ -246,7 +246,8 @@ AUTH_TYPES: dict[str, AuthType] = {
         frozenset({"access_token_url", "client_id", "client_secret"}),
     ),
 }
-API_KEY_LOCATIONS = ("header", "query", "cookie")
+#: ``param`` is dlt's other name for ``query``.
+API_KEY_LOCATIONS = ("header", "query", "param", "cookie")
 #: How the OAuth2 client id and secret reach the token URL (RFC 7591's names; dlt's is the first).
 OAUTH2_CLIENT_AUTH_METHODS = ("client_secret_post", "client_secret_basic")
 #: Keys whose values are credentials, redacted wherever the tap writes.

@@ -16,8 +16,23 @@ from singer_sdk.streams.rest import HTTPRequest
 
 from tap_restgeneric.templates import Template, has_templates, render_tree, template_config, uses_secrets
 
-#: What ``{incremental.<name>}`` (and ``{{ incremental.<name> }}``) can read in a request.
-INCREMENTAL_NAMES = ("start_value", "end_value", "initial_value")
+#: What ``{incremental.<name>}`` (and ``{{ incremental.<name> }}``) can read in a request: the
+#: attributes of dlt's incremental object that its placeholders read (``last_value`` is the start
+#: value before ``lag``, as at the start of a dlt run; the others are the config's, or their defaults).
+INCREMENTAL_NAMES = (
+    "start_value",
+    "end_value",
+    "initial_value",
+    "last_value",
+    "lag",
+    "cursor_path",
+    "row_order",
+    "range_start",
+    "range_end",
+    "on_cursor_value_missing",
+)
+#: dlt's defaults of the incremental settings a placeholder may read.
+_INCREMENTAL_DEFAULTS = {"range_start": "closed", "range_end": "open", "on_cursor_value_missing": "include"}
 
 if t.TYPE_CHECKING:
     from tap_restgeneric.http.paginators import Paginator
@@ -69,15 +84,11 @@ class RequestBuilder:
     def secret_body(self) -> bool:
         return uses_secrets(self.endpoint.get("json")) or uses_secrets(self.endpoint.get("data"))
 
-    def template_context(self, start: t.Any, resources: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        incremental = self.incremental
-        values = (start, incremental.get("end_value"), incremental.get("initial_value"))
-        return {
-            "secrets": self.secrets,
-            "config": self.config,
-            "incremental": dict(zip(INCREMENTAL_NAMES, values, strict=True)),
-            "resources": resources,
-        }
+    def template_context(self, start: t.Any, resources: t.Mapping[str, t.Any], last: t.Any = None) -> dict[str, t.Any]:
+        incremental = {name: self.incremental.get(name, _INCREMENTAL_DEFAULTS.get(name)) for name in INCREMENTAL_NAMES}
+        incremental["start_value"] = start
+        incremental["last_value"] = start if last is None else last
+        return {"secrets": self.secrets, "config": self.config, "incremental": incremental, "resources": resources}
 
     def url(self, start: t.Any, resources: t.Mapping[str, t.Any]) -> str:
         path = self.endpoint["path"]
@@ -95,6 +106,7 @@ class RequestBuilder:
             context = self.template_context(token.start, token.resources)
             params, headers, body = render_tree(params, context), render_tree(headers, context), render_tree(body, context)
             form = render_tree(form, context)
+        form = _form_body(form)
         params = {k: v for k, v in params.items() if v is not None}
         for key, value in (("start_param", token.start), ("end_param", self.incremental.get("end_value"))):
             if self.incremental.get(key) and value is not None:
@@ -109,3 +121,15 @@ class RequestBuilder:
         )
         token.paginator.apply(request, token.value)
         return request
+
+
+def _form_body(form: t.Any) -> t.Any:
+    """dlt's ``data`` as ``requests`` sends it: a mapping, or a list of ``[key, value]`` pairs (a key
+    may repeat), form-encoded with ``application/x-www-form-urlencoded``; anything else as text with
+    no Content-Type (a ``data`` that is one placeholder, ``{resources.p.id}``, renders to the value's
+    type: the body is its text). An empty mapping or list sends no body, as in ``requests``."""
+    if form is None or isinstance(form, (bytes, str, t.Mapping)):
+        return form
+    if isinstance(form, list):
+        return [tuple(pair) for pair in form]
+    return str(form)

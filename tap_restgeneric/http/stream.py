@@ -187,6 +187,7 @@ class ResourceStream(SampledStream):
             options["context"] = {"secrets": dict(self.config.get("secrets") or {}), "config": template_config(self.config)}
         if cls.type_name == "auto":
             options["log"] = self.log_once
+            options["method"] = self._endpoint["method"]
         return cls(**options)
 
     # ------------------------------------------------------------ responses and retries

@@ -45,7 +45,7 @@ PAGINATORS: dict[str, type[Paginator]] = {
 #: dlt's older name for json_link.
 PAGINATOR_ALIASES = {"json_response": "json_link"}
 #: Arguments a paginator gets from the stream, not from the config.
-_RUNTIME_ARGUMENTS = frozenset({"self", "context", "log"})
+_RUNTIME_ARGUMENTS = frozenset({"self", "context", "log", "method"})
 
 
 def paginator_options(kind: str) -> frozenset[str]:
