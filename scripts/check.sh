@@ -13,3 +13,4 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy  # every package of the tap and the loader (pyproject.toml [tool.mypy] packages)
 .venv/bin/python scripts/preset_schemas.py --check
+bash scripts/lock.sh --check  # the pins Meltano's plugin venvs install are uv.lock's
