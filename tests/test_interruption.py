@@ -121,6 +121,7 @@ def bookmark(state: dict | None) -> str | None:
     return ((state or {}).get("bookmarks", {}).get("registrations") or {}).get("replication_key_value")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("row_order", "params"),
     [("asc", None), (None, {"sort": "updated_at"}), (None, None)],
