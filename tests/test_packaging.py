@@ -59,6 +59,7 @@ def test_the_tap_wheel_carries_its_presets_schemas_and_dialect_schemas(wheels):
     assert "restgeneric-sandbox = tap_restgeneric.sandbox.__main__:main" in entry_points
     loader = zipfile.ZipFile(wheels["target_duckdb_exact"])
     assert {"target_duckdb_exact/target.py", "target_duckdb_exact/sink.py"} <= set(loader.namelist())
+    assert "\n# target-duckdb-exact\n" in loader.read("target_duckdb_exact-0.1.0.dist-info/METADATA").decode()  # its README
     assert (
         "target-duckdb-exact = target_duckdb_exact.target:main"
         in loader.read("target_duckdb_exact-0.1.0.dist-info/entry_points.txt").decode()
