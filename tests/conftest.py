@@ -1,9 +1,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tap_restgeneric.sandbox import SandboxServer
 from tests.support import CANARY
+
+# Hypothesis times each example (deadline) and data generation (too_slow): on a loaded machine
+# those measure the load, not the code. Its examples are checked on what they produce only.
+settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("untimed")
 
 # One sandbox for the whole run, started at import so that the SDK's standard test
 # classes (built at collection time) can discover against it.

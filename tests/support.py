@@ -10,9 +10,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import typing as t
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.tap import TapRestGeneric
 
 CANARY = "canary-S3cr3t/+&=v4lue"  # a distinctive secret with characters that URL-encode
@@ -123,3 +127,74 @@ def catalog_selecting(config: dict, tmp_path, *streams: str, deselected_properti
 def last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+class FakeClock:
+    """A monotonic clock that moves only when someone sleeps on it (or the test advances it):
+    a rate limiter on it decides exactly as on the real one, without the waiting."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+class DecisionLog:
+    """A tap's rate limiter on a ``FakeClock``, with each of its decisions in the order it made
+    them: ``("start", when)`` for a request (None: no limit, no pause) and ``("pause", until)``
+    for a Retry-After. The lock around each decision and its entry costs nothing (the clock's
+    sleep returns at once) and keeps the entries in decision order."""
+
+    def __init__(self, per_second: float | None, in_flight: int | None) -> None:
+        self.clock = FakeClock()
+        self.limiter = RateLimiter(per_second, in_flight, clock=self.clock, sleep=self.clock.sleep)
+        self.events: list[tuple[str, float | None]] = []
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            self.events.append(("start", self.limiter.wait()))
+
+    def pause(self, seconds: float) -> float:
+        with self._lock:
+            until = self.limiter.pause(seconds)
+            self.events.append(("pause", until))
+            return until
+
+    def slot(self) -> t.ContextManager[None]:
+        return self.limiter.slot()
+
+    @classmethod
+    def installed(cls, monkeypatch: t.Any, config: dict) -> DecisionLog:
+        """The limiter of the next tap made with ``config`` (as TapRestGeneric.rate_limiter makes it)."""
+        log = cls(config.get("max_requests_per_second"), int(config.get("max_concurrency") or 1))
+        monkeypatch.setattr(TapRestGeneric, "rate_limiter", property(lambda tap: log))
+        return log
+
+
+def wait_for(condition: t.Callable[[], t.Any], what: str, timeout: float = 60) -> None:
+    """Wait until ``condition()`` holds: a test waits for a state, never for a time. ``timeout``
+    only bounds a run where the state never comes (the test then fails, naming it)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting ({timeout:.0f} s) until {what}")
+        time.sleep(0.01)
+
+
+def blocked_writing_to_a_pipe(process: subprocess.Popen) -> bool:
+    """A thread of ``process`` waits in the kernel for room in a pipe (Linux: its wchan)."""
+    return any("pipe_write" in path.read_text() for path in Path(f"/proc/{process.pid}/task").glob("*/wchan"))

@@ -239,12 +239,14 @@ def test_a_state_written_while_a_batch_file_is_open_comes_after_that_file_is_ann
 
 def test_a_signal_during_a_batch_sync_leaves_the_last_state_and_no_partial_file(httpserver, tmp_path):
     release = threading.Event()
+    page_3_asked = threading.Event()
 
     def handler(request):
         from werkzeug import Response
 
         page = int(request.args.get("page", "1"))
         if page == 3:
+            page_3_asked.set()
             release.wait(30)  # the tap waits here when the signal comes
         body = [{"id": i, "name": f"n{i}"} for i in range(2 * page - 1, 2 * page + 1)] if page <= 5 else []
         return Response(json.dumps(body), content_type="application/json")
@@ -259,7 +261,7 @@ def test_a_signal_during_a_batch_sync_leaves_the_last_state_and_no_partial_file(
         lines.append(line)
         if line.startswith('{"type":"STATE"'):
             break
-    time.sleep(0.5)  # records 4 is in the open file; the tap waits on page 3
+    assert page_3_asked.wait(30)  # records 4 is read (in the open file or about to be); the tap waits on page 3
     process.send_signal(signal.SIGTERM)
     rest, stderr = process.communicate(timeout=30)
     release.set()

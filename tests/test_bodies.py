@@ -5,10 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 
+import msgspec
 import pytest
+import requests
 from werkzeug import Response
 
 from tap_restgeneric.errors import StreamError
+from tap_restgeneric.http.reading import ResponseReader, UnreadableBody
 from tests.support import last_line, run_cli, sync
 
 SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}
@@ -113,6 +116,46 @@ def test_a_body_that_is_not_utf8_and_declares_nothing_fails_in_one_line(httpserv
     answers(httpserver, body('{"data": [{"id": 1, "name": "café"}]}'.encode("latin-1")))
     with pytest.raises(StreamError, match=r"^stream 'items': response is not valid UTF-8 \(application/json, HTTP 200\)"):
         sync(config(httpserver))
+
+
+def _raises_like_msgspec_0_23(content: bytes):
+    """msgspec 0.23's way of refusing bytes that are not UTF-8 inside a JSON string."""
+    raise msgspec.DecodeError("Invalid UTF-8 encoded string")
+
+
+def _raises_like_msgspec_0_19(content: bytes):
+    """msgspec 0.19's way: the codec's own UnicodeDecodeError."""
+    return msgspec.json.decode(content.decode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    "decode", [_raises_like_msgspec_0_23, _raises_like_msgspec_0_19, None], ids=["0.23", "0.19", "installed"]
+)
+def test_not_utf8_is_said_the_same_way_whichever_msgspec_refuses_it(decode):
+    """pyproject's range allows msgspec versions that fail in either way: the line is the same."""
+    response = requests.Response()
+    response.status_code = 200
+    response.url = "http://127.0.0.1:9/api/items"
+    response.headers["Content-Type"] = "application/json"
+    response._content = '{"data": [{"id": 1, "name": "café"}]}'.encode("latin-1")
+    with pytest.raises(UnreadableBody) as info:
+        ResponseReader("items", "data", ["id"], decode=decode).parse(response)
+    assert str(info.value.args[0]) == (
+        "stream 'items': response is not valid UTF-8 (application/json, HTTP 200) from http://127.0.0.1:9/api/items"
+    )
+
+
+def test_a_decode_error_that_is_not_about_utf8_is_not_json():
+    response = requests.Response()
+    response.status_code = 200
+    response.url = "http://127.0.0.1:9/api/items"
+    response.headers["Content-Type"] = "text/plain"
+    response._content = b"\xffbusy"
+    with pytest.raises(UnreadableBody) as info:
+        ResponseReader("items", "data", ["id"]).parse(response)
+    assert (
+        str(info.value.args[0]) == "stream 'items': response is not JSON (text/plain, HTTP 200) from http://127.0.0.1:9/api/items"
+    )
 
 
 def test_each_retry_is_logged_once(httpserver, tmp_path):

@@ -13,7 +13,7 @@ from werkzeug import Response
 
 from tap_restgeneric.output.conformance import ConformanceCheck
 from tap_restgeneric.tap import TapRestGeneric
-from tests.support import _captured_stdout
+from tests.support import DecisionLog, _captured_stdout
 
 SCHEMA = {
     "properties": {
@@ -171,6 +171,9 @@ def threaded_server():
 
 
 def offset_api(httpserver, total: int, *, delay: float = 0.01, with_total: bool = True, log=None, fault=None):
+    """Items 1..total by offset and limit; ``log`` gets each request's offset as it arrives. Each
+    answer takes at least ``delay`` s: the tap requests ahead only when responses take 3 ms or
+    more (pages.AHEAD_MIN_LATENCY), and a loaded machine only makes them slower."""
     items = [{"id": i} for i in range(1, total + 1)]
     lock = threading.Lock()
 
@@ -178,7 +181,7 @@ def offset_api(httpserver, total: int, *, delay: float = 0.01, with_total: bool 
         offset, limit = int(request.args["offset"]), int(request.args["limit"])
         with lock:
             if log is not None:
-                log.append((time.monotonic(), offset))
+                log.append(offset)
         refusal = fault(offset) if fault else None
         if refusal is not None:
             return refusal
@@ -222,17 +225,21 @@ def _ids(config) -> list[int]:
 def test_pages_requested_ahead_come_out_in_order_and_stop_exactly_at_the_total(threaded_server):
     httpserver = threaded_server
     log: list = []
-    offset_api(httpserver, 205, log=log)
+    later_page_asked = threading.Event()
+    overlapped: list[bool] = []
+
+    def hold_page_eleven(offset):
+        """Page 11 is answered only once a later page was asked for (or after 30 s): a tap that
+        requests ahead (it ramps up to it over the first pages) has asked for one meanwhile."""
+        if offset == 100:
+            overlapped.append(later_page_asked.wait(30))
+        elif offset > 100:
+            later_page_asked.set()
+
+    offset_api(httpserver, 205, log=log, fault=hold_page_eleven)
     assert _ids(offset_config(httpserver)) == list(range(1, 206))
-    offsets = sorted(offset for _, offset in log)
-    assert offsets == list(range(0, 210, 10))  # 21 pages, none past the total
-    assert max(_in_flight(log)) > 1, "no page was requested ahead"
-
-
-def _in_flight(log) -> list[int]:
-    """How many requests arrived within 5 ms of each other (a proxy for overlap)."""
-    times = sorted(t for t, _ in log)
-    return [sum(1 for u in times if 0 <= u - t < 0.005) for t in times]
+    assert sorted(log) == list(range(0, 210, 10))  # 21 pages, none past the total
+    assert overlapped == [True], "no page was requested while an earlier one was in flight"
 
 
 def test_without_a_total_pages_past_the_end_are_never_read_even_when_they_fail(threaded_server):
@@ -242,7 +249,7 @@ def test_without_a_total_pages_past_the_end_are_never_read_even_when_they_fail(t
         httpserver, 95, with_total=False, log=log, fault=lambda offset: Response("gone", status=404) if offset > 100 else None
     )
     assert _ids(offset_config(httpserver)) == list(range(1, 96))
-    assert max(offset for _, offset in log) <= 90 + 8 * 10  # at most max_concurrency pages past the end
+    assert max(log) <= 90 + 8 * 10  # at most max_concurrency pages past the end
 
 
 def test_max_concurrency_one_requests_one_page_after_the_other(threaded_server):
@@ -250,32 +257,48 @@ def test_max_concurrency_one_requests_one_page_after_the_other(threaded_server):
     log: list = []
     offset_api(httpserver, 50, log=log, with_total=False)
     assert _ids(offset_config(httpserver, max_concurrency=1)) == list(range(1, 51))
-    assert [offset for _, offset in log] == [0, 10, 20, 30, 40, 50]
+    assert log == [0, 10, 20, 30, 40, 50]
 
 
-def test_retry_after_pauses_every_request_under_concurrency(threaded_server):
+def test_retry_after_pauses_every_request_under_concurrency(threaded_server, monkeypatch):
+    """A 429's Retry-After reaches the limiter every stream and thread shares: every request
+    start it decides after the 429 waits for the pause to end (its decisions, logged in order on
+    a clock the test moves: test_rate_limit.py; nothing here depends on how fast the machine is)."""
     httpserver = threaded_server
     log: list = []
     refused: list = []
 
     def fault(offset):
         if offset == 60 and not refused:
-            refused.append(time.monotonic())
+            refused.append(offset)
             return Response("slow down", status=429, headers={"Retry-After": "1"})
         return None
 
     offset_api(httpserver, 300, log=log, fault=fault)
-    assert _ids(offset_config(httpserver)) == list(range(1, 301))
+    config = offset_config(httpserver)
+    decisions = DecisionLog.installed(monkeypatch, config)
+    assert _ids(config) == list(range(1, 301))
     assert refused, "the 429 was never served"
-    paused_from, paused_to = refused[0] + 0.1, refused[0] + 0.9
-    assert not [t for t, _ in log if paused_from < t < paused_to], "a request started during the Retry-After pause"
+    assert sorted(log) == sorted([*range(0, 300, 10), 60])  # each page once, the refused one twice
+    pauses = [i for i, (kind, _) in enumerate(decisions.events) if kind == "pause"]
+    assert len(pauses) == 1
+    until = decisions.events[pauses[0]][1]
+    after = [when for kind, when in decisions.events[pauses[0] + 1 :] if kind == "start"]
+    assert after, "no request started after the 429"
+    assert all(when is not None and when >= until for when in after), (until, after)
+    assert len([kind for kind, _ in decisions.events if kind == "start"]) == len(log)  # every request passed the limiter
 
 
-def test_max_requests_per_second_bounds_request_starts(threaded_server):
+def test_max_requests_per_second_bounds_request_starts(threaded_server, monkeypatch):
+    """Every request the server saw was started by the limiter, one 1/20 s after the other on its
+    clock (the limiter's own tests: test_rate_limit.py)."""
     httpserver = threaded_server
     log: list = []
-    offset_api(httpserver, 100, log=log, delay=0.01)
-    assert _ids(offset_config(httpserver, max_requests_per_second=20)) == list(range(1, 101))
-    times = sorted(t for t, _ in log)
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert min(gaps) > 0.04, gaps
+    offset_api(httpserver, 100, log=log)
+    config = offset_config(httpserver, max_requests_per_second=20)
+    decisions = DecisionLog.installed(monkeypatch, config)
+    assert _ids(config) == list(range(1, 101))
+    starts = [when for kind, when in decisions.events if kind == "start"]
+    assert sorted(log) == list(range(0, 100, 10))
+    assert len(starts) == len(log)
+    assert all(b - a == pytest.approx(0.05) for a, b in zip(starts, starts[1:])), starts

@@ -6,11 +6,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.support import CANARY, assert_no_canary, preset_config
+from tests.support import CANARY, assert_no_canary, blocked_writing_to_a_pipe, preset_config, wait_for
 
 REGISTRATIONS = "/operations/v1/transactional/registrations"
 
@@ -43,7 +42,7 @@ def test_a_signal_flushes_the_records_writes_a_state_covering_them_and_exits_non
     # the SCHEMA: read_until_schema's read-ahead, which communicate() cannot see, would cut a line).
     process = start(preset_config(sandbox, "operations", stream_concurrency=1), tmp_path)
     before = read_until_schema(process, "registrations_incremental")  # the first stream to request REGISTRATIONS
-    time.sleep(0.3)  # its first request is now waiting on the slow response
+    wait_for(lambda: any(r.path == REGISTRATIONS for r in sandbox.requests), "the tap waits on the slow response")
     process.send_signal(signum)
     rest, stderr = process.communicate(timeout=30)
     stdout = "".join(before) + rest
@@ -122,6 +121,7 @@ def bookmark(state: dict | None) -> str | None:
     return ((state or {}).get("bookmarks", {}).get("registrations") or {}).get("replication_key_value")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("row_order", "params"),
     [("asc", None), (None, {"sort": "updated_at"}), (None, None)],
@@ -160,7 +160,8 @@ def test_a_killed_incremental_sync_resumes_from_its_last_state_and_loses_nothing
 def test_a_signal_while_the_output_pipe_is_full_leaves_every_line_whole(sandbox, tmp_path):
     """The signal lands inside a blocked write of a RECORD: the line is finished, then the STATE."""
     process = start(registrations_source(sandbox, "asc"), tmp_path)
-    time.sleep(1.5)  # nobody reads: the pipe fills and the tap blocks writing
+    # Nobody reads: the pipe fills and the tap blocks writing (its handler is in place long before).
+    wait_for(lambda: blocked_writing_to_a_pipe(process), "the tap blocks writing to its full stdout pipe")
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 143, stderr[-500:]
@@ -176,10 +177,8 @@ def test_a_signal_with_streams_at_once_leaves_every_line_whole(sandbox, tmp_path
     and later streams' pages are being fetched; every line is still whole and STATE comes last."""
     sandbox.inject_fault(REGISTRATIONS, "slow", count=1, delay=20)
     process = start(preset_config(sandbox, "operations"), tmp_path)
-    deadline = time.monotonic() + 30
-    while not any(r.path == REGISTRATIONS for r in sandbox.requests) and time.monotonic() < deadline:
-        time.sleep(0.02)  # the slow request has started (on whichever thread)
-    time.sleep(0.2)
+    # The slow request has started (on whichever thread): the tap's handler is in place by then.
+    wait_for(lambda: any(r.path == REGISTRATIONS for r in sandbox.requests), "the tap requests the slow page")
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     sandbox.clear_faults()

@@ -191,6 +191,7 @@ def serve(httpserver, pages: dict[str, object]) -> None:
     httpserver.expect_request("/api/things").respond_with_handler(handler)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keys", [["id"], []], ids=["keyed", "keyless"])
 def test_replace_loads_each_sync_as_the_whole_table(httpserver, tmp_path, keys):
     """dlt's `replace`: the tap sends ACTIVATE_VERSION before and after a full-table sync; the

@@ -17,6 +17,7 @@ from tests.conftest import SANDBOX
 from tests.support import CANARY, assert_no_canary, preset_config, sync
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.meltano, pytest.mark.slow]
 # Preset extractor name suffix -> preset, read from meltano.yml (one inheriting extractor per preset).
 PRESETS = {
     plugin["name"].split("--", 1)[1]: plugin["config"]["api"]

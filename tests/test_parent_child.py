@@ -404,11 +404,11 @@ def test_an_unselected_incremental_child_leaves_no_bookmarks_for_its_selected_gr
 
 def test_no_thread_is_left_behind_after_a_sync(sandbox, tracker):
     import threading
-    import time
 
-    def fan_out_threads() -> list[str]:
-        return [thread.name for thread in threading.enumerate() if "-ahead-" in thread.name]
+    def fan_out_threads() -> list[threading.Thread]:
+        return [thread for thread in threading.enumerate() if "-ahead-" in thread.name]
 
     sync(config_for(tracker_source(sandbox)))
-    time.sleep(2)  # idle workers end after a second
-    assert fan_out_threads() == []
+    for thread in fan_out_threads():  # idle workers end after a second
+        thread.join(timeout=60)
+    assert [thread.name for thread in fan_out_threads()] == []

@@ -1,8 +1,10 @@
-"""meltano.yml and the Hub-style definition describe the same settings as `--about`."""
+"""meltano.yml and the Hub-style definitions describe the same settings as `--about`, and install from a clone."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,10 @@ from tests.support import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = yaml.safe_load((ROOT / "hub/extractors/tap-restgeneric--restgeneric.yml").read_text())
+HUB_LOADER = yaml.safe_load((ROOT / "hub/loaders/target-duckdb-exact--restgeneric.yml").read_text())
 MELTANO = yaml.safe_load((ROOT / "meltano.yml").read_text())
 TAP = next(p for p in MELTANO["plugins"]["extractors"] if p["name"] == "tap-restgeneric")
+LOADER = next(p for p in MELTANO["plugins"]["loaders"] if p["name"] == "target-duckdb")
 # Kinds Meltano 4 leaves alone: `password` is rewritten to `string` by `meltano select`, and a `decimal`
 # given through its environment variable crashes `meltano run` (the tap reads numbers from strings).
 KINDS = {
@@ -88,3 +92,30 @@ def test_every_preset_has_an_inheriting_extractor():
 def test_preset_options_are_the_presets(definition):
     api = next(s for s in definition["settings"] if s["name"] == "api")
     assert [option["value"] for option in api["options"]] == list(PRESETS)
+
+
+def test_the_loader_definitions_agree_with_each_other_and_its_about():
+    about = json.loads(
+        subprocess.run(
+            [f"{sys.prefix}/bin/target-duckdb-exact", "--about", "--format=json"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert HUB_LOADER["settings"] == LOADER["settings"]
+    for setting in HUB_LOADER["settings"]:
+        assert setting["description"] == about["settings"]["properties"][setting["name"]]["description"], setting["name"]
+    assert set(HUB_LOADER["capabilities"]) <= set(about["capabilities"])
+    assert (HUB_LOADER["namespace"], HUB_LOADER["executable"]) == (LOADER["namespace"], LOADER["executable"])
+
+
+@pytest.mark.parametrize(
+    ("definition", "folder"), [(HUB, "."), (HUB_LOADER, "loaders/target-duckdb-exact")], ids=["tap", "loader"]
+)
+def test_the_hub_definitions_install_from_a_clone_with_the_locked_versions(definition, folder):
+    """Neither package is on PyPI yet: the Hub definitions name the clone (RESTGENERIC_CLONE) and the
+    pins the tests ran with; tests/test_packaging.py installs them with real Meltano."""
+    assert definition["pip_url"].split() == [
+        f"$RESTGENERIC_CLONE/{folder}".removesuffix("/."),
+        "--constraint",
+        "$RESTGENERIC_CLONE/requirements/plugins.txt",
+    ]
+    assert (ROOT / folder / "pyproject.toml").exists()

@@ -9,7 +9,7 @@ import typing as t
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tap_restgeneric.errors import SourceConfigError, StreamError
@@ -108,7 +108,7 @@ def mutated_configs(draw: st.DrawFn) -> dict:
     return config
 
 
-@settings(max_examples=300, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(mutated_configs())
 def test_a_mutated_config_loads_or_fails_with_one_line_per_problem_naming_its_path(config):
     """As the tap does: the settings are checked, then the source; either passes or says where it fails."""
@@ -149,7 +149,7 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, str]:
 
 
 @pytest.mark.parametrize("data_selector", [None, "data"])
-@settings(max_examples=150, deadline=3000)
+@settings(max_examples=150)
 @given(body=bodies())
 def test_any_response_body_is_a_page_or_one_clear_line(data_selector, body):
     content, content_type = body

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import time
 
 import pytest
 
 from tap_restgeneric.errors import StreamError
+from tap_restgeneric.http.retry import retry_after_seconds
 from tap_restgeneric.tap import TapRestGeneric
 from tests.support import CANARY, last_line, preset_config, run_cli, sync
 
@@ -142,10 +144,17 @@ def test_retry_after_seconds_are_honoured_and_capped(header, expected):
     assert stream.retry_delay(_retriable(header), attempt=2) == pytest.approx(expected)
 
 
-def test_retry_after_http_date_is_honoured():
+def test_retry_after_http_date_is_seconds_from_now():
+    now = datetime.datetime(2026, 10, 21, 7, 27, 55, tzinfo=datetime.timezone.utc).timestamp()
+    assert retry_after_seconds("Wed, 21 Oct 2026 07:28:00 GMT", now=now) == 5.0
+    assert retry_after_seconds("Wed, 21 Oct 2026 07:27:50 GMT", now=now) == -5.0  # the stream's delay clamps it to 0
+    assert retry_after_seconds("soon", now=now) is None
+
+
+def test_retry_after_http_date_is_honoured_and_capped():
     stream = _clients_stream()
-    when = email.utils.formatdate(time.time() + 5, usegmt=True)
-    assert 3.5 <= stream.retry_delay(_retriable(when), attempt=0) <= 5.0
+    when = email.utils.formatdate(time.time() + 3600, usegmt=True)  # an hour from now: more than max_retry_after
+    assert stream.retry_delay(_retriable(when), attempt=0) == 60.0
 
 
 def test_exponential_backoff_without_retry_after():

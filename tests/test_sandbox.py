@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from tap_restgeneric.sandbox import FAULT_KINDS, RequestLog, SandboxServer  # no
 from tap_restgeneric.sandbox import data as D  # noqa: E402
 from tap_restgeneric.sandbox.server import encode_cursor  # noqa: E402
 from tap_restgeneric.source import PRESETS  # noqa: E402
+from tests.support import wait_for  # noqa: E402
 
 SECRET = "test-secret"
 TIMEOUT = 10
@@ -666,13 +668,11 @@ def test_reset_fault(sb, http):
 
 def test_slow_fault(sb, http):
     sb.inject_fault(FAULT_PATH, "slow", delay=0.3)
-    start = time.monotonic()
     resp = get(http, sb, "learning", "/v1/users")
-    assert resp.status_code == 200 and len(resp.json()["items"]) == 1
-    assert time.monotonic() - start >= 0.3
-    with pytest.raises(requests.exceptions.ReadTimeout):
-        sb.inject_fault(FAULT_PATH, "slow", delay=0.5)
-        get(http, sb, "learning", "/v1/users", timeout=0.1)
+    assert resp.status_code == 200 and len(resp.json()["items"]) == 1  # late, but the page
+    sb.inject_fault(FAULT_PATH, "slow", delay=5)
+    with pytest.raises(requests.exceptions.ReadTimeout):  # still waiting when the client gives up
+        get(http, sb, "learning", "/v1/users", timeout=0.5)
 
 
 def test_html_fault(sb, http):
@@ -755,40 +755,39 @@ def test_keep_alive_and_content_length(sb):
         conn.close()
 
 
-def test_latency_overlaps(sb):
-    sb.latency_ms = 200
+def test_latency_delays_every_api_request_but_not_the_control_endpoints(sb):
+    sb.latency_ms = 5000
     try:
-        results = []
-
-        def worker():
-            with requests.Session() as s:
-                results.append(
-                    s.get(sb.base_url("learning") + "/v1/users", headers={"api_key": SECRET}, timeout=TIMEOUT).status_code
-                )
-
-        start = time.monotonic()
-        threads = [threading.Thread(target=worker) for _ in range(5)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - start
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(sb.base_url("learning") + "/v1/users", headers={"api_key": SECRET}, timeout=0.5)
+        assert requests.get(sb.url + "/_sandbox/health", timeout=TIMEOUT).json() == {"ok": True}
     finally:
         sb.latency_ms = 0
-    assert results == [200] * 5
-    assert 0.2 <= elapsed < 0.8
-    start = time.monotonic()
-    requests.get(sb.url + "/_sandbox/health", timeout=TIMEOUT)
-    assert time.monotonic() - start < 0.2
 
 
-def test_many_small_pages_are_fast(sb, http):
-    start = time.monotonic()
+def test_a_request_is_answered_while_another_waits(sb, http):
+    """One thread per connection: requests wait (latency, a slow fault) side by side, not in turn."""
+    sb.inject_fault(FAULT_PATH, "slow", delay=30)
+    sb.clear_requests()
+    slow_answered = threading.Event()
+
+    def slow_request() -> None:
+        with contextlib.suppress(requests.RequestException), requests.Session() as session:
+            get(session, sb, "learning", "/v1/users", timeout=60)
+        slow_answered.set()
+
+    threading.Thread(target=slow_request, daemon=True).start()
+    wait_for(lambda: any(r.path == FAULT_PATH for r in sb.requests), "the slow request reached the sandbox")
+    assert get(http, sb, "certifications", "/v1/users").status_code == 200
+    assert not slow_answered.is_set()
+
+
+def test_many_small_pages_add_up_to_the_total(sb, http):
+    # How fast the sandbox serves them is a benchmark's business (benchmarks/bench.py), not a test's.
     total = 0
     for offset in range(0, 2500, 100):
         total += len(get_json(http, sb, "bench", "/v1/items", {"offset": offset, "limit": 100})["data"])
     assert total == 2500
-    assert time.monotonic() - start < 3
 
 
 def test_refuses_non_loopback_host():

@@ -522,6 +522,7 @@ def gzip_bomb(expanded: int) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_stops_at_the_size_cap_with_bounded_memory(tmp_path):
     bomb = gzip_bomb(1 << 30)
     assert len(bomb) < 1_200_000

@@ -38,14 +38,20 @@ class ResponseReader:
     """Reads the responses of one stream; every failure names the stream, status and URL."""
 
     def __init__(
-        self, stream_name: str, data_selector: t.Any, primary_key: t.Sequence[str] = (), logger: logging.Logger | None = None
+        self,
+        stream_name: str,
+        data_selector: t.Any,
+        primary_key: t.Sequence[str] = (),
+        logger: logging.Logger | None = None,
+        decode: t.Callable[[bytes], t.Any] | None = None,
     ) -> None:
         self.stream_name = stream_name
         self.logger = logger
         self._warned_whole_body = False
         self.selector = RecordSelector(data_selector)
         self.primary_key = tuple(primary_key)
-        self._decode = msgspec.json.Decoder().decode
+        #: The JSON decoder (msgspec's); passed in only to try another decoder's ways of failing.
+        self._decode = decode or msgspec.json.Decoder().decode
 
     def __call__(self, response: requests.Response) -> Page:
         body = self.parse(response)
@@ -74,9 +80,8 @@ class ResponseReader:
             return self._decode(content)
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             kind = response.headers.get("Content-Type", "no Content-Type")
-            problem = {UnicodeDecodeError: "not valid UTF-8", RecursionError: "JSON nested too deeply"}.get(type(exc), "not JSON")
             raise UnreadableBody(
-                f"stream '{self.stream_name}': response is {problem} ({kind}, HTTP {response.status_code}) "
+                f"stream '{self.stream_name}': response is {_decode_problem(exc)} ({kind}, HTTP {response.status_code}) "
                 f"from {display_url(response.url)}",
                 response,
             ) from None
@@ -123,3 +128,14 @@ def _charset(content_type: str) -> str | None:
         if name.strip().lower() == "charset" and value:
             return value.strip().strip('"').lower()
     return None
+
+
+def _decode_problem(exc: Exception) -> str:
+    """What was wrong with a body the JSON decoder refused. Bytes that are not UTF-8 raise
+    ``UnicodeDecodeError`` in msgspec 0.19 and ``msgspec.DecodeError("Invalid UTF-8 ...")`` in 0.23:
+    both are said the same way, whichever msgspec pyproject.toml's range installs."""
+    if isinstance(exc, UnicodeDecodeError) or str(exc).startswith("Invalid UTF-8"):
+        return "not valid UTF-8"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    return "not JSON"

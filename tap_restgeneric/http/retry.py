@@ -24,10 +24,22 @@ MAX_BACKOFF = 300
 class RateLimiter:
     """Shared by every stream and thread of a tap: at most ``per_second`` request starts
     per second (when set), no request during a ``Retry-After`` pause, and at most
-    ``in_flight`` requests at once (``slot()``: pages ahead, children, streams at once)."""
+    ``in_flight`` requests at once (``slot()``: pages ahead, children, streams at once).
 
-    def __init__(self, per_second: float | None, in_flight: int | None = None) -> None:
+    ``clock`` and ``sleep`` are the monotonic clock the starts are decided on and how to wait
+    for one (a test passes its own, to check the decisions without waiting for them)."""
+
+    def __init__(
+        self,
+        per_second: float | None,
+        in_flight: int | None = None,
+        *,
+        clock: t.Callable[[], float] = time.monotonic,
+        sleep: t.Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / float(per_second) if per_second else 0.0
+        self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._next_start = 0.0
         self._paused_until = 0.0
@@ -42,19 +54,24 @@ class RateLimiter:
         with self._slots:
             yield
 
-    def wait(self) -> None:
+    def wait(self) -> float | None:
+        """Wait until the next request may start; returns when that is on ``clock`` (None: no
+        limit and no pause, nothing decided)."""
         if not self.interval and not self._paused_until:
-            return
+            return None
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             start = max(now, self._next_start, self._paused_until)
             self._next_start = start + self.interval
         if start > now:
-            time.sleep(start - now)
+            self._sleep(start - now)
+        return start
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float) -> float:
+        """No request starts for ``seconds`` from now (a ``Retry-After``); returns when the pause ends."""
         with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            return self._paused_until
 
 
 def retry_delay(
@@ -71,7 +88,9 @@ def retry_delay(
     return min(float(error_handler["backoff_factor"]) * (2**attempt), MAX_BACKOFF)
 
 
-def retry_after_seconds(value: str) -> float | None:
+def retry_after_seconds(value: str, now: float | None = None) -> float | None:
+    """A ``Retry-After`` value in seconds: a number, or an HTTP date less ``now`` (default: the time
+    of day); None when it is neither."""
     try:
         return float(value)
     except ValueError:
@@ -80,4 +99,4 @@ def retry_after_seconds(value: str) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return when.timestamp() - time.time()
+    return when.timestamp() - (time.time() if now is None else now)

@@ -24,10 +24,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.output.writer import ENCODER, OPEN_BATCH_FILES
-
 from singer_sdk.helpers._batch import SDKBatchMessage
+
+from tap_restgeneric.output.writer import ENCODER, OPEN_BATCH_FILES
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers._batch import BatchConfig

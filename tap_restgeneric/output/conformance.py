@@ -59,7 +59,9 @@ class ConformanceCheck:
             if not (nested and self._field(value, prop, indent)) and not typed:
                 del self._lines[before:]
             elif len(self._lines) - before == 2 and typed:  # only the class test: one line, no local
-                self._lines[before:] = [self._lines[before + 1].replace(f"{value}.__class__", f"{var}.get({name!r}).__class__", 1)]
+                self._lines[before:] = [
+                    self._lines[before + 1].replace(f"{value}.__class__", f"{var}.get({name!r}).__class__", 1)
+                ]
 
     def _top_level_type(self, var: str, prop: dict, indent: int) -> bool:
         """A top-level value of a type (or date format) its schema does not allow: the record
@@ -74,8 +76,7 @@ class ConformanceCheck:
         if str in allowed and prop.get("format") in DATE_PATTERNS:
             # The shape of an ISO date (the full pattern decides on the slow path): 6x cheaper per record.
             self._lines.append(
-                f'{pad}if {var}.__class__ is str and not (len({var}) >= 10 and {var}[4] == "-" and {var}[7] == "-"): '
-                "return False"
+                f'{pad}if {var}.__class__ is str and not (len({var}) >= 10 and {var}[4] == "-" and {var}[7] == "-"): return False'
             )
         return True
 

@@ -11,8 +11,8 @@ import logging
 import re
 import typing as t
 from urllib.parse import quote, quote_plus
-from typing_extensions import override
 
+from typing_extensions import override
 
 MASK = "***REDACTED***"
 #: Shorter values would mask ordinary text; such a secret is a config mistake anyway.

@@ -21,6 +21,7 @@ import urllib.request
 import duckdb
 import msgspec
 from singer_sdk.sinks import BatchSink
+from typing_extensions import override
 
 if t.TYPE_CHECKING:
     from target_duckdb_exact.target import TargetDuckDBExact
@@ -89,6 +90,7 @@ class DuckDBSink(BatchSink):
         # Fully qualified: a file named like its schema (bench.duckdb, schema bench) is otherwise ambiguous.
         return f"{self.target.qualified_schema}.{quote(self.stream_name)}"
 
+    @override
     def setup(self) -> None:
         self.target.loads.wait()  # a new schema may alter the table a batch is loading into
         self.key_set = frozenset(self.key_properties)
@@ -118,11 +120,13 @@ class DuckDBSink(BatchSink):
                 con.execute(f"ALTER TABLE {self.table} ALTER COLUMN {quote(name)} TYPE {wider}")
             self.columns[name] = wider
 
+    @override
     def _validate_and_parse(self, record: dict) -> dict:
         # The records go to DuckDB as JSON text, typed by the column list: parsing
         # timestamps into Python objects here would only be undone again.
         return record
 
+    @override
     def process_batch(self, context: dict) -> None:
         records = context["records"]
         if not records:
@@ -156,6 +160,7 @@ class DuckDBSink(BatchSink):
         finally:
             os.unlink(path)
 
+    @override
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: each local JSON-lines file read by DuckDB itself, in one transaction
         per file. Other formats and remote storage take the SDK's way (records read in Python)."""

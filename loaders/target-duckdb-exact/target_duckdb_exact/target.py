@@ -24,6 +24,7 @@ from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper import SameRecordTransform
+from typing_extensions import override
 
 from target_duckdb_exact.sink import DuckDBSink, LoadError, Loads, VersionLoad, quote
 
@@ -40,6 +41,7 @@ class TargetDuckDBExact(Target):
     max_parallelism = 1
 
     @classproperty
+    @override
     def capabilities(self) -> list[CapabilitiesEnum]:
         """The SDK target's, and BATCH messages (JSON-lines files loaded by DuckDB itself)."""
         return [*Target.capabilities, PluginCapabilities.BATCH]
@@ -60,6 +62,7 @@ class TargetDuckDBExact(Target):
     def loads(self) -> Loads:
         return Loads()
 
+    @override
     def _write_state_message(self, state: dict) -> None:
         self.loads.wait()  # STATE only for rows in the table
         super()._write_state_message(state)
@@ -69,6 +72,7 @@ class TargetDuckDBExact(Target):
         """Streams loading a full-table version (ACTIVATE_VERSION seen once so far)."""
         return {}
 
+    @override
     def _process_activate_version_message(self, message_dict: dict) -> None:
         # The SDK's hook hands the message to the sink without loading the records before it.
         # A tap sends ACTIVATE_VERSION when a full-table sync starts and again when it has sent
@@ -96,23 +100,26 @@ class TargetDuckDBExact(Target):
             return self.plain_sinks[stream]
         maps = self.mapper.stream_maps.get(stream) or []
         sink = self._sinks_active.get(stream)
-        plain = (
-            len(maps) == 1
+        self.plain_sinks[stream] = (
+            sink
+            if isinstance(sink, DuckDBSink)
+            and len(maps) == 1
             and type(maps[0]) is SameRecordTransform
             and maps[0].stream_alias == stream
             and not maps[0].flattening_enabled
-            and isinstance(sink, DuckDBSink)
             and not sink.include_sdc_metadata_properties
             and not any(name.startswith("_sdc_") for name in sink.schema["properties"])
+            else None
         )
-        self.plain_sinks[stream] = sink if plain else None
         return self.plain_sinks[stream]
 
+    @override
     def _process_schema_message(self, message_dict: dict) -> None:
         self.loads.wait()  # a failed load ends the run here, with its own line (not as a sink's setup error)
         super()._process_schema_message(message_dict)
         self.plain_sinks.clear()  # a new schema may bring a new sink or new stream maps
 
+    @override
     def _process_record_message(self, message_dict: dict) -> None:
         # The SDK's general path copies each record, runs it through the stream maps and the
         # metadata and validation hooks (each a no-op here) and looks its sink up again, for
@@ -155,6 +162,7 @@ class TargetDuckDBExact(Target):
             self._spool = tempfile.TemporaryDirectory(prefix="target-duckdb-exact-")
         return self._spool.name
 
+    @override
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
         self.loads.close()
