@@ -9,23 +9,39 @@ ended its paging (``empty page``, ``short page (…)``, ``total reached (…)``,
 
 A child stream says it once for all its parents (``… under 120 parents; paging stopped: empty
 page (80), short page (40)``).
+
+That line is the summary a user reads by default: the SDK's METRIC lines (one per HTTP request, and
+per stream or parent record) are logged only at the level ``metrics_log_level`` or ``LOGLEVEL=DEBUG``
+asks for (:func:`metrics_level`).
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import time
 import typing as t
 
 if t.TYPE_CHECKING:
-    import logging
     from collections.abc import Iterable, Iterator
 
     from tap_restgeneric.http.paginators import Page
 
 #: Seconds between the progress lines of a long stream.
 PROGRESS_INTERVAL = 10.0
+#: The values of the ``metrics_log_level`` setting.
+METRICS_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def metrics_level(setting: str | None, log_level: str) -> int:
+    """The level of the SDK's metrics logger: the ``metrics_log_level`` setting, else INFO (METRIC
+    lines logged) when the tap's log level (``log_level``, from LOGLEVEL) is DEBUG, else WARNING
+    (none logged: 1,500 METRIC lines for a 1,500-page sync, where the closing line says it all)."""
+    if setting:
+        return t.cast("int", logging.getLevelName(setting.upper()))  # a level's name gives its number
+    level = logging.getLevelName(log_level.upper())
+    return logging.INFO if isinstance(level, int) and level <= logging.DEBUG else logging.WARNING
 
 
 @dataclasses.dataclass
