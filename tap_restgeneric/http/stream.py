@@ -9,8 +9,10 @@ walks the paginator (requesting ahead when it can) -> ``ResponseReader`` parses 
 from __future__ import annotations
 
 import datetime
+import logging
 import typing as t
 
+from singer_sdk.helpers._state import write_starting_replication_value  # private module: the SDK's state helpers
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
@@ -211,6 +213,25 @@ class ResourceStream(SampledStream):
         ):
             return lagged(state["replication_key_value"], self.incremental.get("lag"), initial)
         return initial
+
+    @override
+    def _write_starting_replication_value(self, context: t.Any) -> None:
+        # Private SDK hook, called for each context before its records: it writes the start into the state
+        # (as here) and logs "Starting incremental sync of '<name>' with bookmark value: …" with the SDK's
+        # start (the bookmark, else start_date) rather than the one sent (lag, initial_value), once per
+        # parent record for a child. The start sent is said: once for a stream, per parent at DEBUG.
+        if not self.incremental:
+            return
+        start = self.starting_value(context)
+        write_starting_replication_value(self.state_manager.get_context_state(context), start)
+        self.logger.log(
+            logging.DEBUG if self.link else logging.INFO,
+            "Starting incremental sync of '%s'%s on %r %s",
+            self.name,
+            self.context_label(context),
+            self.incremental["cursor_path"],
+            "with no start value (every record)" if start is None else f"from {start!r}",
+        )
 
     @override
     def _fetcher(
