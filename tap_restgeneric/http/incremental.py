@@ -104,3 +104,13 @@ def sorted_by_params(params: t.Mapping[str, t.Any] | None, cursor: str) -> bool:
         if field.lstrip("+") == cursor and not field.startswith("-") and direction.strip().lower() in ("", "asc", "ascending"):
             return True
     return False
+
+
+def unsorted_notice(stream: str, cursor: str) -> str:
+    """What a stream whose records have no known order should say once: what it means, and the two
+    ways to make its bookmark move with each record (README: Reliability, "A killed sync resumes")."""
+    return (
+        f"stream '{stream}': records are not known to arrive in {cursor!r} order, so the bookmark moves only when "
+        "the stream completes (a killed sync reads it again from the last bookmark); if the API returns them in "
+        f"that order, set incremental.row_order: asc, or ask the API to sort in params (e.g. sort: {cursor})"
+    )

@@ -12,14 +12,18 @@ import datetime
 import logging
 import typing as t
 
-from singer_sdk.helpers._state import write_starting_replication_value  # private module: the SDK's state helpers
+from singer_sdk.helpers._state import (  # private module: the SDK's state helpers
+    PROGRESS_MARKER_NOTE,
+    PROGRESS_MARKERS,
+    write_starting_replication_value,
+)
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
-from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params
+from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params, unsorted_notice
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.processing import Steps
@@ -59,6 +63,7 @@ class ResourceStream(SampledStream):
     #: Records between interim STATE messages (the SDK's default is 10,000): a sorted stream that is
     #: killed resumes from its last STATE, so at most this many records are sent again.
     STATE_MSG_FREQUENCY = 1000
+    _told_unsorted = False
 
     def __init__(
         self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter, parent: ResourceStream | None = None
@@ -223,7 +228,8 @@ class ResourceStream(SampledStream):
         if not self.incremental:
             return
         start = self.starting_value(context)
-        write_starting_replication_value(self.state_manager.get_context_state(context), start)
+        state = self.state_manager.get_context_state(context)
+        write_starting_replication_value(state, start)
         self.logger.log(
             logging.DEBUG if self.link else logging.INFO,
             "Starting incremental sync of '%s'%s on %r %s",
@@ -232,6 +238,23 @@ class ResourceStream(SampledStream):
             self.incremental["cursor_path"],
             "with no start value (every record)" if start is None else f"from {start!r}",
         )
+        backfill = self.incremental.get("end_value") is not None  # (it never moves a bookmark)
+        if not backfill and not (self.is_sorted and self.state_partitioning_keys is None) and PROGRESS_MARKERS not in state:
+            # The SDK makes these markers at a context's first record (its bookmark moves when the stream, or
+            # a child's parent, is done) and warns "Stream is assumed to be unsorted…" each time, naming no
+            # stream and once per parent for a child. Made here, the stream says it once, with what to do.
+            state[PROGRESS_MARKERS] = {PROGRESS_MARKER_NOTE: "Progress is not resumable if interrupted."}
+            self._tell_unsorted()
+
+    def _tell_unsorted(self) -> None:
+        """Once per stream: a top-level stream without a known order, what that means and what to do
+        (a child keeps a bookmark per parent: row_order would not change it; ``row_order: desc`` is a choice)."""
+        assert self.incremental is not None
+        if self._told_unsorted or self.link is not None:
+            return
+        self._told_unsorted = True
+        if self.incremental.get("row_order") is None:
+            self.logger.info(unsorted_notice(self.name, self.incremental["cursor_path"]))
 
     @override
     def _fetcher(

@@ -48,23 +48,6 @@ CHILD_STATE_INTERVAL = 1.0
 DEFAULT_MAX_PARENT_BOOKMARKS = 10_000
 
 
-class _FirstUnsortedWarning(logging.Filter):
-    """The SDK warns "Stream is assumed to be unsorted…" (naming no stream) each time a state
-    partition starts, so a child stream would log it once per parent: it is let through once."""
-
-    seen = False
-
-    @override
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith("Stream is assumed to be unsorted"):
-            return True
-        seen, self.seen = self.seen, True
-        return not seen
-
-
-_UNSORTED_ONCE = _FirstUnsortedWarning()
-
-
 class TreeStream(EmittingStream):
     """A stream that may have a parent (``link``) and children (the SDK's ``child_streams``)."""
 
@@ -129,9 +112,6 @@ class TreeStream(EmittingStream):
         """One bookmark per parent for an incremental child; one stream state for any other child
         (no partition per parent: nothing to resume there). Called before the state is read."""
         if self.link is not None:
-            logger = logging.getLogger("singer_sdk")  # the SDK's state helpers log there
-            if _UNSORTED_ONCE not in logger.filters:
-                logger.addFilter(_UNSORTED_ONCE)
             self.state_partitioning_keys = list(self.link.partition_keys) if self.partitioned_by_parent else []
 
     @override
