@@ -77,6 +77,7 @@ class ResourceStream(SampledStream):
         self.error_handler = endpoint["error_handler"]
         self.response_actions = tuple(ResponseAction.parse(action) for action in endpoint.get("response_actions") or ())
         self.incremental = endpoint.get("incremental")
+        self.tape = getattr(tap, "tape", None)
         super().__init__(
             tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"]
         )
@@ -91,7 +92,7 @@ class ResourceStream(SampledStream):
         self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"], self.logger)
         self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
         self._transport = Transport(
-            tape=getattr(tap, "tape", None),
+            tape=self.tape,
             session=self.requests_session,
             origin=Origin.of(self.url_base),
             label=f"stream '{self.name}'",
