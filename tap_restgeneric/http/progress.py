@@ -77,8 +77,9 @@ class Progress:
             if last is not None and last.stop_reason:
                 self.reasons[last.stop_reason] += 1
 
-    def summary(self, retried: int) -> str:
-        """The stream's closing line; ``retried``: its requests sent again (the stream's retry handler counts them)."""
+    def summary(self, retried: int, note: str = "") -> str:
+        """The stream's closing line; ``retried``: its requests sent again (the stream's retry handler counts them);
+        ``note``: what else it says (``; the bookmark did not move: …``)."""
         retries = f", {retried} retr{'y' if retried == 1 else 'ies'}" if retried else ""
         parents = f" under {self.contexts:,} parents" if self.contexts > 1 else ""
         if len(self.reasons) == 1 and self.contexts <= 1:
@@ -87,5 +88,5 @@ class Progress:
             stopped = ", ".join(f"{reason} ({count:,})" for reason, count in self.reasons.most_common()) or "no page read"
         return (
             f"stream '{self.name}': {self.records:,} records, {self.pages:,} pages{retries}, {self.seconds:.1f} s{parents}; "
-            f"paging stopped: {stopped}"
+            f"paging stopped: {stopped}{note}"
         )

@@ -23,7 +23,7 @@ from typing_extensions import override
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
-from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params, unsorted_notice
+from tap_restgeneric.http.incremental import CursorWatch, Window, lagged, sorted_by_params, unsorted_notice
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.processing import Steps
@@ -110,6 +110,10 @@ class ResourceStream(SampledStream):
         # One request at a time: no fan-out, and no child contexts built ahead to be thrown away.
         self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link and concurrency > 1 else None
         self.progress = Progress(self.name, self.logger)
+        if self.incremental:
+            self.cursor_watch = CursorWatch(
+                self.name, self.incremental["cursor_path"], self.logger, backfill=self.incremental.get("end_value") is not None
+            )
         if self.incremental:
             declared = resource.get("schema") or self.preset_schema
             problems = start_value_problems(self.name, self.incremental, declared, self.config.get("start_date"))
@@ -328,6 +332,8 @@ class ResourceStream(SampledStream):
                     if window is not None:
                         records = window.keep(records)
                     records = self.processed(records)
+                    if self.cursor_watch is not None:
+                        self.cursor_watch.page(records)
                     self.prefetch_children(records, context)
                     progress.records += len(records)
                     yield from records
@@ -337,7 +343,7 @@ class ResourceStream(SampledStream):
             finally:
                 self.stop_prefetching_children()
             if self.link is None:
-                self.logger.info(progress.summary(self.retried))
+                self.logger.info(self.closing_line(progress))
 
 
 def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:

@@ -250,7 +250,7 @@ class TreeStream(EmittingStream):
         super().finalize_state_progress_markers(state)
         progress = getattr(self, "progress", None)
         if self.link is not None and not state and progress is not None and progress.contexts:
-            self.logger.info(progress.summary(self.retried))  # a child's closing line, for all its parents
+            self.logger.info(self.closing_line(progress))  # a child's closing line, for all its parents
         if not state and self._activated is not None:
             # The second ACTIVATE_VERSION: every record of this full-table version has been sent,
             # so a loader may drop the rows it did not send (the SDK only writes the first).
