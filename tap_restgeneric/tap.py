@@ -190,11 +190,11 @@ class TapRestGeneric(Tap):
         if isinstance(secrets, dict):
             REDACTOR.add(*secrets.values())
         install_log_redaction()
-        # Numbers given as strings become numbers, and ranges and dates are checked, in the tap's
-        # one-line format (the SDK's own validation would log a report and raise).
         level = self._config.get("metrics_log_level")
         if isinstance(level, str):  # as LOGLEVEL: any case
             self._config["metrics_log_level"] = level.upper()
+        # Numbers given as strings become numbers, and ranges and dates are checked, in the tap's
+        # one-line format (the SDK's own validation would log a report and raise).
         checked, problems = check_settings(self._config, self.config_jsonschema)
         self._config.update(checked)
         if not problems:

@@ -114,7 +114,6 @@ class ResourceStream(SampledStream):
             self.cursor_watch = CursorWatch(
                 self.name, self.incremental["cursor_path"], self.logger, backfill=self.incremental.get("end_value") is not None
             )
-        if self.incremental:
             declared = resource.get("schema") or self.preset_schema
             problems = start_value_problems(self.name, self.incremental, declared, self.config.get("start_date"))
             if problems:
