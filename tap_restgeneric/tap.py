@@ -9,14 +9,13 @@ import typing as t
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.plugin_base import _plugin_log_level  # private: the SDK's reading of LOGLEVEL / TAP_RESTGENERIC_LOGLEVEL
 from typing_extensions import override
 
 from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_STREAM_CONCURRENCY, FanOut
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
-from tap_restgeneric.http.progress import METRICS_LOG_LEVELS, metrics_level
+from tap_restgeneric.http.progress import METRICS_LOG_LEVEL, metrics_level
 from tap_restgeneric.http.recording import Tape
 from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.http.stream import ResourceStream, stream_class_for
@@ -166,15 +165,7 @@ class TapRestGeneric(Tap):
                 "Answer every request from a recording made with record_dir, offline and without secrets (the --replay DIR flag)."
             ),
         ),
-        th.Property(
-            "metrics_log_level",
-            th.StringType(allowed_values=list(METRICS_LOG_LEVELS)),
-            description=(
-                "Level of the SDK's METRIC lines (one per HTTP request, per stream and per parent record): INFO or DEBUG "
-                "logs them, WARNING or above does not. Default: logged only when LOGLEVEL is DEBUG (each stream's "
-                "closing line sums up its records, pages, retries and time)."
-            ),
-        ),
+        METRICS_LOG_LEVEL,  # (beside what it decides, in http.progress)
         th.Property(
             "user_agent",
             th.StringType,
@@ -190,18 +181,11 @@ class TapRestGeneric(Tap):
         if isinstance(secrets, dict):
             REDACTOR.add(*secrets.values())
         install_log_redaction()
-        level = self._config.get("metrics_log_level")
-        if isinstance(level, str):  # as LOGLEVEL: any case
-            self._config["metrics_log_level"] = level.upper()
         # Numbers given as strings become numbers, and ranges and dates are checked, in the tap's
         # one-line format (the SDK's own validation would log a report and raise).
         checked, problems = check_settings(self._config, self.config_jsonschema)
         self._config.update(checked)
-        if not problems:
-            # The SDK sets its metrics logger to the tap's log level just before: METRIC lines, one per
-            # request, are on at INFO. They are kept for DEBUG, or for the setting that asks for them.
-            log_level = _plugin_log_level(plugin_name=self.name)
-            self.metrics_logger.setLevel(metrics_level(checked.get("metrics_log_level"), log_level))
+        self.metrics_logger.setLevel(metrics_level(checked.get("metrics_log_level"), self.name))  # (the SDK's: LOGLEVEL)
         if self._config.get("batch_config") is not None:
             problems += batch_config_problems(self._config["batch_config"])
         if problems:
@@ -213,11 +197,7 @@ class TapRestGeneric(Tap):
     @functools.cached_property
     def tape(self) -> Tape | None:
         """``--record`` / ``--replay``: every response saved, or answered from a recording (see http.recording)."""
-        if self.config.get("replay_dir"):
-            return Tape(self.config["replay_dir"], "replay")
-        if self.config.get("record_dir"):
-            return Tape(self.config["record_dir"], "record")
-        return None
+        return Tape.of(self.config)
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:

@@ -123,7 +123,7 @@ def test_metric_lines_are_off_by_default_and_the_closing_line_stays(httpserver, 
 
 
 def test_metrics_log_level_info_brings_back_one_metric_line_per_request(httpserver, tmp_path):
-    out = run_cli([], three_pages(httpserver, metrics_log_level="info"), tmp_path, env={"LOGLEVEL": "INFO"})
+    out = run_cli([], three_pages(httpserver, metrics_log_level="INFO"), tmp_path, env={"LOGLEVEL": "INFO"})
     assert out.returncode == 0
     durations = [m for m in metric_lines(out.stderr) if m["metric"] == "http_request_duration"]
     assert len(durations) == len(httpserver.log) == 3

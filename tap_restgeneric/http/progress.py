@@ -23,6 +23,9 @@ import logging
 import time
 import typing as t
 
+from singer_sdk import typing as th
+from singer_sdk.plugin_base import _plugin_log_level  # private: the SDK's reading of LOGLEVEL / TAP_<NAME>_LOGLEVEL
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
@@ -30,18 +33,27 @@ if t.TYPE_CHECKING:
 
 #: Seconds between the progress lines of a long stream.
 PROGRESS_INTERVAL = 10.0
-#: The values of the ``metrics_log_level`` setting.
-METRICS_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: The ``metrics_log_level`` setting (one of the tap's settings; see :func:`metrics_level`).
+METRICS_LOG_LEVEL = th.Property(
+    "metrics_log_level",
+    th.StringType(allowed_values=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    description=(
+        "Level of the SDK's METRIC lines (one per HTTP request, per stream and per parent record): INFO or DEBUG "
+        "logs them, WARNING or above does not. Default: logged only when LOGLEVEL is DEBUG (each stream's "
+        "closing line sums up its records, pages, retries and time)."
+    ),
+)
 
 
-def metrics_level(setting: str | None, log_level: str) -> int:
+def metrics_level(setting: str | None, plugin_name: str) -> int:
     """The level of the SDK's metrics logger: the ``metrics_log_level`` setting, else INFO (METRIC
-    lines logged) when the tap's log level (``log_level``, from LOGLEVEL) is DEBUG, else WARNING
-    (none logged: 1,500 METRIC lines for a 1,500-page sync, where the closing line says it all)."""
-    if setting:
-        return t.cast("int", logging.getLevelName(setting.upper()))  # a level's name gives its number
-    level = logging.getLevelName(log_level.upper())
-    return logging.INFO if isinstance(level, int) and level <= logging.DEBUG else logging.WARNING
+    lines logged) when the plugin's log level (LOGLEVEL, or TAP_RESTGENERIC_LOGLEVEL) is DEBUG, else
+    WARNING (none logged: 1,500 METRIC lines for a 1,500-page sync, where the closing line says it all)."""
+    level = logging.getLevelName(str(setting).upper()) if setting else None
+    if isinstance(level, int):
+        return level
+    log_level = logging.getLevelName(_plugin_log_level(plugin_name=plugin_name))
+    return logging.INFO if isinstance(log_level, int) and log_level <= logging.DEBUG else logging.WARNING
 
 
 @dataclasses.dataclass

@@ -78,6 +78,15 @@ class Tape:
         else:
             self.directory.mkdir(parents=True, exist_ok=True)
 
+    @classmethod
+    def of(cls, settings: t.Mapping[str, t.Any]) -> Tape | None:
+        """The recording the settings ask for: ``replay_dir`` (``--replay``), else ``record_dir`` (``--record``)."""
+        if settings.get("replay_dir"):
+            return cls(settings["replay_dir"], "replay")
+        if settings.get("record_dir"):
+            return cls(settings["record_dir"], "record")
+        return None
+
     def schema_of(self, stream: str) -> dict | None:
         """The schema ``stream`` was recorded with, when it had none declared (None: not known)."""
         return self._schemas.get(stream)

@@ -9,28 +9,22 @@ walks the paginator (requesting ahead when it can) -> ``ResponseReader`` parses 
 from __future__ import annotations
 
 import datetime
-import logging
 import typing as t
 
-from singer_sdk.helpers._state import (  # private module: the SDK's state helpers
-    PROGRESS_MARKER_NOTE,
-    PROGRESS_MARKERS,
-    write_starting_replication_value,
-)
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
-from tap_restgeneric.http.incremental import CursorWatch, Window, lagged, sorted_by_params, unsorted_notice
+from tap_restgeneric.http.incremental import CursorWatch, Window, sorted_by_params
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.processing import Steps
 from tap_restgeneric.http.progress import Progress
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
-from tap_restgeneric.http.sampling import SampledStream
+from tap_restgeneric.http.starting import StartingStream
 from tap_restgeneric.http.transport import Origin, Transport, response_limits
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.templates import template_config
@@ -50,7 +44,7 @@ if t.TYPE_CHECKING:
 USER_AGENT = "tap-restgeneric/0.1"
 
 
-class ResourceStream(SampledStream):
+class ResourceStream(StartingStream):
     """A REST stream configured by one resource of the source config.
 
     Subclassed once per resource by :func:`stream_class_for`; the class attributes
@@ -63,7 +57,6 @@ class ResourceStream(SampledStream):
     #: Records between interim STATE messages (the SDK's default is 10,000): a sorted stream that is
     #: killed resumes from its last STATE, so at most this many records are sent again.
     STATE_MSG_FREQUENCY = 1000
-    _told_unsorted = False
 
     def __init__(
         self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter, parent: ResourceStream | None = None
@@ -203,62 +196,6 @@ class ResourceStream(SampledStream):
     # ------------------------------------------------------------ responses and retries
 
     # ------------------------------------------------------------ records
-
-    @override
-    def starting_value(self, context: t.Any) -> t.Any:
-        """The bookmark in state, else ``initial_value``, else the ``start_date`` setting.
-
-        (The SDK's own starting value prefers ``start_date`` to everything but a bookmark.)"""
-        if not self.incremental:
-            return None
-        initial = self.incremental.get("initial_value")
-        initial = self.config.get("start_date") if initial is None else initial
-        state = self.bookmark_state(context)
-        backfill = self.incremental.get("end_value") is not None  # dlt: a bounded run ignores the bookmark
-        if (
-            not backfill
-            and state.get("replication_key") == self.replication_key
-            and state.get("replication_key_value") is not None
-        ):
-            return lagged(state["replication_key_value"], self.incremental.get("lag"), initial)
-        return initial
-
-    @override
-    def _write_starting_replication_value(self, context: t.Any) -> None:
-        # Private SDK hook, called for each context before its records: it writes the start into the state
-        # (as here) and logs "Starting incremental sync of '<name>' with bookmark value: …" with the SDK's
-        # start (the bookmark, else start_date) rather than the one sent (lag, initial_value), once per
-        # parent record for a child. The start sent is said: once for a stream, per parent at DEBUG.
-        if not self.incremental:
-            return
-        start = self.starting_value(context)
-        state = self.state_manager.get_context_state(context)
-        write_starting_replication_value(state, start)
-        self.logger.log(
-            logging.DEBUG if self.link else logging.INFO,
-            "Starting incremental sync of '%s'%s on %r %s",
-            self.name,
-            self.context_label(context),
-            self.incremental["cursor_path"],
-            "with no start value (every record)" if start is None else f"from {start!r}",
-        )
-        backfill = self.incremental.get("end_value") is not None  # (it never moves a bookmark)
-        if not backfill and not (self.is_sorted and self.state_partitioning_keys is None) and PROGRESS_MARKERS not in state:
-            # The SDK makes these markers at a context's first record (its bookmark moves when the stream, or
-            # a child's parent, is done) and warns "Stream is assumed to be unsorted…" each time, naming no
-            # stream and once per parent for a child. Made here, the stream says it once, with what to do.
-            state[PROGRESS_MARKERS] = {PROGRESS_MARKER_NOTE: "Progress is not resumable if interrupted."}
-            self._tell_unsorted()
-
-    def _tell_unsorted(self) -> None:
-        """Once per stream: a top-level stream without a known order, what that means and what to do
-        (a child keeps a bookmark per parent: row_order would not change it; ``row_order: desc`` is a choice)."""
-        assert self.incremental is not None
-        if self._told_unsorted or self.link is not None:
-            return
-        self._told_unsorted = True
-        if self.incremental.get("row_order") is None:
-            self.logger.info(unsorted_notice(self.name, self.incremental["cursor_path"]))
 
     @override
     def _fetcher(

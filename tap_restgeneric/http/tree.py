@@ -26,7 +26,6 @@ parent beyond the cap keeps no bookmark, so its children are read from the start
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 import typing as t
 
@@ -63,22 +62,6 @@ class TreeStream(EmittingStream):
     _warned_bookmark_cap = False
     #: A child stream's pages fetched ahead of the SDK reaching their parent (None: inline only).
     fanout: FanOut | None = None
-    #: A child stream said it began (it is synced once per parent record, and says so once).
-    _began = False
-
-    @override
-    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
-        # The SDK's sync() (final) logs "Beginning sync of '<name>' in <mode> mode with context keys: …" each
-        # time it is called, and a child stream's is called once per parent record (23 lines for 23
-        # parents): a child says it once, and each parent's at DEBUG.
-        if self.link is not None and message.startswith("Beginning sync of "):
-            if self._began:
-                level = min(level, logging.DEBUG)
-            else:
-                self._began = True
-                message = "Beginning sync of '%s' in %s mode, once per '%s' record (one closing line for all of them)"
-                args = (self.name, self.replication_method.lower(), self.link.parent)
-        super().log(message, *args, level=level, **kwargs)
 
     def resources_of(self, context: t.Any) -> dict[str, t.Any]:
         """What ``resources`` names in the request templates of one context."""
