@@ -27,6 +27,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from tap_restgeneric.errors import RestGenericError
+from tap_restgeneric.http.incremental import closest_field
 from tap_restgeneric.http.paginators import PaginationLoop, PaginatorRefused
 from tap_restgeneric.http.stream import ResourceStream
 from tap_restgeneric.http.transport import display_url
@@ -158,7 +159,10 @@ def _check_sample(stream: ResourceStream, row: Row) -> None:
         cursor = incremental["cursor_path"]
         missing = sum(1 for record in sample if record.get(cursor) is None)
         if missing:
-            row.problems.append(f"incremental cursor {cursor!r} is missing in {missing} of {len(sample)} records")
+            problem = f"incremental cursor {cursor!r} is missing in {missing} of {len(sample)} records"
+            if not any(cursor in record for record in sample):  # in none of them: most likely misspelt
+                problem += f" ({closest_field(cursor, sample)})"
+            row.problems.append(problem)
         if not stream.schema_unknown:
             row.problems.extend(start_value_problems(stream.name, incremental, stream.schema, stream.config.get("start_date")))
     if stream.schema_unknown:  # no schema declared: nothing to compare the sample with

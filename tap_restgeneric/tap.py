@@ -19,6 +19,7 @@ from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_STREAM_CONCURRENCY, FanOut
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
+from tap_restgeneric.http.progress import METRICS_LOG_LEVEL, metrics_level
 from tap_restgeneric.http.recording import Tape
 from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.http.stream import ResourceStream, stream_class_for
@@ -162,6 +163,7 @@ SETTINGS = th.PropertiesList(
             "Answer every request from a recording made with record_dir, offline and without secrets (the --replay DIR flag)."
         ),
     ),
+    METRICS_LOG_LEVEL,  # (beside what it decides, in http.progress)
     th.Property(
         "user_agent",
         th.StringType,
@@ -218,6 +220,7 @@ class TapRestGeneric(Tap):
         # one-line format (the SDK's own validation would log a report and raise).
         checked, problems = check_settings(self._config, self.config_jsonschema)
         self._config.update(checked)
+        self.metrics_logger.setLevel(metrics_level(checked.get("metrics_log_level"), self.name))  # (the SDK's: LOGLEVEL)
         if self._config.get("batch_config") is not None:
             problems += batch_config_problems(self._config["batch_config"])
         if problems:
@@ -229,11 +232,7 @@ class TapRestGeneric(Tap):
     @functools.cached_property
     def tape(self) -> Tape | None:
         """``--record`` / ``--replay``: every response saved, or answered from a recording (see http.recording)."""
-        if self.config.get("replay_dir"):
-            return Tape(self.config["replay_dir"], "replay")
-        if self.config.get("record_dir"):
-            return Tape(self.config["record_dir"], "record")
-        return None
+        return Tape.of(self.config)
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:

@@ -66,7 +66,9 @@ def test_key_and_cursor_problems_in_the_sample(sandbox, tracker, tmp_path):
     assert out.returncode == 1
     by_stream = {row["stream"]: row for row in rows}
     assert by_stream["issues"]["problems"] == ["primary key state is not unique in the sample (add a field to it)"]
-    assert by_stream["comments"]["problems"] == ["incremental cursor 'edited_at' is missing in 1 of 1 records"]
+    assert by_stream["comments"]["problems"] == [
+        "incremental cursor 'edited_at' is missing in 1 of 1 records (did you mean 'updated_at'?)"
+    ]
 
 
 def test_refused_credentials_are_named_and_nothing_secret_is_printed(sandbox, tracker, tmp_path):

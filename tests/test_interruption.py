@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from tests.support import CANARY, assert_no_canary, blocked_writing_to_a_pipe, preset_config, wait_for
+from tap_restgeneric.sandbox import SandboxServer
+from tests.support import CANARY, assert_no_canary, blocked_writing_to_a_pipe, preset_config, run_cli, wait_for
 
 REGISTRATIONS = "/operations/v1/transactional/registrations"
 
@@ -189,3 +190,25 @@ def test_a_signal_with_streams_at_once_leaves_every_line_whole(sandbox, tmp_path
         stderr.strip().splitlines()[-1]
         == "tap-restgeneric: interrupted by SIGTERM: the records written are covered by the last STATE"
     )
+
+
+UNSORTED_NOTICE = (
+    "stream 'registrations': records are not known to arrive in 'updated_at' order, so the bookmark moves only when the "
+    "stream completes (a killed sync reads it again from the last bookmark); if the API returns them in that order, set "
+    "incremental.row_order: asc, or ask the API to sort in params (e.g. sort: updated_at)"
+)
+
+
+@pytest.mark.parametrize(
+    ("row_order", "params", "notices"),
+    [(None, None, 1), ("asc", None, 0), (None, {"sort": "updated_at"}, 0), ("desc", None, 0)],
+    ids=["unsorted", "sorted", "sorted-by-params", "declared-desc"],
+)
+def test_a_stream_without_a_known_order_says_once_what_to_do(tmp_path, row_order, params, notices):
+    with SandboxServer(secret=CANARY) as sandbox:  # its own: another test's advance() leaves the shared one unsorted
+        out = run_cli([], registrations_source(sandbox, row_order, params), tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [line.split("| ")[-1] for line in out.stderr.splitlines() if "order" in line and "| INFO " in line] == (
+        [UNSORTED_NOTICE] * notices
+    )
+    assert "Stream is assumed to be unsorted" not in out.stderr  # the SDK's, which names no stream and no remedy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -412,3 +413,35 @@ def test_no_thread_is_left_behind_after_a_sync(sandbox, tracker):
     for thread in fan_out_threads():  # idle workers end after a second
         thread.join(timeout=60)
     assert [thread.name for thread in fan_out_threads()] == []
+
+
+def log_lines(stderr: str, level: str, text: str) -> list[str]:
+    return [line for line in stderr.splitlines() if f"| {level} " in line and text in line]
+
+
+def test_a_child_stream_says_once_that_it_begins(sandbox, tracker, tmp_path):
+    """examples/tracker.yaml: one start line per child stream (not one per parent record), and one
+    closing line; the per-parent lines are there at DEBUG."""
+    config = {
+        "source_file": str(Path(__file__).resolve().parent.parent / "examples/tracker.yaml"),
+        "base_url": sandbox.base_url("tracker"),
+        "secrets": {"api_key": CANARY},
+    }
+    out = run_cli([], config, tmp_path, env={"LOGLEVEL": "INFO"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [line.split("| ")[-1] for line in log_lines(out.stderr, "INFO", "Beginning sync of ")] == [
+        "Beginning sync of 'issues' in full_table mode",
+        "Beginning sync of 'comments' in incremental mode, once per 'issues' record (one closing line for all of them)",
+        "Beginning sync of 'reactions' in full_table mode, once per 'comments' record (one closing line for all of them)",
+    ]
+    assert log_lines(out.stderr, "INFO", "Starting incremental sync") == []
+    assert "unsorted" not in out.stderr and "not known to arrive" not in out.stderr  # a bookmark per parent: nothing to do
+    assert len(log_lines(out.stderr, "INFO", "stream 'comments': 23 records, 16 pages, ")) == 1
+    assert len(log_lines(out.stderr, "INFO", " under 23 parents; ")) == 1  # reactions, one per comment
+    debug = run_cli([], config, tmp_path, env={"LOGLEVEL": "DEBUG"})
+    assert len(log_lines(debug.stderr, "DEBUG", "Beginning sync of 'reactions' in full_table mode with context keys")) == 22
+    starts = [line.split("| ")[-1] for line in log_lines(debug.stderr, "DEBUG", "Starting incremental sync of 'comments'")]
+    assert starts == [
+        f"Starting incremental sync of 'comments' (for the 'issues' record with number={n}) on 'updated_at' from '{INITIAL}'"
+        for n in range(1, ISSUE_COUNT + 1)
+    ]

@@ -102,3 +102,50 @@ def test_total_mismatch_error_stops_the_stream(httpserver, tmp_path):
 def test_a_total_that_agrees_says_nothing(httpserver, tmp_path):
     out = run_cli([], offset_config(httpserver, total=6, served=6), tmp_path)
     assert out.returncode == 0 and "the API stated" not in out.stderr
+
+
+def metric_lines(stderr: str) -> list[dict]:
+    """The SDK's METRIC lines, parsed."""
+    return [json.loads(line.split("METRIC: ", 1)[1]) for line in stderr.splitlines() if "METRIC: " in line]
+
+
+def three_pages(httpserver, **settings) -> dict:
+    """Three pages, requested one at a time (no page is requested ahead and left unread)."""
+    pages = {"1": [{"id": 1}, {"id": 2}], "2": [{"id": 3}, {"id": 4}], "3": [{"id": 5}]}
+    return {**paged_config(httpserver, pages, limit=2, total_path=None), "max_concurrency": 1, **settings}
+
+
+def test_metric_lines_are_off_by_default_and_the_closing_line_stays(httpserver, tmp_path):
+    out = run_cli([], three_pages(httpserver), tmp_path, env={"LOGLEVEL": "INFO"})
+    assert out.returncode == 0 and len(httpserver.log) == 3
+    assert "METRIC" not in out.stderr
+    assert re.search(r"stream 'items': 5 records, 3 pages, \d+\.\d s; paging stopped: short page", out.stderr)
+
+
+def test_metrics_log_level_info_brings_back_one_metric_line_per_request(httpserver, tmp_path):
+    out = run_cli([], three_pages(httpserver, metrics_log_level="INFO"), tmp_path, env={"LOGLEVEL": "INFO"})
+    assert out.returncode == 0
+    durations = [m for m in metric_lines(out.stderr) if m["metric"] == "http_request_duration"]
+    assert len(durations) == len(httpserver.log) == 3
+    assert {(m["tags"]["stream"], m["tags"]["http_status_code"]) for m in durations} == {("items", 200)}
+    assert [m["value"] for m in metric_lines(out.stderr) if m["metric"] == "record_count"] == [5]
+
+
+def test_loglevel_debug_brings_back_the_metric_lines(httpserver, tmp_path):
+    out = run_cli([], three_pages(httpserver), tmp_path, env={"LOGLEVEL": "DEBUG"})
+    assert out.returncode == 0
+    assert len([m for m in metric_lines(out.stderr) if m["metric"] == "http_request_duration"]) == 3
+
+
+def test_metrics_log_level_warning_keeps_them_off_at_debug(httpserver, tmp_path):
+    out = run_cli([], three_pages(httpserver, metrics_log_level="WARNING"), tmp_path, env={"LOGLEVEL": "DEBUG"})
+    assert out.returncode == 0 and "Beginning sync of 'items'" in out.stderr
+    assert metric_lines(out.stderr) == []
+
+
+def test_an_unknown_metrics_log_level_is_one_config_error_line(httpserver, tmp_path):
+    out = run_cli([], three_pages(httpserver, metrics_log_level="LOUD"), tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1] == (
+        "tap-restgeneric: config error: metrics_log_level: 'LOUD' is not one of ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']"
+    )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import json
+import re
 import time
 
 import pytest
+from werkzeug import Response
 
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.retry import retry_after_seconds
@@ -354,11 +357,61 @@ def test_a_cursor_path_missing_from_the_schema_is_a_config_error(httpserver, tmp
     )
 
 
-def test_a_cursor_path_typo_without_a_schema_is_a_warning_not_a_crash(httpserver, tmp_path):
-    httpserver.expect_request("/api/events").respond_with_json([{"id": 1, "updated_at": "2024-01-01"}])
+def test_a_cursor_path_typo_without_a_schema_is_a_warning_naming_the_closest_field(httpserver, tmp_path):
+    """``updatedAt`` for ``updated_at``: the sync completes, one warning names the field the records have,
+    and the closing line says the bookmark did not move; no STATE claims a bookmark."""
+    records = [{"id": i, "title": f"t{i}", "updated_at": f"2024-01-0{i}"} for i in (1, 2, 3)]
+    httpserver.expect_request("/api/events").respond_with_json(records)
     config = events_config(httpserver, {})
     del config["source"]["resources"][0]["schema"]  # inferred from the API
     config["source"]["resources"][0]["endpoint"]["incremental"]["cursor_path"] = "updatedAt"
     out = run_cli([], config, tmp_path)
-    assert out.returncode == 0 and out.ids("events") == [1]
-    assert "a record without its cursor field 'updatedAt'" in out.stderr
+    assert out.returncode == 0 and out.ids("events") == [1, 2, 3]
+    warnings = [line.split("| ")[-1] for line in out.stderr.splitlines() if "| WARNING " in line]
+    assert warnings == [
+        (
+            "stream 'events': incremental.cursor_path 'updatedAt' is in none of the 3 records of the first page (did you "
+            "mean 'updated_at'?); records without it do not move the bookmark"
+        )
+    ]
+    assert re.search(
+        r"stream 'events': 3 records, 1 pages, \d+\.\d s; paging stopped: single page; the bookmark did not move: "
+        r"no record had 'updatedAt'$",
+        out.stderr,
+        re.MULTILINE,
+    )
+    assert "replication_key_value" not in json.dumps(out.states[-1])
+    doctor = run_cli(["--doctor", "--format", "json"], config, tmp_path)
+    assert doctor.returncode == 1
+    assert json.loads(doctor.stdout)["streams"][0]["problems"] == [
+        "incremental cursor 'updatedAt' is missing in 3 of 3 records (did you mean 'updated_at'?)"
+    ]
+
+
+def test_a_cursor_path_close_to_no_field_lists_the_fields(httpserver, tmp_path):
+    httpserver.expect_request("/api/events").respond_with_json([{"id": 1, "title": "a"}, {"id": 2, "name": "b"}])
+    config = events_config(httpserver, {})
+    del config["source"]["resources"][0]["schema"]
+    config["source"]["resources"][0]["endpoint"]["incremental"]["cursor_path"] = "modified"
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 0
+    assert (
+        "stream 'events': incremental.cursor_path 'modified' is in none of the 2 records of the first page (the records' "
+        "fields: id, name, title); records without it do not move the bookmark"
+    ) in out.stderr
+
+
+def test_a_cursor_seen_on_a_later_page_moves_the_bookmark_and_the_closing_line_says_nothing(httpserver, tmp_path):
+    """The first page's records lack the cursor (one warning), a later page's have it: the bookmark moves."""
+    pages = {"1": [{"id": 1}, {"id": 2}], "2": [{"id": 3, "ts": 9}], "3": []}
+    httpserver.expect_request("/api/events").respond_with_handler(
+        lambda request: Response(json.dumps(pages[request.args.get("page", "1")]), content_type="application/json")
+    )
+    config = events_config(httpserver, {}, {"type": ["integer", "null"]}, max_concurrency=1)
+    config["source"]["resources"][0]["endpoint"]["paginator"] = {"type": "page_number", "total_path": None}
+    out = run_cli([], config, tmp_path)
+    assert out.returncode == 0 and out.ids("events") == [1, 2, 3]
+    assert len([line for line in out.stderr.splitlines() if "| WARNING " in line]) == 1
+    assert out.states[-1]["bookmarks"]["events"]["replication_key_value"] == 9
+    closing = next(line for line in out.stderr.splitlines() if "stream 'events': 3 records" in line)
+    assert closing.endswith("paging stopped: empty page")

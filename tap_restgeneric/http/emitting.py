@@ -26,6 +26,9 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers._batch import BatchConfig
 
+    from tap_restgeneric.http.incremental import CursorWatch
+    from tap_restgeneric.http.progress import Progress
+
 
 class EmittingStream(SendingStream):
     """Writes a stream's records (its subclass stamps ``_extracted_at`` per page)."""
@@ -36,7 +39,8 @@ class EmittingStream(SendingStream):
     contract: Contract = Contract()
     #: The resource's incremental config (None: a full-table stream).
     incremental: t.Mapping[str, t.Any] | None = None
-    _warned_missing_cursor = False
+    #: Whether the records carry the incremental cursor (None: a full-table stream).
+    cursor_watch: CursorWatch | None = None
 
     # ------------------------------------------------------------ output
 
@@ -150,20 +154,16 @@ class EmittingStream(SendingStream):
     @override
     def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
         # Private SDK hook: it reads the cursor as record[key] and fails on a record without it.
-        # Such a record is emitted and leaves the bookmark as it is; one warning per stream says so.
+        # Such a record is emitted and leaves the bookmark as it is; one warning per stream says so (cursor_watch).
         if self.incremental is None or self.incremental.get("end_value") is not None:
             return  # only incremental streams have bookmarks, and a backfill (end_value) never moves one
-        cursor = self.incremental["cursor_path"]
-        if latest_record.get(cursor) is None:
-            if not self._warned_missing_cursor:
-                self._warned_missing_cursor = True
-                key = self.record_key(latest_record)
-                self.logger.warning(
-                    "stream '%s': a record without its cursor field %r (key %s) was emitted; records without it do not move "
-                    "the bookmark",
-                    self.name,
-                    cursor,
-                    key,
-                )
+        if latest_record.get(self.incremental["cursor_path"]) is None:
+            if self.cursor_watch is not None:
+                self.cursor_watch.record_without_cursor(latest_record, self.record_key)
             return
         super()._increment_stream_state(latest_record, context=context)
+
+    def closing_line(self, progress: Progress) -> str:
+        """The stream's closing line (see ``progress``), with what its cursor did."""
+        note = self.cursor_watch.closing_note(progress.records) if self.cursor_watch is not None else ""
+        return progress.summary(self.retried, note)

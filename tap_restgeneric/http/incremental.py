@@ -7,17 +7,23 @@
 - records before the start are dropped (``range_start: open`` drops the start value too), and
   records at or after ``end_value`` (``range_end: closed`` keeps the end value itself);
 - a record without the cursor is emitted (``on_cursor_value_missing: include``, the tap's
-  default), dropped (``exclude``) or stops the stream (``raise``, dlt's default).
+  default), dropped (``exclude``) or stops the stream (``raise``, dlt's default);
+- a cursor that no record has (``updatedAt`` for ``updated_at``) never moves the bookmark:
+  ``CursorWatch`` says so, naming the closest field the records have.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import difflib
 import typing as t
 
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.values import parse_date
+
+if t.TYPE_CHECKING:
+    import logging
 
 
 def lagged(value: t.Any, lag: float | None, floor: t.Any) -> t.Any:
@@ -83,6 +89,70 @@ class Window:
         return not (end is not None and type(value) is type(end) and (value > end if self.end_closed else value >= end))
 
 
+def closest_field(cursor: str, records: list[dict]) -> str:
+    """For a cursor none of ``records`` has: ``did you mean 'updated_at'?``, or the fields they have."""
+    fields = sorted({str(field) for record in records for field in record})
+    close = difflib.get_close_matches(cursor, fields, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    shown = ", ".join(fields[:20]) + (", …" if len(fields) > 20 else "")
+    return f"the records' fields: {shown}" if fields else "the records have no fields"
+
+
+@dataclasses.dataclass
+class CursorWatch:
+    """Whether a stream's records carry its cursor, said once each: a cursor in none of the records of
+    the first page that has any is most likely misspelt (a warning names the closest field); a record
+    without it later is one warning; the closing line says when the bookmark did not move."""
+
+    stream: str
+    cursor: str
+    logger: logging.Logger
+    #: A backfill (``end_value``) never moves the bookmark: nothing to say about it.
+    backfill: bool = False
+    _first_page_seen: bool = False
+    _warned: bool = False
+    #: A record with a cursor value was read (the bookmark moves).
+    _seen: bool = False
+
+    def page(self, records: list[dict]) -> None:
+        """The records a page gave the stream (after its filters)."""
+        if self._seen or not records:
+            return
+        if not self._first_page_seen:
+            self._first_page_seen = True
+            if not any(self.cursor in record for record in records):
+                self._warned = True
+                self.logger.warning(
+                    "stream '%s': incremental.cursor_path %r is in none of the %s records of the first page (%s); %s",
+                    self.stream,
+                    self.cursor,
+                    len(records),
+                    closest_field(self.cursor, records),
+                    "records without it are emitted" if self.backfill else "records without it do not move the bookmark",
+                )
+        self._seen = any(record.get(self.cursor) is not None for record in records)
+
+    def record_without_cursor(self, record: dict, key_of: t.Callable[[dict], t.Any]) -> None:
+        """A record without a cursor value was emitted (``key_of`` names it): said once, unless the first
+        page said it all."""
+        if not self._warned:
+            self._warned = True
+            self.logger.warning(
+                "stream '%s': a record without its cursor field %r (key %s) was emitted; records without it do not "
+                "move the bookmark",
+                self.stream,
+                self.cursor,
+                key_of(record),
+            )
+
+    def closing_note(self, records: int) -> str:
+        """What the stream's closing line adds: that the bookmark did not move, when records came without it."""
+        if self._seen or self.backfill or not records:
+            return ""
+        return f"; the bookmark did not move: no record had {self.cursor!r}"
+
+
 #: Words in a parameter's name that say it orders the results (``sort``, ``order_by``, ``sortBy``).
 _ORDER_WORDS = ("sort", "order")
 
@@ -104,3 +174,13 @@ def sorted_by_params(params: t.Mapping[str, t.Any] | None, cursor: str) -> bool:
         if field.lstrip("+") == cursor and not field.startswith("-") and direction.strip().lower() in ("", "asc", "ascending"):
             return True
     return False
+
+
+def unsorted_notice(stream: str, cursor: str) -> str:
+    """What a stream whose records have no known order should say once: what it means, and the two
+    ways to make its bookmark move with each record (README: Reliability, "A killed sync resumes")."""
+    return (
+        f"stream '{stream}': records are not known to arrive in {cursor!r} order, so the bookmark moves only when "
+        "the stream completes (a killed sync reads it again from the last bookmark); if the API returns them in "
+        f"that order, set incremental.row_order: asc, or ask the API to sort in params (e.g. sort: {cursor})"
+    )

@@ -11,12 +11,20 @@ secret value the tap knows (settings, tokens obtained) is redacted in every fiel
 can be committed. ``--replay DIR`` answers each request from the recording of the same method,
 URL and body (in recorded order when one was made several times; the last answer repeats), sends
 nothing on the network, and needs no secret: those the config reads are given a placeholder. A
-request the recording lacks stops the stream with one line naming it.
+request the recording lacks stops the stream with one line naming it and the closest request
+recorded.
+
+``DIR/schemas.json`` holds the schema each stream without a declared one ran with (from
+``--catalog``, or sampled from the API at discovery). A replay without ``--catalog`` takes them
+from there instead of sampling again: discovery's sampling requests differ from a sync's (no
+incremental start), so a run recorded with ``--catalog`` has none of them, and with them a
+replay would depend on how the recording was made.
 """
 
 from __future__ import annotations
 
 import collections
+import difflib
 import hashlib
 import json
 import threading
@@ -31,6 +39,8 @@ from tap_restgeneric.output.redact import REDACTOR
 
 #: What a secret the config reads is, when replaying without it.
 REPLAYED_SECRET = "replayed-secret"  # noqa: S105 - a placeholder, not a credential
+#: The schemas of the streams that had none declared, in a recording directory.
+SCHEMAS_FILE = "schemas.json"
 
 
 def request_key(request: requests.PreparedRequest, secret_params: t.AbstractSet[str]) -> tuple[str, str | None]:
@@ -54,14 +64,39 @@ class Tape:
         self._lock = threading.Lock()
         self._count = 0
         self._answers: dict[tuple[str, str | None], collections.deque] = collections.defaultdict(collections.deque)
+        self._schemas: dict[str, dict] = {}
         if self.replaying:
             if not self.directory.is_dir():
                 raise StreamError(f"--replay {self.directory}: no such recording directory")
             for path in sorted(self.directory.glob("*.json")):
-                saved = json.loads(path.read_text())
-                self._answers[(saved["request"], saved.get("body_sha256"))].append(saved)
+                if path.stem.isdigit():  # 00001.json…: one response each
+                    saved = json.loads(path.read_text())
+                    self._answers[(saved["request"], saved.get("body_sha256"))].append(saved)
+            schemas = self.directory / SCHEMAS_FILE
+            if schemas.is_file():  # (a recording made before they were kept has none)
+                self._schemas = json.loads(schemas.read_text())
         else:
             self.directory.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def of(cls, settings: t.Mapping[str, t.Any]) -> Tape | None:
+        """The recording the settings ask for: ``replay_dir`` (``--replay``), else ``record_dir`` (``--record``)."""
+        if settings.get("replay_dir"):
+            return cls(settings["replay_dir"], "replay")
+        if settings.get("record_dir"):
+            return cls(settings["record_dir"], "record")
+        return None
+
+    def schema_of(self, stream: str) -> dict | None:
+        """The schema ``stream`` was recorded with, when it had none declared (None: not known)."""
+        return self._schemas.get(stream)
+
+    def keep_schema(self, stream: str, schema: dict) -> None:
+        """Record the schema a stream without a declared one runs with (redacted, as everything here)."""
+        with self._lock:
+            self._schemas[stream] = schema
+            text = REDACTOR(json.dumps(self._schemas, indent=1, sort_keys=True))
+            (self.directory / SCHEMAS_FILE).write_text(text + "\n")
 
     def record(
         self,
@@ -94,7 +129,10 @@ class Tape:
         with self._lock:
             answers = self._answers.get(key)
             if not answers:
-                raise StreamError(f"--replay {self.directory}: no recorded response for {key[0]} (record the run again)")
+                raise StreamError(
+                    f"--replay {self.directory}: no recorded response for {key[0]}{self._closest(key)}; record the run "
+                    "again, or make the same requests (the same config, selection and state)"
+                )
             saved = answers.popleft() if len(answers) > 1 else answers[0]
         response = requests.Response()
         response.status_code = saved["status"]
@@ -105,6 +143,17 @@ class Tape:
         response.request = request
         response.reason = "replayed"
         return response
+
+    def _closest(self, key: tuple[str, str | None]) -> str:
+        """`` (closest recorded: GET …)``: the recorded request most like ``key``: of the same method and
+        path if there is one (its query the closest), else the closest method and URL."""
+        method_url = key[0]
+        recorded = {request for request, _ in self._answers}
+        if method_url in recorded:
+            return " with this body (it was recorded with another body)"
+        same_path = [request for request in recorded if request.partition("?")[0] == method_url.partition("?")[0]]
+        closest = difflib.get_close_matches(method_url, same_path or recorded, n=1, cutoff=0.0)
+        return f" (closest recorded: {closest[0]})" if closest else " (the recording has no response)"
 
 
 def _masked_tokens(body: str) -> str:

@@ -2,7 +2,9 @@
 
 A resource without a schema is sampled at discovery: up to ``INFERENCE_MAX_PAGES`` pages
 (``INFERENCE_MAX_RECORDS`` records) of real responses; a child resource under the sampled
-records of its parent (up to ``INFERENCE_MAX_PARENTS`` of them).
+records of its parent (up to ``INFERENCE_MAX_PARENTS`` of them). Under ``--record`` the schema it
+runs with is kept in the recording, and ``--replay`` takes it from there instead of sampling
+(see :mod:`tap_restgeneric.http.recording`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from tap_restgeneric.schema_inference import infer_schema
 from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
+    from singer_sdk.singerlib import Catalog
+
     from tap_restgeneric.http.pages import PageFetcher
+    from tap_restgeneric.http.recording import Tape
     from tap_restgeneric.source.model import ResourceConfig
 
 #: Discovery samples up to this many pages of a resource that has no schema.
@@ -39,6 +44,8 @@ class SampledStream(TreeStream):
     sample_for_schema = True
     #: No schema was declared or sampled (the doctor has nothing to compare its sample with).
     schema_unknown = False
+    #: ``--record``: keeps the schema of a stream without a declared one; ``--replay``: gives it back.
+    tape: Tape | None = None
 
     def _fetcher(self, context: t.Any, start: t.Any, *, concurrency: int) -> PageFetcher:
         raise NotImplementedError
@@ -53,6 +60,8 @@ class SampledStream(TreeStream):
         # The SDK keeps the schema in private attributes; inferring it lazily means overriding this property.
         if self._schema is None:
             self._schema = self._input_schema or self._infer_schema()
+            if self.tape is not None and not self.tape.replaying:
+                self.tape.keep_schema(self.name, self._schema)
         if not self._schema_completed:
             self._schema_completed = True
             if self.link and self.link.include and self.parent:
@@ -60,6 +69,13 @@ class SampledStream(TreeStream):
             if self.resource["columns"]:  # dlt's columns hint: its types win over declared or inferred ones
                 self._schema = {**self._schema, "properties": {**self._schema.get("properties", {}), **self.resource["columns"]}}
         return self._schema
+
+    @override
+    def apply_catalog(self, catalog: Catalog) -> None:
+        super().apply_catalog(catalog)
+        # A run with --catalog never reads ``schema``: the SDK writes and conforms to the catalog's.
+        if self._schema is None and self._input_schema is not None and self.tape is not None and not self.tape.replaying:
+            self.tape.keep_schema(self.name, self._input_schema)
 
     @functools.cached_property
     def sampled_records(self) -> list[dict]:
@@ -82,14 +98,19 @@ class SampledStream(TreeStream):
         if not self.sample_for_schema:  # the doctor's streams: its probes are the only requests
             self.schema_unknown = True
             return {"type": "object", "properties": {}}
-        records = self.sampled_records
-        schema = infer_schema(
-            records,
-            required=list(self.resource["primary_key"]),
-            description=(
-                f"Stream {self.resource['name']}: {self.http_method} {self.path} (inferred from {len(records)} sampled records)."
-            ),
-        )
+        recorded = self.tape.schema_of(self.name) if self.tape is not None and self.tape.replaying else None
+        if recorded is not None:  # the recorded run's: no sampling requests, whether it sampled or had --catalog
+            schema = recorded
+        else:
+            records = self.sampled_records
+            schema = infer_schema(
+                records,
+                required=list(self.resource["primary_key"]),
+                description=(
+                    f"Stream {self.resource['name']}: {self.http_method} {self.path} "
+                    f"(inferred from {len(records)} sampled records)."
+                ),
+            )
         incremental = self.resource["endpoint"].get("incremental")
         if incremental:  # the replication key belongs in the schema even if no sample had it
             schema["properties"].setdefault(incremental["cursor_path"], {"type": ["string", "null"]})

@@ -17,14 +17,14 @@ from typing_extensions import override
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
-from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params
+from tap_restgeneric.http.incremental import CursorWatch, Window, sorted_by_params
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.processing import Steps
 from tap_restgeneric.http.progress import Progress
 from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
-from tap_restgeneric.http.sampling import SampledStream
+from tap_restgeneric.http.starting import StartingStream
 from tap_restgeneric.http.transport import Origin, Transport, response_limits
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.templates import template_config
@@ -44,7 +44,7 @@ if t.TYPE_CHECKING:
 USER_AGENT = "tap-restgeneric/0.1"
 
 
-class ResourceStream(SampledStream):
+class ResourceStream(StartingStream):
     """A REST stream configured by one resource of the source config.
 
     Subclassed once per resource by :func:`stream_class_for`; the class attributes
@@ -70,6 +70,7 @@ class ResourceStream(SampledStream):
         self.error_handler = endpoint["error_handler"]
         self.response_actions = tuple(ResponseAction.parse(action) for action in endpoint.get("response_actions") or ())
         self.incremental = endpoint.get("incremental")
+        self.tape = getattr(tap, "tape", None)
         super().__init__(
             tap=tap, name=resource["name"], schema=resource.get("schema") or self.preset_schema, http_method=endpoint["method"]
         )
@@ -84,7 +85,7 @@ class ResourceStream(SampledStream):
         self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"], self.logger)
         self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
         self._transport = Transport(
-            tape=getattr(tap, "tape", None),
+            tape=self.tape,
             session=self.requests_session,
             origin=Origin.of(self.url_base),
             label=f"stream '{self.name}'",
@@ -103,6 +104,9 @@ class ResourceStream(SampledStream):
         self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link and concurrency > 1 else None
         self.progress = Progress(self.name, self.logger)
         if self.incremental:
+            self.cursor_watch = CursorWatch(
+                self.name, self.incremental["cursor_path"], self.logger, backfill=self.incremental.get("end_value") is not None
+            )
             declared = resource.get("schema") or self.preset_schema
             problems = start_value_problems(self.name, self.incremental, declared, self.config.get("start_date"))
             if problems:
@@ -195,25 +199,6 @@ class ResourceStream(SampledStream):
     # ------------------------------------------------------------ records
 
     @override
-    def starting_value(self, context: t.Any) -> t.Any:
-        """The bookmark in state, else ``initial_value``, else the ``start_date`` setting.
-
-        (The SDK's own starting value prefers ``start_date`` to everything but a bookmark.)"""
-        if not self.incremental:
-            return None
-        initial = self.incremental.get("initial_value")
-        initial = self.config.get("start_date") if initial is None else initial
-        state = self.bookmark_state(context)
-        backfill = self.incremental.get("end_value") is not None  # dlt: a bounded run ignores the bookmark
-        if (
-            not backfill
-            and state.get("replication_key") == self.replication_key
-            and state.get("replication_key_value") is not None
-        ):
-            return lagged(state["replication_key_value"], self.incremental.get("lag"), initial)
-        return initial
-
-    @override
     def _fetcher(
         self,
         context: t.Any,
@@ -284,6 +269,8 @@ class ResourceStream(SampledStream):
                     if window is not None:
                         records = window.keep(records)
                     records = self.processed(records)
+                    if self.cursor_watch is not None:
+                        self.cursor_watch.page(records)
                     self.prefetch_children(records, context)
                     progress.records += len(records)
                     yield from records
@@ -293,7 +280,7 @@ class ResourceStream(SampledStream):
             finally:
                 self.stop_prefetching_children()
             if self.link is None:
-                self.logger.info(progress.summary(self.retried))
+                self.logger.info(self.closing_line(progress))
 
 
 def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:

@@ -26,7 +26,6 @@ parent beyond the cap keeps no bookmark, so its children are read from the start
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 import typing as t
 
@@ -46,23 +45,6 @@ if t.TYPE_CHECKING:
 CHILD_STATE_INTERVAL = 1.0
 #: Parents an incremental child keeps a bookmark for (the ``max_parent_bookmarks`` default).
 DEFAULT_MAX_PARENT_BOOKMARKS = 10_000
-
-
-class _FirstUnsortedWarning(logging.Filter):
-    """The SDK warns "Stream is assumed to be unsorted…" (naming no stream) each time a state
-    partition starts, so a child stream would log it once per parent: it is let through once."""
-
-    seen = False
-
-    @override
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith("Stream is assumed to be unsorted"):
-            return True
-        seen, self.seen = self.seen, True
-        return not seen
-
-
-_UNSORTED_ONCE = _FirstUnsortedWarning()
 
 
 class TreeStream(EmittingStream):
@@ -113,9 +95,6 @@ class TreeStream(EmittingStream):
         """One bookmark per parent for an incremental child; one stream state for any other child
         (no partition per parent: nothing to resume there). Called before the state is read."""
         if self.link is not None:
-            logger = logging.getLogger("singer_sdk")  # the SDK's state helpers log there
-            if _UNSORTED_ONCE not in logger.filters:
-                logger.addFilter(_UNSORTED_ONCE)
             self.state_partitioning_keys = list(self.link.partition_keys) if self.partitioned_by_parent else []
 
     @override
@@ -254,7 +233,7 @@ class TreeStream(EmittingStream):
         super().finalize_state_progress_markers(state)
         progress = getattr(self, "progress", None)
         if self.link is not None and not state and progress is not None and progress.contexts:
-            self.logger.info(progress.summary(self.retried))  # a child's closing line, for all its parents
+            self.logger.info(self.closing_line(progress))  # a child's closing line, for all its parents
         if not state and self._activated is not None:
             # The second ACTIVATE_VERSION: every record of this full-table version has been sent,
             # so a loader may drop the rows it did not send (the SDK only writes the first).
