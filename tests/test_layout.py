@@ -21,6 +21,8 @@ LAYERS = {
     "tap_restgeneric.schema_inference": 0,
     "tap_restgeneric.values": 0,
     "tap_restgeneric.schema_drift": 0,
+    "tap_restgeneric.datetimes": 0,
+    "tap_restgeneric.windows": 0,
     "tap_restgeneric.output": 1,
     "tap_restgeneric.templates": 2,
     "tap_restgeneric.http": 3,
