@@ -27,6 +27,8 @@ LAYERS = {
     "tap_restgeneric.templates": 2,
     "tap_restgeneric.http": 3,
     "tap_restgeneric.source": 4,
+    # Airbyte manifests are read here and translated into the source model: above source, below the tap
+    "tap_restgeneric.airbyte": 4.5,
     "tap_restgeneric.tap": 5,
     "tap_restgeneric.doctor": 6,
     "tap_restgeneric.cli": 7,
