@@ -101,9 +101,9 @@ def format_datetime(moment: datetime.datetime, fmt: str) -> str:
 # parsing
 
 
-def _strptime(text: str, fmt: str) -> datetime.datetime:
-    """``datetime.strptime`` with ``%Z`` limited to the names a UTC machine knows (UTC, GMT): Python
-    also accepts the machine's own zone names there."""
+def strptime(text: str, fmt: str) -> datetime.datetime:
+    """``datetime.strptime`` as on a UTC machine: ``%Z`` reads UTC or GMT only (Python also accepts
+    the machine's own zone names there). A value without ``%z`` comes back naive."""
     if not any(m.group(1) == "Z" for m in _DIRECTIVE.finditer(fmt)):
         return datetime.datetime.strptime(text, fmt)  # noqa: DTZ007 - the caller settles the zone (UTC when none)
     utc = _DIRECTIVE.sub(lambda m: "UTC" if m.group(1) == "Z" else m.group(0), fmt)
@@ -147,7 +147,7 @@ def parse_datetime(value: t.Any, fmt: str) -> datetime.datetime:
             return EPOCH + datetime.timedelta(milliseconds=int(value))
         if fmt == ISO_8601:
             return parse_iso8601(value)
-        parsed = _strptime(str(value), fmt.replace("%_ms", "%f"))
+        parsed = strptime(str(value), fmt.replace("%_ms", "%f"))
     except (OverflowError, OSError, TypeError) as exc:
         raise ValueError(f"{value!r} is not a date-time in {fmt!r}: {exc}") from None
     if parsed.tzinfo is None or parsed.tzinfo.utcoffset(parsed) is None:
