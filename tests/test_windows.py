@@ -28,11 +28,10 @@ from tap_restgeneric.windows import (
 )
 from tests.time_zones import machine_time_zone  # noqa: F401 - the fixture, used by pytestmark
 
-pytestmark = pytest.mark.usefixtures("machine_time_zone")
-
-UTC = datetime.timezone.utc
 DAY = "%Y-%m-%d"
 SECOND = "%Y-%m-%dT%H:%M:%SZ"
+UTC = datetime.timezone.utc
+pytestmark = pytest.mark.usefixtures("machine_time_zone")
 
 
 def spec(start, end, fmt=DAY, step=None, granularity=None, lookback=None, **options):
