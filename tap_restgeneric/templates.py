@@ -26,6 +26,7 @@ template's work is its length times the bounded cost of each step.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import re
@@ -371,3 +372,29 @@ def templates_in(value: t.Any) -> t.Iterator[Template]:
     elif isinstance(value, list):
         for v in value:
             yield from templates_in(v)
+
+
+# Hooks for a second front-end with its own environment and rendering rules (the Airbyte
+# manifests' interpolation, tap_restgeneric.airbyte): the same bounds, without its internals.
+
+
+def bounded_callable(name: str, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """``func`` with the argument checks and work count of the built-in filters (for filters added later)."""
+    return _guarded(name, func)
+
+
+@contextlib.contextmanager
+def evaluation_budget() -> t.Iterator[None]:
+    """One evaluation's work and time budget, as :class:`Template` runs each call in; a template
+    that exceeds it raises :class:`TemplateLimitError`."""
+    outer = getattr(_ACTIVE, "budget", None)
+    _ACTIVE.budget = _Budget()
+    try:
+        yield
+    finally:
+        _ACTIVE.budget = outer
+
+
+def charge(built: t.Any = None) -> None:
+    """One step of the running evaluation, and the size of what it built, counted against its budget."""
+    _budget().step(built)
