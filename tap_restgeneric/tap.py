@@ -13,7 +13,13 @@ from typing_extensions import override
 
 from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
-from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_STREAM_CONCURRENCY, FanOut
+from tap_restgeneric.http.fanout import (
+    DEFAULT_MAX_BUFFER_MB,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_STREAM_CONCURRENCY,
+    FanOut,
+    PageBudget,
+)
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
 from tap_restgeneric.http.recording import Tape
 from tap_restgeneric.http.retry import RateLimiter
@@ -108,6 +114,15 @@ class TapRestGeneric(Tap):
             description=(
                 "Streams whose pages are requested while an earlier stream is being written (1 = one stream "
                 "after another); the output is the same as a sequential sync's."
+            ),
+        ),
+        th.Property(
+            "max_buffer_mb",
+            th.NumberType(exclusive_minimum=0),
+            default=DEFAULT_MAX_BUFFER_MB,
+            description=(
+                "MiB of response bodies fetched ahead (pages of later streams, children of later parents) that may wait "
+                "in memory before fetching ahead pauses; the stream or parent being written is never held back by it."
             ),
         ),
         th.Property(
@@ -212,7 +227,12 @@ class TapRestGeneric(Tap):
         def pages(context: t.Any, start: t.Any, cancelled: threading.Event) -> t.Iterator[t.Any]:
             return t.cast("ResourceStream", self.streams[context["stream"]]).pages_ahead(None, start, cancelled)
 
-        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages)
+        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages, budget=self.page_budget)
+
+    @functools.cached_property
+    def page_budget(self) -> PageBudget:
+        """The bytes of pages fetched ahead that may wait, shared by every fan-out (the ``max_buffer_mb`` setting)."""
+        return PageBudget(int(float(self.config.get("max_buffer_mb") or DEFAULT_MAX_BUFFER_MB) * 1024 * 1024))
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -249,7 +269,9 @@ class TapRestGeneric(Tap):
                 )
                 endpoint_auth = resource["endpoint"].get("auth")  # dlt's endpoint-level auth replaces the client's
                 authenticator = authenticator_for(endpoint_auth) if endpoint_auth else client_authenticator
-                streams[name] = stream_class(tap=self, authenticator=authenticator, rate_limiter=self.rate_limiter, parent=parent)
+                streams[name] = stream_class(
+                    tap=self, authenticator=authenticator, rate_limiter=self.rate_limiter, parent=parent, budget=self.page_budget
+                )
             return streams[name]
 
         return [stream(name) for name in by_name]

@@ -20,6 +20,7 @@ import time
 import typing as t
 
 from tap_restgeneric.errors import StreamError
+from tap_restgeneric.http.fanout import DEFAULT_MAX_BUFFER_MB
 from tap_restgeneric.http.paginators import Page, PaginationLoop, Paginator, PaginatorRefused
 
 if t.TYPE_CHECKING:
@@ -60,6 +61,9 @@ class PageFetcher:
     #: What makes two records the same (the primary key); None: their whole content.
     record_key: Callable[[dict], t.Any] | None = None
     max_pages: int = DEFAULT_MAX_PAGES
+    #: Bytes of bodies the pages requested ahead may add up to (by the largest page seen): the
+    #: max_buffer_mb setting, so a stream of large pages requests fewer ahead.
+    max_ahead_bytes: int = DEFAULT_MAX_BUFFER_MB * 1024 * 1024
     logger: logging.Logger | None = None
     #: dlt's stated totals (total_path) that disagree with what was read stop the stream (else: a warning).
     strict_totals: bool = False
@@ -146,6 +150,7 @@ class PageFetcher:
         It also ramps up as the stream proves long: one page more ahead per ``RAMP`` full
         pages read, so a stream of a few pages costs at most a page or two past its end
         (requests are an API's quota), while a long one soon has ``concurrency`` in flight.
+        And the bodies requested ahead stay under ``max_ahead_bytes``, by the largest page so far.
         """
         paginator = self.paginator
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"{self.stream_name}-page")
@@ -154,6 +159,7 @@ class PageFetcher:
         next_token = paginator.current_value  # the first token not requested yet
         last_token = paginator.last_value(page)
         latency = page.response.elapsed.total_seconds() if page else 0.0
+        largest = page.size if page else 0
         work = 1e-3
         full_pages = 1  # the page before this loop did not end the stream
 
@@ -171,8 +177,14 @@ class PageFetcher:
                     next_token = paginator.value_after(next_token)
                     fetched = self.fetch(prepared, None)
                 self.on_request()
+                largest = max(largest, fetched.size)
                 proven = full_pages // RAMP
-                ahead = 0 if latency < AHEAD_MIN_LATENCY else min(self.concurrency, proven, math.ceil(latency / max(work, 1e-4)))
+                by_size = self.max_ahead_bytes // largest if largest else self.concurrency
+                ahead = (
+                    0
+                    if latency < AHEAD_MIN_LATENCY
+                    else min(self.concurrency, proven, max(1, by_size), math.ceil(latency / max(work, 1e-4)))
+                )
                 while len(in_flight) < ahead and more_pages():
                     prepared = self.prepare(next_token)
                     in_flight.append((next_token, pool.submit(self.fetch, prepared, abandoned)))

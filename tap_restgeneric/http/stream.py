@@ -16,7 +16,7 @@ from typing_extensions import override
 
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
-from tap_restgeneric.http.fanout import FanOut
+from tap_restgeneric.http.fanout import DEFAULT_MAX_BUFFER_MB, FanOut
 from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
@@ -37,6 +37,7 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
 
+    from tap_restgeneric.http.fanout import PageBudget
     from tap_restgeneric.http.paginators import Page
     from tap_restgeneric.http.retry import RateLimiter
     from tap_restgeneric.source.model import ResourceConfig, Source
@@ -59,7 +60,12 @@ class ResourceStream(SampledStream):
     STATE_MSG_FREQUENCY = 1000
 
     def __init__(
-        self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter, parent: ResourceStream | None = None
+        self,
+        tap: Tap,
+        authenticator: Callable,
+        rate_limiter: RateLimiter,
+        parent: ResourceStream | None = None,
+        budget: PageBudget | None = None,
     ) -> None:
         resource = self.resource
         self.parent = parent
@@ -100,7 +106,9 @@ class ResourceStream(SampledStream):
         concurrency = int(self.config.get("max_concurrency") or 1)
         key = self.bookmark_key if self.partitioned_by_parent else None  # parents sharing a bookmark: one job
         # One request at a time: no fan-out, and no child contexts built ahead to be thrown away.
-        self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link and concurrency > 1 else None
+        self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key, budget) if self.link and concurrency > 1 else None
+        #: Bytes of pages one stream may have requested ahead of the one it writes (see PageFetcher).
+        self._ahead_bytes = budget.max_bytes if budget else DEFAULT_MAX_BUFFER_MB * 1024 * 1024
         self.progress = Progress(self.name, self.logger)
         if self.incremental:
             declared = resource.get("schema") or self.preset_schema
@@ -234,6 +242,7 @@ class ResourceStream(SampledStream):
             on_request=on_request,
             record_key=self._record_key(),
             max_pages=int(self.config.get("max_pages") or DEFAULT_MAX_PAGES),
+            max_ahead_bytes=self._ahead_bytes,
             strict_totals=self.config.get("total_mismatch") == "error",
             logger=self.logger,
         )
