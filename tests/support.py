@@ -91,7 +91,7 @@ def sync_until_error(config: dict, state: dict | None = None) -> tuple[Output, E
     with _captured_stdout() as buffer:
         try:
             TapRestGeneric(config=config, state=state, parse_env_config=False).sync_all()
-        except Exception as exc:  # noqa: BLE001 - returned for the test to check
+        except Exception as exc:  # returned for the test to check
             error = exc
     return Output([json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()]), error
 
