@@ -20,7 +20,7 @@ from singer_sdk.exceptions import FatalAPIError, InvalidStreamSortException, Ret
 from singer_sdk.singerlib import StateMessage
 
 from tap_restgeneric import doctor
-from tap_restgeneric.errors import Interrupted, RestGenericError, SourceConfigError
+from tap_restgeneric.errors import Interrupted, RestGenericError, SourceConfigError, StateError
 from tap_restgeneric.output.batches import discard_open_files
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.output.writer import STDOUT, BufferedSingerWriter
@@ -147,7 +147,7 @@ def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:
     text = " ".join((str(exc) or type(exc).__name__).split())
     if unexpected:
         text = f"{type(exc).__name__}: {text}"
-    kind = "config error" if isinstance(exc, SourceConfigError) else "error"
+    kind = "config error" if isinstance(exc, SourceConfigError) else "state error" if isinstance(exc, StateError) else "error"
     sys.stderr.write(REDACTOR(f"tap-restgeneric: {kind}: {text}") + "\n")
     sys.stderr.flush()
     sys.exit(1)

@@ -11,7 +11,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_restgeneric.errors import Interrupted, SourceConfigError
+from tap_restgeneric.errors import Interrupted, SourceConfigError, StateError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.fanout import (
     DEFAULT_MAX_BUFFER_MB,
@@ -32,6 +32,7 @@ from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import MODES
 from tap_restgeneric.source import PRESETS, load_source, preset_schema
 from tap_restgeneric.source.settings import check_settings
+from tap_restgeneric.state import bookmark_problems, shape_problems
 
 if t.TYPE_CHECKING:
     import threading
@@ -205,6 +206,29 @@ class TapRestGeneric(Tap):
                 raise SourceConfigError(problems)
             return problems
         return super()._validate_config(raise_errors=raise_errors)
+
+    @override
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """The --state, checked before any request (see ``tap_restgeneric.state``): its shape, then each
+        bookmark of a stream that will sync against the stream's cursor."""
+        problems = shape_problems(state)
+        if problems:
+            raise StateError(problems)
+        super().load_state(state)
+        for entry in (self.state.get("bookmarks") or {}).values():
+            for held in (entry, *entry.get("partitions", ())):
+                held.pop("replication_key_signpost", None)  # a killed run's: the signpost is this run's start
+        for name, entry in (self.state.get("bookmarks") or {}).items():
+            stream = self.streams.get(name)
+            if (
+                isinstance(stream, ResourceStream)
+                and stream.incremental
+                and stream.incremental.get("end_value") is None  # a backfill does not read its bookmark
+                and (stream.selected or stream.has_selected_descendents)
+            ):
+                problems += bookmark_problems(name, entry, stream.cursor_type)
+        if problems:
+            raise StateError(problems)
 
     @functools.cached_property
     def tape(self) -> Tape | None:

@@ -275,7 +275,7 @@ class ResourceStream(SampledStream):
     def request_records(self, context: t.Any) -> Iterator[dict]:
         fetched = self.fanout.take(context) if self.fanout and context else self.fetched_ahead_of_turn(context)
         start = fetched[0] if fetched else self.starting_value(context)
-        window = Window.of(self.incremental, start, self.name) if self.incremental else None
+        window = Window.of(self.incremental, start, self.name, self.cursor_type, self.warn_once) if self.incremental else None
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
             if fetched:
