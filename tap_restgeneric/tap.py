@@ -155,6 +155,16 @@ class TapRestGeneric(Tap):
             ),
         ),
         th.Property(
+            "on_missing_key",
+            th.StringType(allowed_values=["error", "drop"]),
+            default="error",
+            description=(
+                "What happens to a record of a stream with a primary_key whose key value is null or absent (or that "
+                "schema_contract discard_value would take away): error stops the stream with one line naming the record's "
+                "page and position; drop skips it, counted in the stream's closing line."
+            ),
+        ),
+        th.Property(
             "max_parent_bookmarks",
             th.IntegerType(minimum=1),
             default=DEFAULT_MAX_PARENT_BOOKMARKS,

@@ -19,7 +19,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
-from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.errors import SourceConfigError, StreamError
 from tap_restgeneric.http.sending import SendingStream
 from tap_restgeneric.output.batches import BatchFiles
 from tap_restgeneric.output.conformance import ConformanceCheck
@@ -29,6 +29,8 @@ from tap_restgeneric.values import MOMENT, CursorType
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers._batch import BatchConfig
+
+    from tap_restgeneric.http.progress import Progress
 
 
 class EmittingStream(SendingStream):
@@ -40,6 +42,8 @@ class EmittingStream(SendingStream):
     contract: Contract = Contract()
     #: The resource's incremental config (None: a full-table stream).
     incremental: t.Mapping[str, t.Any] | None = None
+    #: What the stream did (the resource stream's): records dropped without their key are counted there.
+    progress: Progress
 
     # ------------------------------------------------------------ output
 
@@ -132,7 +136,18 @@ class EmittingStream(SendingStream):
         """A record that does not fit the schema, under the stream's ``schema_contract``: the
         record to write (None: dropped); an evolved schema is written (SCHEMA) before it."""
         key = self.record_key(record)
-        outcome = reconcile(self.effective_schema, record, self.contract, self.name, key)
+        outcome = reconcile(self.effective_schema, record, self.contract, self.name, key, self.primary_keys)
+        if outcome.key_discarded is not None:
+            where = f"stream '{self.name}': the record with key {key}"
+            problem = f"{outcome.key_discarded}, and schema_contract discard_value never discards a key value"
+            if self.config.get("on_missing_key") != "drop":
+                raise StreamError(
+                    f"{where}: {problem} (on_missing_key: error; set on_missing_key: drop to skip such records, or "
+                    "declare the key's type)"
+                )
+            self.progress.dropped_without_key += 1
+            self.warn_once("discarded key", f"{where}: {problem}: dropped (on_missing_key: drop)")
+            return None
         if outcome.schema is not None:
             # The SDK keeps the stream's schema (and a catalog's) and its stream maps in private
             # attributes; its SCHEMA messages and conformance read them, so they are renewed

@@ -14,7 +14,7 @@ import typing as t
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
-from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.errors import SourceConfigError, StreamError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import DEFAULT_MAX_BUFFER_MB, FanOut
 from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params
@@ -28,7 +28,7 @@ from tap_restgeneric.http.sampling import SampledStream
 from tap_restgeneric.http.transport import Origin, Transport, response_limits
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.templates import template_config
-from tap_restgeneric.values import start_value_problems
+from tap_restgeneric.values import start_value_problems, without_key
 
 if t.TYPE_CHECKING:
     import threading
@@ -261,6 +261,31 @@ class ResourceStream(SampledStream):
             return records
         return [r for r in map(self.steps.apply, records) if r is not None]
 
+    def keyed(self, records: list[dict], page_number: int, context: t.Any) -> list[dict]:
+        """The records of a page that have their primary key; one without it (a key field null or
+        absent: a target that merges on the key cannot load it, dlt refuses it) stops the stream
+        (``on_missing_key: error``) or is dropped and counted (``drop``)."""
+        keys = self.primary_keys
+        missing = without_key(records, keys)
+        if not missing:
+            return records
+        first = records[missing[0]]
+        lacking = ", ".join(f"{k!r} is {'null' if k in first else 'absent'}" for k in keys if first.get(k) is None)
+        where = self._in_context(f"stream '{self.name}': record {missing[0] + 1} of page {page_number}", context)
+        if self.config.get("on_missing_key") != "drop":
+            raise StreamError(
+                f"{where} has no value for its primary key ({lacking}); a target that merges on the key cannot load it "
+                "(on_missing_key: error; set on_missing_key: drop to skip such records)"
+            )
+        self.progress.dropped_without_key += len(missing)
+        self.warn_once(
+            "missing key",
+            f"{where} has no value for its primary key ({lacking}): dropped (on_missing_key: drop), and "
+            "every such record after it; the stream's closing line counts them",
+        )
+        dropped = set(missing)
+        return [record for index, record in enumerate(records) if index not in dropped]
+
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
         return self.request_records(context)
@@ -285,13 +310,15 @@ class ResourceStream(SampledStream):
                 pages = self._fetcher(context, start, concurrency=concurrency, on_request=request_counter.increment).pages()
             progress = self.progress
             try:
-                for page in progress.track(pages):
+                for page_number, page in enumerate(progress.track(pages), 1):
                     # RECORDs of one page are stamped with one time_extracted (see _write_record_message).
                     self._extracted_at = datetime.datetime.now(datetime.timezone.utc)
                     records = self.with_parent_fields(page.records, context)
                     if window is not None:
                         records = window.keep(records)
                     records = self.processed(records)
+                    if self.primary_keys:
+                        records = self.keyed(records, page_number, context)
                     self.prefetch_children(records, context)
                     progress.records += len(records)
                     yield from records
