@@ -376,7 +376,7 @@ def test_a_batch_file_that_cannot_be_written_whole_is_one_line_and_never_announc
         capture_output=True,
         text=True,
         timeout=120,
-        preexec_fn=limited,  # noqa: PLW1509 - the limit must be the child's alone, set before it starts
+        preexec_fn=limited,  # the limit must be the child's alone, set before it starts
         check=False,
     )
     assert proc.returncode == 1
