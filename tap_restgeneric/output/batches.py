@@ -116,7 +116,8 @@ class BatchFiles:
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
         reason = exc.strerror or type(exc).__name__
-        code = f" ({errno.errorcode[exc.errno]})" if exc.errno in errno.errorcode else ""
+        name = errno.errorcode.get(exc.errno) if exc.errno is not None else None
+        code = f" ({name})" if name else ""
         return StreamError(
             f"stream '{self._stream}': cannot write batch file {path}: {reason}{code}; the file was removed and no BATCH "
             "message names it (the last STATE covers the files announced before it)"
