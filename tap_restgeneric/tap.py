@@ -39,6 +39,11 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
 
+def _choice(name: str, values: list[str], description: str) -> th.Property:
+    """A setting that is one of ``values``, the first by default."""
+    return th.Property(name, th.StringType(allowed_values=values), default=values[0], description=description)
+
+
 class TapRestGeneric(Tap):
     """Singer tap for any REST API described in dlt's rest_api_source dialect."""
 
@@ -135,34 +140,25 @@ class TapRestGeneric(Tap):
                 "with an error (a guard against an API that pages forever)."
             ),
         ),
-        th.Property(
+        _choice(
             "total_mismatch",
-            th.StringType(allowed_values=["warn", "error"]),
-            default="warn",
-            description=(
-                "When the API states a total (total_path) and a stream reads another number of records or pages: "
-                "warn (one line naming stream, total and count) or error (the stream stops)."
-            ),
+            ["warn", "error"],
+            "When the API states a total (total_path) and a stream reads another number of records or pages: "
+            "warn (one line naming stream, total and count) or error (the stream stops).",
         ),
-        th.Property(
+        _choice(
             "schema_contract",
-            th.StringType(allowed_values=list(MODES)),
-            default="evolve",
-            description=(
-                "What happens to a record that leaves its stream's schema (a resource's schema_contract wins): "
-                "evolve widens or adds the field and emits a new SCHEMA, freeze stops the stream, discard_value "
-                "drops the value, discard_row drops the record."
-            ),
+            list(MODES),
+            "What happens to a record that leaves its stream's schema (a resource's schema_contract wins): "
+            "evolve widens or adds the field and emits a new SCHEMA, freeze stops the stream, discard_value "
+            "drops the value, discard_row drops the record.",
         ),
-        th.Property(
+        _choice(
             "on_missing_key",
-            th.StringType(allowed_values=["error", "drop"]),
-            default="error",
-            description=(
-                "What happens to a record of a stream with a primary_key whose key value is null or absent (or that "
-                "schema_contract discard_value would take away): error stops the stream with one line naming the record's "
-                "page and position; drop skips it, counted in the stream's closing line."
-            ),
+            ["error", "drop"],
+            "What happens to a record of a stream with a primary_key whose key value is null or absent (or that "
+            "schema_contract discard_value would take away): error stops the stream with one line naming the record's "
+            "page and position; drop skips it, counted in the stream's closing line.",
         ),
         th.Property(
             "max_parent_bookmarks",

@@ -19,22 +19,11 @@ SCHEMA = {"properties": {"id": {"type": "integer"}, "org": {"type": ["string", "
 
 
 def items_config(httpserver, primary_key="id", **settings) -> dict:
-    return {
-        "max_concurrency": 1,
-        **settings,
-        "source": {
-            "client": {"base_url": httpserver.url_for("/api")},
-            "resources": [
-                {
-                    "name": "items",
-                    "primary_key": primary_key,
-                    "write_disposition": "merge",
-                    "schema": SCHEMA,
-                    "endpoint": {"path": "items", "data_selector": "data", "paginator": {"type": "page_number", "limit": 3}},
-                }
-            ],
-        },
-    }
+    paginator = {"type": "page_number", "limit": 3}
+    resource = {"name": "items", "primary_key": primary_key, "write_disposition": "merge", "schema": SCHEMA}
+    resource["endpoint"] = {"path": "items", "data_selector": "data", "paginator": paginator}
+    source = {"client": {"base_url": httpserver.url_for("/api")}, "resources": [resource]}
+    return {"max_concurrency": 1, **settings, "source": source}
 
 
 def serve_pages(httpserver, *pages: list[dict]) -> None:
