@@ -175,8 +175,9 @@ class FanOut:
 
     # What waits is counted under the budget's condition (see the module docstring). A page is
     # counted from the moment a worker may fetch it, at the size of the largest page of this
-    # fan-out so far, and at its own size once fetched: workers fetching at once cannot together
-    # go past the budget by more than a page.
+    # fan-out so far (until one has been fetched, one is fetched at a time), and at its own size
+    # once fetched: workers fetching at once stay within the budget together, unless a page is
+    # larger than every one before it (or than the budget: then it waits alone).
 
     def _reserve(self, job: _Job) -> int | None:
         """Wait until ``job`` may fetch one more page: the bytes counted for it until it is fetched
