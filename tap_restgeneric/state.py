@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.errors import config_path
+from tap_restgeneric.errors import StateError, config_path
 
 if t.TYPE_CHECKING:
     from tap_restgeneric.values import CursorType
@@ -30,6 +30,28 @@ _ENTRY_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "starting_replication_value": ((str, int, float, type(None)), "a string, a number or null"),
 }
 _PARTITIONS = 'a list of objects, each with a "context" object'
+
+
+def check_shape(state: t.Mapping[str, t.Any]) -> None:
+    """Raises a StateError (a line per problem) if ``state`` is not of the shape the tap reads."""
+    problems = shape_problems(state)
+    if problems:
+        raise StateError(problems)
+
+
+def check_bookmarks(state: t.Mapping[str, t.Any], cursors: t.Mapping[str, CursorType | None]) -> None:
+    """Raises a StateError if a bookmark is not a value of its stream's cursor (``cursors``: the streams'
+    by name; None: a stream that reads no bookmark). A killed run's signpost is dropped: the SDK's
+    signpost is the start of the run that writes it, and this tap applies it as values come."""
+    problems = []
+    for name, entry in (state.get("bookmarks") or {}).items():
+        for held in (entry, *entry.get("partitions", ())):
+            held.pop("replication_key_signpost", None)
+        cursor_type = cursors.get(name)
+        if cursor_type is not None:
+            problems += bookmark_problems(name, entry, cursor_type)
+    if problems:
+        raise StateError(problems)
 
 
 def shape_problems(state: t.Mapping[str, t.Any]) -> list[str]:

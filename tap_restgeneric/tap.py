@@ -11,7 +11,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_restgeneric.errors import Interrupted, SourceConfigError, StateError
+from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
 from tap_restgeneric.http.fanout import (
     DEFAULT_MAX_BUFFER_MB,
@@ -32,7 +32,7 @@ from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import MODES
 from tap_restgeneric.source import PRESETS, load_source, preset_schema
 from tap_restgeneric.source.settings import check_settings
-from tap_restgeneric.state import bookmark_problems, shape_problems
+from tap_restgeneric.state import check_bookmarks, check_shape
 
 if t.TYPE_CHECKING:
     import threading
@@ -42,6 +42,11 @@ if t.TYPE_CHECKING:
 def _choice(name: str, values: list[str], description: str) -> th.Property:
     """A setting that is one of ``values``, the first by default."""
     return th.Property(name, th.StringType(allowed_values=values), default=values[0], description=description)
+
+
+def _setting(name: str, kind: th.JSONTypeHelper, default: t.Any, description: str) -> th.Property:
+    """A setting with a default (a limit, most of them)."""
+    return th.Property(name, kind, default=default, description=description)
 
 
 class TapRestGeneric(Tap):
@@ -87,58 +92,45 @@ class TapRestGeneric(Tap):
             th.DateTimeType,
             description="Initial bookmark for incremental resources that have no initial_value.",
         ),
-        th.Property(
+        _setting(
             "request_timeout",
             th.NumberType(exclusive_minimum=0),
-            default=DEFAULT_REQUEST_TIMEOUT,
-            description=(
-                "Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout."
-            ),
+            DEFAULT_REQUEST_TIMEOUT,
+            "Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout.",
         ),
-        th.Property(
+        _setting(
             "max_response_mb",
             th.NumberType(exclusive_minimum=0),
-            default=DEFAULT_MAX_RESPONSE_MB,
-            description=(
-                "Largest response body, in MiB once decompressed, that the tap reads; a larger one "
-                "stops the stream with an error."
-            ),
+            DEFAULT_MAX_RESPONSE_MB,
+            "Largest response body, in MiB once decompressed, that the tap reads; a larger one stops the stream with an error.",
         ),
-        th.Property(
+        _setting(
             "max_concurrency",
             th.IntegerType(minimum=1),
-            default=DEFAULT_MAX_CONCURRENCY,
-            description=(
-                "Requests in flight at once across all streams (pages requested ahead, children of upcoming "
-                "parents, streams at once); 1 = one request at a time. Records and STATE still come in order."
-            ),
+            DEFAULT_MAX_CONCURRENCY,
+            "Requests in flight at once across all streams (pages requested ahead, children of upcoming "
+            "parents, streams at once); 1 = one request at a time. Records and STATE still come in order.",
         ),
-        th.Property(
+        _setting(
             "stream_concurrency",
             th.IntegerType(minimum=1),
-            default=DEFAULT_STREAM_CONCURRENCY,
-            description=(
-                "Streams whose pages are requested while an earlier stream is being written (1 = one stream "
-                "after another); the output is the same as a sequential sync's."
-            ),
+            DEFAULT_STREAM_CONCURRENCY,
+            "Streams whose pages are requested while an earlier stream is being written (1 = one stream "
+            "after another); the output is the same as a sequential sync's.",
         ),
-        th.Property(
+        _setting(
             "max_buffer_mb",
             th.NumberType(exclusive_minimum=0),
-            default=DEFAULT_MAX_BUFFER_MB,
-            description=(
-                "MiB of response bodies fetched ahead (pages of later streams, children of later parents) that may wait "
-                "in memory before fetching ahead pauses; the stream or parent being written is never held back by it."
-            ),
+            DEFAULT_MAX_BUFFER_MB,
+            "MiB of response bodies fetched ahead (pages of later streams, children of later parents) that may wait "
+            "in memory before fetching ahead pauses; the stream or parent being written is never held back by it.",
         ),
-        th.Property(
+        _setting(
             "max_pages",
             th.IntegerType(minimum=1),
-            default=DEFAULT_MAX_PAGES,
-            description=(
-                "Pages one stream may request in a sync; a stream that still has a next page then stops "
-                "with an error (a guard against an API that pages forever)."
-            ),
+            DEFAULT_MAX_PAGES,
+            "Pages one stream may request in a sync; a stream that still has a next page then stops "
+            "with an error (a guard against an API that pages forever).",
         ),
         _choice(
             "total_mismatch",
@@ -156,18 +148,15 @@ class TapRestGeneric(Tap):
         _choice(
             "on_missing_key",
             ["error", "drop"],
-            "What happens to a record of a stream with a primary_key whose key value is null or absent (or that "
-            "schema_contract discard_value would take away): error stops the stream with one line naming the record's "
-            "page and position; drop skips it, counted in the stream's closing line.",
+            "For a record of a stream with a primary_key whose key is null or absent (or that discard_value would take): "
+            "error stops the stream naming the record's page and position; drop skips it, counted in the closing line.",
         ),
-        th.Property(
+        _setting(
             "max_parent_bookmarks",
             th.IntegerType(minimum=1),
-            default=DEFAULT_MAX_PARENT_BOOKMARKS,
-            description=(
-                "Parents an incremental child resource keeps a bookmark for; the children of further parents "
-                "are read from the start value each sync (sent again, never skipped)."
-            ),
+            DEFAULT_MAX_PARENT_BOOKMARKS,
+            "Parents an incremental child resource keeps a bookmark for; the children of further parents "
+            "are read from the start value each sync (sent again, never skipped).",
         ),
         th.Property(
             "max_requests_per_second",
@@ -215,26 +204,10 @@ class TapRestGeneric(Tap):
 
     @override
     def load_state(self, state: dict[str, t.Any]) -> None:
-        """The --state, checked before any request (see ``tap_restgeneric.state``): its shape, then each
-        bookmark of a stream that will sync against the stream's cursor."""
-        problems = shape_problems(state)
-        if problems:
-            raise StateError(problems)
+        check_shape(state)  # before any request (see tap_restgeneric.state); the SDK would fail on a wrong shape
         super().load_state(state)
-        for entry in (self.state.get("bookmarks") or {}).values():
-            for held in (entry, *entry.get("partitions", ())):
-                held.pop("replication_key_signpost", None)  # a killed run's: the signpost is this run's start
-        for name, entry in (self.state.get("bookmarks") or {}).items():
-            stream = self.streams.get(name)
-            if (
-                isinstance(stream, ResourceStream)
-                and stream.incremental
-                and stream.incremental.get("end_value") is None  # a backfill does not read its bookmark
-                and (stream.selected or stream.has_selected_descendents)
-            ):
-                problems += bookmark_problems(name, entry, stream.cursor_type)
-        if problems:
-            raise StateError(problems)
+        cursors = {name: stream.bookmark_cursor for name, stream in self.streams.items() if isinstance(stream, ResourceStream)}
+        check_bookmarks(self.state, cursors)
 
     @functools.cached_property
     def tape(self) -> Tape | None:
@@ -257,12 +230,7 @@ class TapRestGeneric(Tap):
         def pages(context: t.Any, start: t.Any, cancelled: threading.Event) -> t.Iterator[t.Any]:
             return t.cast("ResourceStream", self.streams[context["stream"]]).pages_ahead(None, start, cancelled)
 
-        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages, budget=self.page_budget)
-
-    @functools.cached_property
-    def page_budget(self) -> PageBudget:
-        """The bytes of pages fetched ahead that may wait, shared by every fan-out (the ``max_buffer_mb`` setting)."""
-        return PageBudget(int(float(self.config.get("max_buffer_mb") or DEFAULT_MAX_BUFFER_MB) * 1024 * 1024))
+        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages, budget=PageBudget.of(self.config))
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -299,9 +267,7 @@ class TapRestGeneric(Tap):
                 )
                 endpoint_auth = resource["endpoint"].get("auth")  # dlt's endpoint-level auth replaces the client's
                 authenticator = authenticator_for(endpoint_auth) if endpoint_auth else client_authenticator
-                streams[name] = stream_class(
-                    tap=self, authenticator=authenticator, rate_limiter=self.rate_limiter, parent=parent, budget=self.page_budget
-                )
+                streams[name] = stream_class(self, authenticator, self.rate_limiter, parent, self.streams_ahead.budget)
             return streams[name]
 
         return [stream(name) for name in by_name]

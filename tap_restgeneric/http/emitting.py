@@ -19,7 +19,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
-from tap_restgeneric.errors import SourceConfigError, StreamError
+from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.sending import SendingStream
 from tap_restgeneric.output.batches import BatchFiles
 from tap_restgeneric.output.conformance import ConformanceCheck
@@ -30,7 +30,7 @@ from tap_restgeneric.values import MOMENT, CursorType
 if t.TYPE_CHECKING:
     from singer_sdk.helpers._batch import BatchConfig
 
-    from tap_restgeneric.http.progress import Progress
+    from tap_restgeneric.http.keys import RequiredKey
 
 
 class EmittingStream(SendingStream):
@@ -42,8 +42,8 @@ class EmittingStream(SendingStream):
     contract: Contract = Contract()
     #: The resource's incremental config (None: a full-table stream).
     incremental: t.Mapping[str, t.Any] | None = None
-    #: What the stream did (the resource stream's): records dropped without their key are counted there.
-    progress: Progress
+    #: The primary key every record must carry (the resource stream's).
+    required_key: RequiredKey
 
     # ------------------------------------------------------------ output
 
@@ -138,15 +138,7 @@ class EmittingStream(SendingStream):
         key = self.record_key(record)
         outcome = reconcile(self.effective_schema, record, self.contract, self.name, key, self.primary_keys)
         if outcome.key_discarded is not None:
-            where = f"stream '{self.name}': the record with key {key}"
-            problem = f"{outcome.key_discarded}, and schema_contract discard_value never discards a key value"
-            if self.config.get("on_missing_key") != "drop":
-                raise StreamError(
-                    f"{where}: {problem} (on_missing_key: error; set on_missing_key: drop to skip such records, or "
-                    "declare the key's type)"
-                )
-            self.progress.dropped_without_key += 1
-            self.warn_once("discarded key", f"{where}: {problem}: dropped (on_missing_key: drop)")
+            self.required_key.discarded(f"stream '{self.name}': the record with key {key}", outcome.key_discarded)
             return None
         if outcome.schema is not None:
             # The SDK keeps the stream's schema (and a catalog's) and its stream maps in private
@@ -171,6 +163,15 @@ class EmittingStream(SendingStream):
         assert self.incremental is not None
         cursor = self.incremental["cursor_path"]
         return CursorType.of(cursor, (self.effective_schema.get("properties") or {}).get(cursor))
+
+    @property
+    def bookmark_cursor(self) -> CursorType | None:
+        """The cursor a bookmark in STATE is read as (None: this sync reads none: a full-table stream, a
+        backfill with end_value, or a stream that is neither selected nor a parent of one)."""
+        incremental = self.incremental
+        if not incremental or incremental.get("end_value") is not None:
+            return None
+        return self.cursor_type if self.selected or self.has_selected_descendents else None
 
     @functools.cached_property
     def _sync_started(self) -> datetime.datetime:

@@ -59,6 +59,11 @@ class PageBudget:
         self.waiting_bytes = 0
         self.condition = threading.Condition()
 
+    @classmethod
+    def of(cls, settings: t.Mapping[str, t.Any]) -> PageBudget:
+        """The tap's, from its ``max_buffer_mb`` setting."""
+        return cls(int(float(settings.get("max_buffer_mb") or DEFAULT_MAX_BUFFER_MB) * 1024 * 1024))
+
 
 class _Job:
     def __init__(self, start: t.Any) -> None:

@@ -14,10 +14,11 @@ import typing as t
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
-from tap_restgeneric.errors import SourceConfigError, StreamError
+from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
-from tap_restgeneric.http.fanout import DEFAULT_MAX_BUFFER_MB, FanOut
+from tap_restgeneric.http.fanout import FanOut
 from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params
+from tap_restgeneric.http.keys import RequiredKey
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.processing import Steps
@@ -28,7 +29,7 @@ from tap_restgeneric.http.sampling import SampledStream
 from tap_restgeneric.http.transport import Origin, Transport, response_limits
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.templates import template_config
-from tap_restgeneric.values import start_value_problems, without_key
+from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
     import threading
@@ -60,12 +61,7 @@ class ResourceStream(SampledStream):
     STATE_MSG_FREQUENCY = 1000
 
     def __init__(
-        self,
-        tap: Tap,
-        authenticator: Callable,
-        rate_limiter: RateLimiter,
-        parent: ResourceStream | None = None,
-        budget: PageBudget | None = None,
+        self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter, parent: ResourceStream | None, budget: PageBudget
     ) -> None:
         resource = self.resource
         self.parent = parent
@@ -107,9 +103,10 @@ class ResourceStream(SampledStream):
         key = self.bookmark_key if self.partitioned_by_parent else None  # parents sharing a bookmark: one job
         # One request at a time: no fan-out, and no child contexts built ahead to be thrown away.
         self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key, budget) if self.link and concurrency > 1 else None
-        #: Bytes of pages one stream may have requested ahead of the one it writes (see PageFetcher).
-        self._ahead_bytes = budget.max_bytes if budget else DEFAULT_MAX_BUFFER_MB * 1024 * 1024
+        self._ahead_bytes = budget.max_bytes  # of pages requested ahead of the one written (see PageFetcher)
         self.progress = Progress(self.name, self.logger)
+        drop = self.config.get("on_missing_key") == "drop"
+        self.required_key = RequiredKey(resource["primary_key"], drop=drop, progress=self.progress, warn_once=self.warn_once)
         if self.incremental:
             declared = resource.get("schema") or self.preset_schema
             problems = start_value_problems(self.name, self.incremental, declared, self.config.get("start_date"))
@@ -240,18 +237,12 @@ class ResourceStream(SampledStream):
             paginator_type=self._endpoint["paginator"]["type"],
             concurrency=concurrency,
             on_request=on_request,
-            record_key=self._record_key(),
+            record_key=self.required_key.value(),
             max_pages=int(self.config.get("max_pages") or DEFAULT_MAX_PAGES),
             max_ahead_bytes=self._ahead_bytes,
             strict_totals=self.config.get("total_mismatch") == "error",
             logger=self.logger,
         )
-
-    def _record_key(self) -> Callable[[dict], t.Any] | None:
-        keys = tuple(self.resource["primary_key"])
-        if not keys:
-            return None
-        return lambda record: tuple(record.get(key) for key in keys)
 
     @override
     def processed(self, records: list[dict]) -> list[dict]:
@@ -260,31 +251,6 @@ class ResourceStream(SampledStream):
         if not self.steps:
             return records
         return [r for r in map(self.steps.apply, records) if r is not None]
-
-    def keyed(self, records: list[dict], page_number: int, context: t.Any) -> list[dict]:
-        """The records of a page that have their primary key; one without it (a key field null or
-        absent: a target that merges on the key cannot load it, dlt refuses it) stops the stream
-        (``on_missing_key: error``) or is dropped and counted (``drop``)."""
-        keys = self.primary_keys
-        missing = without_key(records, keys)
-        if not missing:
-            return records
-        first = records[missing[0]]
-        lacking = ", ".join(f"{k!r} is {'null' if k in first else 'absent'}" for k in keys if first.get(k) is None)
-        where = self._in_context(f"stream '{self.name}': record {missing[0] + 1} of page {page_number}", context)
-        if self.config.get("on_missing_key") != "drop":
-            raise StreamError(
-                f"{where} has no value for its primary key ({lacking}); a target that merges on the key cannot load it "
-                "(on_missing_key: error; set on_missing_key: drop to skip such records)"
-            )
-        self.progress.dropped_without_key += len(missing)
-        self.warn_once(
-            "missing key",
-            f"{where} has no value for its primary key ({lacking}): dropped (on_missing_key: drop), and "
-            "every such record after it; the stream's closing line counts them",
-        )
-        dropped = set(missing)
-        return [record for index, record in enumerate(records) if index not in dropped]
 
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
@@ -317,8 +283,7 @@ class ResourceStream(SampledStream):
                     if window is not None:
                         records = window.keep(records)
                     records = self.processed(records)
-                    if self.primary_keys:
-                        records = self.keyed(records, page_number, context)
+                    records = self.required_key.kept(records, page_number, self._in_context(f"stream '{self.name}'", context))
                     self.prefetch_children(records, context)
                     progress.records += len(records)
                     yield from records
