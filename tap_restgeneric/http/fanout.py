@@ -165,11 +165,15 @@ class FanOut:
                 self._run(job, context)
 
     def _run(self, job: _Job, context: t.Mapping[str, t.Any]) -> None:
-        pages = iter(self.fetch_pages(context, job.start, job.cancelled))
+        try:
+            pages = iter(self.fetch_pages(context, job.start, job.cancelled))
+        except BaseException as exc:  # noqa: BLE001 - raised in the consumer, in parent order
+            job.put(exc)
+            return
         while (estimate := self._reserve(job)) is not None:
             try:
                 page = next(pages, _DONE)
-            except BaseException as exc:  # noqa: BLE001 - raised in the consumer, in parent order
+            except BaseException as exc:  # noqa: BLE001 - (as above)
                 page = exc
             if not isinstance(page, Page):  # the end, or an error: no page waits after all
                 self._release(job, 1, estimate)
