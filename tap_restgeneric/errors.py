@@ -40,6 +40,14 @@ class TemplateEvaluationError(SourceConfigError):
         super().__init__([message])
 
 
+class StateError(RestGenericError):
+    """The state given with --state cannot be read (its shape, or a bookmark that is not a cursor value)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
 class StreamError(RestGenericError):
     """A stream could not continue (bad response, refused credentials, paging loop)."""
 

@@ -79,19 +79,31 @@ class Outcome:
     record: dict | None  # None: the record is dropped
     schema: dict | None  # not None: the schema grew; emit it before the record
     changes: list[str]
+    #: Why the record would lose its key (``discard_value`` on a key field): the record is not written
+    #: as it is (the stream's on_missing_key decides).
+    key_discarded: str | None = None
 
 
 class _DropRow(Exception):
     """``discard_row``: the record is not written."""
 
 
-def reconcile(schema: dict, record: dict, contract: Contract, stream: str, key: t.Any) -> Outcome:
+class _KeyDiscarded(Exception):
+    """``discard_value`` would take a key field's value: never done."""
+
+
+def reconcile(
+    schema: dict, record: dict, contract: Contract, stream: str, key: t.Any, key_fields: t.Collection[str] = ()
+) -> Outcome:
     """What to do with a record that does not fit ``schema`` (see the module docstring). Nested
-    objects (and objects in arrays) are reconciled like the record: a field ``a.b`` is named so."""
+    objects (and objects in arrays) are reconciled like the record: a field ``a.b`` is named so.
+    ``discard_value`` never takes one of ``key_fields`` (the primary key): the outcome says so instead."""
     try:
-        kept, grown, changes = _reconcile_object(schema, record, _Where(contract, stream, key))
+        kept, grown, changes = _reconcile_object(schema, record, _Where(contract, stream, key, frozenset(key_fields)))
     except _DropRow:
         return Outcome(None, None, [])
+    except _KeyDiscarded as exc:
+        return Outcome(None, None, [], key_discarded=str(exc))
     return Outcome(kept, grown, changes)
 
 
@@ -100,6 +112,7 @@ class _Where:
     contract: Contract
     stream: str
     key: t.Any
+    key_fields: frozenset[str] = frozenset()
     prefix: str = ""
 
     def inside(self, field: str) -> _Where:
@@ -137,6 +150,8 @@ def _reconcile_object(schema: dict, record: dict, where: _Where) -> tuple[dict, 
         if mode == "discard_row":
             raise _DropRow
         if mode == "discard_value":
+            if not where.prefix and field in where.key_fields:
+                raise _KeyDiscarded(what)
             kept = {k: v for k, v in kept.items() if k != field}
             continue
         grown = grown if grown is not None else dict(properties)

@@ -17,7 +17,13 @@ from typing_extensions import override
 from tap_restgeneric.about import about_text
 from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
-from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_STREAM_CONCURRENCY, FanOut
+from tap_restgeneric.http.fanout import (
+    DEFAULT_MAX_BUFFER_MB,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_STREAM_CONCURRENCY,
+    FanOut,
+    PageBudget,
+)
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
 from tap_restgeneric.http.progress import METRICS_LOG_LEVEL, metrics_level
 from tap_restgeneric.http.recording import Tape
@@ -31,10 +37,21 @@ from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import MODES
 from tap_restgeneric.source import PRESETS, Invocation, load_source, preset_schema
 from tap_restgeneric.source.settings import check_settings
+from tap_restgeneric.state import check_bookmarks, check_shape
 
 if t.TYPE_CHECKING:
     import threading
     from types import FrameType
+
+
+def _choice(name: str, values: list[str], description: str) -> th.Property:
+    """A setting that is one of ``values``, the first by default."""
+    return th.Property(name, th.StringType(allowed_values=values), default=values[0], description=description)
+
+
+def _setting(name: str, kind: th.JSONTypeHelper, default: t.Any, description: str) -> th.Property:
+    """A setting with a default (a limit, most of them)."""
+    return th.Property(name, kind, default=default, description=description)
 
 
 #: The tap's settings (``--about`` documents them; meltano.yml and the Hub definition declare them).
@@ -77,74 +94,71 @@ SETTINGS = th.PropertiesList(
         th.DateTimeType,
         description="Initial bookmark for incremental resources that have no initial_value.",
     ),
-    th.Property(
+    _setting(
         "request_timeout",
         th.NumberType(exclusive_minimum=0),
-        default=DEFAULT_REQUEST_TIMEOUT,
-        description=("Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout."),
+        DEFAULT_REQUEST_TIMEOUT,
+        "Seconds a whole response may take (connect, headers and body) before the request is retried as a timeout.",
     ),
-    th.Property(
+    _setting(
         "max_response_mb",
         th.NumberType(exclusive_minimum=0),
-        default=DEFAULT_MAX_RESPONSE_MB,
-        description=(
-            "Largest response body, in MiB once decompressed, that the tap reads; a larger one stops the stream with an error."
-        ),
+        DEFAULT_MAX_RESPONSE_MB,
+        "Largest response body, in MiB once decompressed, that the tap reads; a larger one stops the stream with an error.",
     ),
-    th.Property(
+    _setting(
         "max_concurrency",
         th.IntegerType(minimum=1),
-        default=DEFAULT_MAX_CONCURRENCY,
-        description=(
-            "Requests in flight at once across all streams (pages requested ahead, children of upcoming "
-            "parents, streams at once); 1 = one request at a time. Records and STATE still come in order."
-        ),
+        DEFAULT_MAX_CONCURRENCY,
+        "Requests in flight at once across all streams (pages requested ahead, children of upcoming "
+        "parents, streams at once); 1 = one request at a time. Records and STATE still come in order.",
     ),
-    th.Property(
+    _setting(
         "stream_concurrency",
         th.IntegerType(minimum=1),
-        default=DEFAULT_STREAM_CONCURRENCY,
-        description=(
-            "Streams whose pages are requested while an earlier stream is being written (1 = one stream "
-            "after another); the output is the same as a sequential sync's."
-        ),
+        DEFAULT_STREAM_CONCURRENCY,
+        "Streams whose pages are requested while an earlier stream is being written (1 = one stream "
+        "after another); the output is the same as a sequential sync's.",
     ),
-    th.Property(
+    _setting(
+        "max_buffer_mb",
+        th.NumberType(exclusive_minimum=0),
+        DEFAULT_MAX_BUFFER_MB,
+        "MiB of response bodies fetched ahead (pages of later streams, children of later parents) that may wait "
+        "in memory before fetching ahead pauses; the stream or parent being written is never held back by it.",
+    ),
+    _setting(
         "max_pages",
         th.IntegerType(minimum=1),
-        default=DEFAULT_MAX_PAGES,
-        description=(
-            "Pages one stream may request in a sync; a stream that still has a next page then stops "
-            "with an error (a guard against an API that pages forever)."
-        ),
+        DEFAULT_MAX_PAGES,
+        "Pages one stream may request in a sync; a stream that still has a next page then stops "
+        "with an error (a guard against an API that pages forever).",
     ),
-    th.Property(
+    _choice(
         "total_mismatch",
-        th.StringType(allowed_values=["warn", "error"]),
-        default="warn",
-        description=(
-            "When the API states a total (total_path) and a stream reads another number of records or pages: "
-            "warn (one line naming stream, total and count) or error (the stream stops)."
-        ),
+        ["warn", "error"],
+        "When the API states a total (total_path) and a stream reads another number of records or pages: "
+        "warn (one line naming stream, total and count) or error (the stream stops).",
     ),
-    th.Property(
+    _choice(
         "schema_contract",
-        th.StringType(allowed_values=list(MODES)),
-        default="evolve",
-        description=(
-            "What happens to a record that leaves its stream's schema (a resource's schema_contract wins): "
-            "evolve widens or adds the field and emits a new SCHEMA, freeze stops the stream, discard_value "
-            "drops the value, discard_row drops the record."
-        ),
+        list(MODES),
+        "What happens to a record that leaves its stream's schema (a resource's schema_contract wins): "
+        "evolve widens or adds the field and emits a new SCHEMA, freeze stops the stream, discard_value "
+        "drops the value, discard_row drops the record.",
     ),
-    th.Property(
+    _choice(
+        "on_missing_key",
+        ["error", "drop"],
+        "For a record of a stream with a primary_key whose key is null or absent (or that discard_value would take): "
+        "error stops the stream naming the record's page and position; drop skips it, counted in the closing line.",
+    ),
+    _setting(
         "max_parent_bookmarks",
         th.IntegerType(minimum=1),
-        default=DEFAULT_MAX_PARENT_BOOKMARKS,
-        description=(
-            "Parents an incremental child resource keeps a bookmark for; the children of further parents "
-            "are read from the start value each sync (sent again, never skipped)."
-        ),
+        DEFAULT_MAX_PARENT_BOOKMARKS,
+        "Parents an incremental child resource keeps a bookmark for; the children of further parents "
+        "are read from the start value each sync (sent again, never skipped).",
     ),
     th.Property(
         "max_requests_per_second",
@@ -229,6 +243,13 @@ class TapRestGeneric(Tap):
             return problems
         return super()._validate_config(raise_errors=raise_errors)
 
+    @override
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        check_shape(state)  # before any request (see tap_restgeneric.state); the SDK would fail on a wrong shape
+        super().load_state(state)
+        cursors = {name: stream.bookmark_cursor for name, stream in self.streams.items() if isinstance(stream, ResourceStream)}
+        check_bookmarks(self.state, cursors)
+
     @functools.cached_property
     def tape(self) -> Tape | None:
         """``--record`` / ``--replay``: every response saved, or answered from a recording (see http.recording)."""
@@ -246,7 +267,7 @@ class TapRestGeneric(Tap):
         def pages(context: t.Any, start: t.Any, cancelled: threading.Event) -> t.Iterator[t.Any]:
             return t.cast("ResourceStream", self.streams[context["stream"]]).pages_ahead(None, start, cancelled)
 
-        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages)
+        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages, budget=PageBudget.of(self.config))
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -283,7 +304,7 @@ class TapRestGeneric(Tap):
                 )
                 endpoint_auth = resource["endpoint"].get("auth")  # dlt's endpoint-level auth replaces the client's
                 authenticator = authenticator_for(endpoint_auth) if endpoint_auth else client_authenticator
-                streams[name] = stream_class(tap=self, authenticator=authenticator, rate_limiter=self.rate_limiter, parent=parent)
+                streams[name] = stream_class(self, authenticator, self.rate_limiter, parent, self.streams_ahead.budget)
             return streams[name]
 
         return [stream(name) for name in by_name]

@@ -1,9 +1,22 @@
-"""Values the tap compares across config and records: ISO 8601 dates and date-times."""
+"""Values the tap compares across config, state and records: cursors, by what they are.
+
+A cursor value is compared as a moment (ISO 8601 dates and date-times, offsets normalised to
+UTC, a date being its midnight UTC, a date-time without an offset being UTC), as a number, or as
+text, never as text when it is one of the others: ``"2024-01-01T10:00:00+02:00"`` is before
+``"2024-01-01T09:00:00Z"``, and ``"2024-01-01T09:00:00.5Z"`` after ``"2024-01-01T09:00:00Z"``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import math
 import typing as t
+
+#: Kinds of cursor values (a ``Comparable`` is a kind and a value that compares within it).
+MOMENT, NUMBER, TEXT = "date-time", "number", "text"
+Comparable = tuple[str, t.Any]
+_WHAT = {MOMENT: "an ISO 8601 date or date-time", NUMBER: "a number", TEXT: "text"}
 
 
 def parse_date(value: str) -> datetime.datetime | None:
@@ -15,10 +28,73 @@ def parse_date(value: str) -> datetime.datetime | None:
         return None
 
 
+_FROM_ISO = datetime.datetime.fromisoformat
+_UTC = datetime.timezone.utc
+
+
+def parse_moment(value: str) -> datetime.datetime | None:
+    """An ISO 8601 date or date-time as an aware date-time (UTC when it states no offset), or None.
+    (Once per record of an incremental stream: Python 3.11's own parser first, which reads ``Z``.)"""
+    try:
+        moment: datetime.datetime | None = _FROM_ISO(value)
+    except ValueError:
+        moment = parse_date(value)  # spaces around it, a lower-case z
+        if moment is None:
+            return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_UTC)  # type: ignore[union-attr]
+
+
+@dataclasses.dataclass(frozen=True)
+class CursorType:
+    """How the values of one stream's cursor compare: as the schema types the cursor (``number``
+    for integer/number, ``date-time`` for a string of format date-time or date), else each value by
+    what it is (a number, an ISO 8601 moment, or text). Only values of one kind compare."""
+
+    field: str
+    #: MOMENT or NUMBER when the schema says so; None: each value by what it is.
+    kind: str | None = None
+
+    @classmethod
+    def of(cls, field: str, prop: t.Mapping[str, t.Any] | None) -> CursorType:
+        if not prop:
+            return cls(field)
+        declared = prop.get("type") or []
+        types = {declared} if isinstance(declared, str) else set(declared)
+        types.discard("null")
+        if types and types <= {"integer", "number"}:
+            return cls(field, NUMBER)
+        if types <= {"string"} and prop.get("format") in ("date-time", "date"):
+            return cls(field, MOMENT)
+        return cls(field)
+
+    def parse(self, value: t.Any) -> Comparable | None:
+        """``value`` as a (kind, value) that compares with others of its kind; None: not a value
+        of this cursor (another type than the schema's, a boolean, an object, NaN)."""
+        kind = self.kind
+        if isinstance(value, str):  # the common case first: once or twice per record
+            if kind == NUMBER:
+                return None
+            moment = parse_moment(value)
+            if moment is not None:
+                return MOMENT, moment
+            return (TEXT, value) if kind is None else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return (NUMBER, value) if kind != MOMENT and math.isfinite(value) else None
+
+    def expected(self) -> str:
+        """What a value of this cursor is, for error messages."""
+        return _WHAT[self.kind] if self.kind else "a number, an ISO 8601 date or date-time, or text"
+
+
+def describe(value: Comparable) -> str:
+    return _WHAT[value[0]]
+
+
 def start_value_problems(stream: str, incremental: t.Mapping[str, t.Any], schema: dict | None, start_date: t.Any) -> list[str]:
-    """``initial_value`` (else ``start_date``) must compare with the cursor's values as the schema
-    types them: a date for an integer cursor, or ``yesterday`` for a date-time, would drop every
-    record or none."""
+    """``initial_value`` (else ``start_date``) and ``end_value`` must compare with the cursor's values
+    as the schema types them: a date for an integer cursor, or ``yesterday`` for a date-time, would
+    drop every record or none."""
     cursor = incremental["cursor_path"]
     properties = (schema or {}).get("properties") or {}
     if schema is not None and cursor not in properties:
@@ -31,12 +107,28 @@ def start_value_problems(stream: str, incremental: t.Mapping[str, t.Any], schema
     declared = properties.get(cursor)
     initial = incremental.get("initial_value")
     where, value = (f"{stream}: incremental.initial_value", initial) if initial is not None else ("start_date", start_date)
-    if not declared or value is None:
+    if not declared:
         return []
     types = {declared["type"]} if isinstance(declared.get("type"), str) else set(declared.get("type") or [])
     numeric = sorted({"integer", "number"} & types)
-    if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        return [f"{where}: {value!r} cannot be compared with cursor {cursor!r} of stream {stream!r} ({'/'.join(numeric)})"]
-    if declared.get("format") in ("date-time", "date") and not (isinstance(value, str) and parse_date(value)):
-        return [f"{where}: {value!r} is not an ISO 8601 date or date-time like cursor {cursor!r} of stream {stream!r}"]
-    return []
+    cursor_type = CursorType.of(cursor, declared)
+    problems = []
+    for place, given in ((where, value), (f"{stream}: incremental.end_value", incremental.get("end_value"))):
+        if given is None:
+            continue
+        if numeric and (isinstance(given, bool) or not isinstance(given, (int, float))):
+            problems.append(
+                f"{place}: {given!r} cannot be compared with cursor {cursor!r} of stream {stream!r} ({'/'.join(numeric)})"
+            )
+        elif cursor_type.parse(given) is None:
+            problems.append(f"{place}: {given!r} is not {cursor_type.expected()} like cursor {cursor!r} of stream {stream!r}")
+    return problems
+
+
+def without_key(records: list[dict], keys: t.Sequence[str]) -> list[int]:
+    """The positions of the records whose key (any field of it) is null or absent: a pass over a
+    page per stream with a key, so one comprehension without a generator per record."""
+    if len(keys) == 1:
+        field = keys[0]
+        return [index for index, record in enumerate(records) if record.get(field) is None]
+    return [index for index, record in enumerate(records) if any(record.get(k) is None for k in keys)]

@@ -89,6 +89,17 @@ def sync(config: dict, state: dict | None = None, catalog: dict | None = None) -
     return Output([json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()])
 
 
+def sync_until_error(config: dict, state: dict | None = None) -> tuple[Output, Exception | None]:
+    """Run a sync in this process: what it wrote before it stopped, and the error it stopped with."""
+    error = None
+    with _captured_stdout() as buffer:
+        try:
+            TapRestGeneric(config=config, state=state, parse_env_config=False).sync_all()
+        except Exception as exc:  # returned for the test to check
+            error = exc
+    return Output([json.loads(line) for line in buffer.getvalue().decode().splitlines() if line.strip()]), error
+
+
 def run_cli(
     args: list[str], config: dict | None = None, tmp_path=None, env: dict | None = None, timeout: float = 120, cwd=None
 ) -> Output:

@@ -353,3 +353,48 @@ def test_batch_files_do_not_depend_on_the_tap_s_own_writer(httpserver, tmp_path,
     serve(httpserver, RECORDS)
     out = sync(batch_source(httpserver, tmp_path))
     assert announced(out.messages, "things") == RECORDS
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_a_batch_file_that_cannot_be_written_whole_is_one_line_and_never_announced(httpserver, tmp_path, compression):
+    """A full disk, here a file size limit (RLIMIT_FSIZE, as `ulimit -f`): the sync stops in one line
+    naming the stream and the file; the cut file is removed, and every BATCH message names a whole file."""
+    import os
+    import resource
+
+    big = {"id": 11, "name": os.urandom(40_000).hex()}  # its file passes the limit, compressed or not
+    records = [{"id": i, "name": f"n{i}"} for i in range(1, 11)] + [big, {"id": 12, "name": "n12"}]
+    serve(httpserver, records, per_page=5)
+    config = batch_source(httpserver, tmp_path, compression) | {"max_concurrency": 1}  # no page logged after the error
+    config["batch_config"]["batch_size"] = 5
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    limit = 32_768
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "from tap_restgeneric.cli import main; main()", "--config", str(tmp_path / "config.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limited,  # the limit must be the child's alone, set before it starts
+        check=False,
+    )
+    assert proc.returncode == 1
+    folder = tmp_path / "batches"
+    files = sorted(folder.iterdir())
+    line = last_line(proc.stderr)
+    suffix = ".jsonl.gz" if compression == "gzip" else ".jsonl"
+    assert line.startswith(
+        f"tap-restgeneric: error: stream 'things': cannot write batch file {folder}/b-tap-restgeneric--things-"
+    )
+    assert line.endswith(
+        f"-3{suffix}.part: File too large (EFBIG); the file was removed and no BATCH message names it (the last STATE "
+        "covers the files announced before it)"
+    )
+    assert "Traceback" not in proc.stderr
+    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    batches = [m["manifest"][0] for m in messages if m["type"] == "BATCH"]
+    assert [file_records(url) for url in batches] == [records[0:5], records[5:10]]  # whole files, each announced
+    assert [Path(urllib.parse.urlparse(url).path) for url in batches] == files  # and nothing else left behind

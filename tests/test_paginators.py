@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug import Response
 
 from tap_restgeneric.errors import StreamError
-from tests.support import run_cli, sync
+from tests.support import last_line, run_cli, sync, sync_until_error
 
 ITEMS = [{"id": i, "name": f"item {i}"} for i in range(1, 251)]
 SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}
@@ -388,3 +390,74 @@ def test_maximum_page_stops_with_a_warning_not_silently(httpserver, tmp_path):
     warning = [line for line in out.stderr.splitlines() if "paging stopped" in line and "WARNING" in line]
     assert len(warning) == 1
     assert warning[0].endswith("stream 'items': paging stopped: maximum_page 3 reached (as configured); the API may have more")
+
+
+# ---------------------------------------------------------------- loops through links that change
+
+
+def nonce_loop_handler(distinct: int, period: int, paginator: str = "json_link", keyed_only: bool = False):
+    """An API whose page n names page n+1 under a fresh nonce (a next URL, a Link header or a
+    cursor), and whose pages from ``distinct`` on repeat the records of the last ``period`` pages
+    (with ``keyed_only`` another field changes each time, so only the keys repeat)."""
+    nonces = iter(range(10**6))
+
+    def handler(request):
+        page = int(request.args.get("page") or request.args.get("cursor", "0").split("-")[0])
+        shown = page if page < distinct else distinct - period + (page - distinct) % period
+        records = [{"id": shown * 10 + i, "name": f"item {shown * 10 + i}"} for i in range(3)]
+        if keyed_only:
+            records = [{**r, "name": f"seen {next(nonces)}"} for r in records]
+        nonce = next(nonces)
+        link = f"/api/items?page={page + 1}&nonce={nonce}"
+        response = json_response({"data": records, "next": f"{page + 1}-{nonce}" if paginator == "cursor" else link})
+        if paginator == "header_link":
+            response.headers["Link"] = f'<{link}>; rel="next"'
+        return response
+
+    return handler
+
+
+LOOPING_PAGINATORS = {
+    "json_link": {"type": "json_link", "next_url_path": "next"},
+    "header_link": {"type": "header_link"},
+    "cursor": {"type": "cursor", "cursor_path": "next", "cursor_param": "cursor"},
+}
+
+
+def test_links_that_change_but_lead_back_stop_with_an_error_before_the_repeats(httpserver, tmp_path):
+    """Two pages alternating under new nonces: the token guard cannot see the loop (every URL is
+    new); the records can. Nothing is written twice, and the sync fails in one line."""
+    serve(httpserver, nonce_loop_handler(distinct=2, period=2))
+    out = run_cli([], config(httpserver, {"paginator": LOOPING_PAGINATORS["json_link"]}), tmp_path)
+    assert out.returncode == 1
+    assert out.ids("items") == [0, 1, 2, 10, 11, 12]
+    assert last_line(out.stderr) == (
+        "tap-restgeneric: error: stream 'items': page 3 has the same 3 records as page 1; paginator 'json_link' is going "
+        "round in a loop (its next pages lead back to pages already read), stopping before writing them again"
+    )
+    assert len(httpserver.log) == 3
+    assert "Traceback" not in out.stderr
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    distinct=st.integers(min_value=1, max_value=12),
+    period=st.integers(min_value=1, max_value=6),
+    keyed=st.booleans(),
+    paginator=st.sampled_from(sorted(LOOPING_PAGINATORS)),
+)
+def test_a_loop_of_any_period_is_caught_at_its_first_repeat(httpserver, distinct, period, keyed, paginator):
+    """Whatever the loop's length (within the pages remembered) and whether the records repeat by
+    key or by content, its first repeated page stops the stream before its records are written."""
+    period = min(period, distinct)
+    httpserver.clear()
+    serve(httpserver, nonce_loop_handler(distinct, period, paginator, keyed_only=keyed))
+    cfg = config(httpserver, {"paginator": LOOPING_PAGINATORS[paginator]})
+    if not keyed:
+        cfg["source"]["resources"][0].pop("primary_key")
+    out, error = sync_until_error(cfg)
+    assert isinstance(error, StreamError)
+    repeated = "the page before it" if period == 1 else f"page {distinct - period + 1};"
+    assert str(error).startswith(f"stream 'items': page {distinct + 1} has the same 3 records as {repeated}")
+    assert out.ids("items") == [p * 10 + i for p in range(distinct) for i in range(3)]
+    assert len(httpserver.log) == distinct + 1

@@ -5,11 +5,14 @@
 - a run with ``end_value`` is a backfill: it starts at ``initial_value`` and never moves the
   bookmark (dlt keeps no state for it);
 - records before the start are dropped (``range_start: open`` drops the start value too), and
-  records at or after ``end_value`` (``range_end: closed`` keeps the end value itself);
+  records at or after ``end_value`` (``range_end: closed`` keeps the end value itself), the values
+  compared by what they are (``values.CursorType``: moments in UTC, numbers, text);
 - a record without the cursor is emitted (``on_cursor_value_missing: include``, the tap's
   default), dropped (``exclude``) or stops the stream (``raise``, dlt's default);
 - a cursor that no record has (``updatedAt`` for ``updated_at``) never moves the bookmark:
-  ``CursorWatch`` says so, naming the closest field the records have.
+  ``CursorWatch`` says so, naming the closest field the records have;
+- a record whose cursor value cannot be compared with the start or end (another kind of value:
+  text where they are dates) is emitted, never dropped unseen; one warning per stream says so.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ import difflib
 import typing as t
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.values import parse_date
+from tap_restgeneric.values import CursorType, parse_date
 
 if t.TYPE_CHECKING:
     import logging
+    from collections.abc import Callable
+
+    from tap_restgeneric.values import Comparable
 
 
 def lagged(value: t.Any, lag: float | None, floor: t.Any) -> t.Any:
@@ -38,7 +44,11 @@ def lagged(value: t.Any, lag: float | None, floor: t.Any) -> t.Any:
         moved = shifted.date().isoformat() if is_date else _iso_like(shifted, value)
     else:
         return value
-    return max(moved, floor) if floor is not None and type(floor) is type(moved) else moved
+    if floor is None:
+        return moved
+    values = CursorType("")
+    low, high = values.parse(floor), values.parse(moved)
+    return floor if low is not None and high is not None and low[0] == high[0] and low[1] > high[1] else moved
 
 
 def _iso_like(moment: datetime.datetime, like: str) -> str:
@@ -46,27 +56,58 @@ def _iso_like(moment: datetime.datetime, like: str) -> str:
     return text.replace("+00:00", "Z") if like.strip().endswith(("Z", "z")) else text
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Window:
-    cursor: str
+    """The records of a sync inside [start, end), by the cursor's values compared as ``cursor_type`` says."""
+
+    cursor_type: CursorType
     start: t.Any
     end: t.Any = None
     start_open: bool = False
     end_closed: bool = False
     missing: str = "include"
     stream: str = ""
+    #: Says a thing once per stream (``warn_once(topic, message)``).
+    warn_once: Callable[[str, str], None] = lambda topic, message: None
+    _start: Comparable | None = dataclasses.field(default=None, init=False)
+    _end: Comparable | None = dataclasses.field(default=None, init=False)
 
     @classmethod
-    def of(cls, incremental: t.Mapping[str, t.Any], start: t.Any, stream: str) -> Window:
+    def of(
+        cls,
+        incremental: t.Mapping[str, t.Any],
+        start: t.Any,
+        stream: str,
+        cursor_type: CursorType,
+        warn_once: Callable[[str, str], None] = lambda topic, message: None,
+    ) -> Window:
         return cls(
-            cursor=incremental["cursor_path"],
+            cursor_type=cursor_type,
             start=start,
             end=incremental.get("end_value"),
             start_open=incremental.get("range_start") == "open",
             end_closed=incremental.get("range_end") == "closed",
             missing=incremental.get("on_cursor_value_missing") or "include",
             stream=stream,
+            warn_once=warn_once,
         )
+
+    def __post_init__(self) -> None:
+        # The tap checks state and config before the sync: a bound that does not parse here is a bug.
+        self._start, self._end = (self._bound(name, value) for name, value in (("start", self.start), ("end", self.end)))
+
+    def _bound(self, name: str, value: t.Any) -> Comparable | None:
+        parsed = None if value is None else self.cursor_type.parse(value)
+        if value is not None and parsed is None:
+            raise StreamError(
+                f"stream '{self.stream}': the incremental {name} value {value!r} is not "
+                f"{self.cursor_type.expected()} like cursor {self.cursor!r}"
+            )
+        return parsed
+
+    @property
+    def cursor(self) -> str:
+        return self.cursor_type.field
 
     def keep(self, records: list[dict]) -> list[dict]:
         """The records inside the window (like dlt's incremental, whether or not the API filtered)."""
@@ -83,10 +124,23 @@ class Window:
                     "(incremental.on_cursor_value_missing: raise)"
                 )
             return self.missing == "include"
-        start, end = self.start, self.end
-        if start is not None and type(value) is type(start) and (value <= start if self.start_open else value < start):
+        start, end = self._start, self._end
+        if start is None and end is None:
+            return True
+        parsed = self.cursor_type.parse(value)
+        if parsed is None or (start is not None and start[0] != parsed[0]) or (end is not None and end[0] != parsed[0]):
+            bounds = " and ".join(
+                f"{name} {given!r}" for name, given in (("start", self.start), ("end", self.end)) if given is not None
+            )
+            self.warn_once(
+                "incomparable cursor",
+                f"stream '{self.stream}': a record's cursor {self.cursor!r} value {value!r} cannot be compared with the "
+                f"incremental {bounds} (another kind of value); such records are emitted, not filtered",
+            )
+            return True
+        if start is not None and (parsed[1] <= start[1] if self.start_open else parsed[1] < start[1]):
             return False
-        return not (end is not None and type(value) is type(end) and (value > end if self.end_closed else value >= end))
+        return not (end is not None and (parsed[1] > end[1] if self.end_closed else parsed[1] >= end[1]))
 
 
 def closest_field(cursor: str, records: list[dict]) -> str:

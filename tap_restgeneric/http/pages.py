@@ -14,12 +14,16 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import hashlib
 import math
 import threading
 import time
 import typing as t
 
+import msgspec
+
 from tap_restgeneric.errors import StreamError
+from tap_restgeneric.http.fanout import DEFAULT_MAX_BUFFER_MB
 from tap_restgeneric.http.paginators import Page, PaginationLoop, Paginator, PaginatorRefused
 
 if t.TYPE_CHECKING:
@@ -34,6 +38,8 @@ AHEAD_MIN_LATENCY = 0.003
 RAMP = 2
 #: Default of the max_pages setting: far beyond any real stream, a stop for a runaway one.
 DEFAULT_MAX_PAGES = 1_000_000
+#: Pages a new page's records are compared with (by a 16-byte digest each: see PageFetcher._checked).
+RECENT_PAGES = 100
 
 
 class Abandoned(Exception):
@@ -60,12 +66,16 @@ class PageFetcher:
     #: What makes two records the same (the primary key); None: their whole content.
     record_key: Callable[[dict], t.Any] | None = None
     max_pages: int = DEFAULT_MAX_PAGES
+    #: Bytes of bodies the pages requested ahead may add up to (by the largest page seen): the
+    #: max_buffer_mb setting, so a stream of large pages requests fewer ahead.
+    max_ahead_bytes: int = DEFAULT_MAX_BUFFER_MB * 1024 * 1024
     logger: logging.Logger | None = None
     #: dlt's stated totals (total_path) that disagree with what was read stop the stream (else: a warning).
     strict_totals: bool = False
     pages_read: int = dataclasses.field(default=0, init=False)
     records_read: int = dataclasses.field(default=0, init=False)
-    _previous: list | None = dataclasses.field(default=None, init=False)
+    #: The digests of the records of the last RECENT_PAGES pages with records, and their page numbers.
+    _recent: dict[bytes, int] = dataclasses.field(default_factory=dict, init=False)
 
     def pages(self) -> Iterator[Page]:
         paginator = self.paginator
@@ -82,24 +92,42 @@ class PageFetcher:
             self._advance(page)
 
     def _checked(self, page: Page) -> Page:
-        """A page that repeats the one before is an API ignoring its paging parameter: without
-        this check an offset API that always answers page one is followed forever."""
+        """A page whose records repeat those of a recent page stops the stream before they are
+        written again: an API ignoring its paging parameter (offset answering page one forever), or
+        links that differ (a nonce) but lead back to pages already read, which the token guard cannot
+        tell apart. Records are the same when their keys are, or their whole content without a
+        primary key (or when a record lacks its key); in order, as the API sent them."""
         self.pages_read += 1
         records = page.records
         self.records_read += len(records)
-        previous, self._previous = self._previous, records
-        if previous and len(previous) == len(records):
-            key = self.record_key
-            if key is None:
-                same = previous == records
-            else:  # the first records tell almost always, without a key per record of both pages
-                same = key(previous[0]) == key(records[0]) and [key(r) for r in previous] == [key(r) for r in records]
-            if same:
+        if not records:
+            return page
+        digest = self._digest(records)
+        seen = self._recent.get(digest)
+        if seen is not None:
+            if seen == self.pages_read - 1:
                 raise StreamError(
                     f"stream '{self.stream_name}': page {self.pages_read} has the same {len(records)} records as the page "
                     f"before it; the API ignores paginator {self.paginator_type!r}'s parameters (stopping instead of looping)"
                 )
+            raise StreamError(
+                f"stream '{self.stream_name}': page {self.pages_read} has the same {len(records)} records as page {seen}; "
+                f"paginator {self.paginator_type!r} is going round in a loop (its next pages lead back to pages already read), "
+                "stopping before writing them again"
+            )
+        recent = self._recent
+        recent[digest] = self.pages_read
+        if len(recent) > RECENT_PAGES:
+            del recent[next(iter(recent))]  # the oldest (dicts keep their insertion order)
         return page
+
+    def _digest(self, records: list) -> bytes:
+        key = self.record_key
+        if key is not None:
+            keys = [key(record) for record in records]
+            if not any(None in k for k in keys):
+                return hashlib.blake2b(msgspec.json.encode(keys), digest_size=16).digest()
+        return hashlib.blake2b(msgspec.json.encode(records), digest_size=16, person=b"content").digest()
 
     def _advance(self, page: Page) -> None:
         """After a page's records are out: the paginator's stop rule, or its loop guard."""
@@ -146,6 +174,7 @@ class PageFetcher:
         It also ramps up as the stream proves long: one page more ahead per ``RAMP`` full
         pages read, so a stream of a few pages costs at most a page or two past its end
         (requests are an API's quota), while a long one soon has ``concurrency`` in flight.
+        And the bodies requested ahead stay under ``max_ahead_bytes``, by the largest page so far.
         """
         paginator = self.paginator
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"{self.stream_name}-page")
@@ -154,6 +183,7 @@ class PageFetcher:
         next_token = paginator.current_value  # the first token not requested yet
         last_token = paginator.last_value(page)
         latency = page.response.elapsed.total_seconds() if page else 0.0
+        largest = page.size if page else 0
         work = 1e-3
         full_pages = 1  # the page before this loop did not end the stream
 
@@ -171,8 +201,14 @@ class PageFetcher:
                     next_token = paginator.value_after(next_token)
                     fetched = self.fetch(prepared, None)
                 self.on_request()
+                largest = max(largest, fetched.size)
                 proven = full_pages // RAMP
-                ahead = 0 if latency < AHEAD_MIN_LATENCY else min(self.concurrency, proven, math.ceil(latency / max(work, 1e-4)))
+                by_size = self.max_ahead_bytes // largest if largest else self.concurrency
+                ahead = (
+                    0
+                    if latency < AHEAD_MIN_LATENCY
+                    else min(self.concurrency, proven, max(1, by_size), math.ceil(latency / max(work, 1e-4)))
+                )
                 while len(in_flight) < ahead and more_pages():
                     prepared = self.prepare(next_token)
                     in_flight.append((next_token, pool.submit(self.fetch, prepared, abandoned)))

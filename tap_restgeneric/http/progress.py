@@ -66,6 +66,8 @@ class Progress:
     pages: int = 0
     contexts: int = 0
     seconds: float = 0.0
+    #: Records dropped for lacking their primary key (on_missing_key: drop).
+    dropped_without_key: int = 0
     reasons: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     _started: float = dataclasses.field(default=0.0, init=False)
     _said: float = dataclasses.field(default=0.0, init=False)
@@ -98,7 +100,9 @@ class Progress:
             stopped = next(iter(self.reasons))
         else:
             stopped = ", ".join(f"{reason} ({count:,})" for reason, count in self.reasons.most_common()) or "no page read"
+        dropped = self.dropped_without_key
+        without_key = f", {dropped:,} dropped without their key (on_missing_key: drop)" if dropped else ""
         return (
-            f"stream '{self.name}': {self.records:,} records, {self.pages:,} pages{retries}, {self.seconds:.1f} s{parents}; "
-            f"paging stopped: {stopped}{note}"
+            f"stream '{self.name}': {self.records:,} records{without_key}, {self.pages:,} pages{retries}, {self.seconds:.1f} s"
+            f"{parents}; paging stopped: {stopped}{note}"
         )

@@ -55,7 +55,12 @@ class ResponseReader:
 
     def __call__(self, response: requests.Response) -> Page:
         body = self.parse(response)
-        return Page(response, body, self.select(body, response))
+        page = Page(response, body, self.select(body, response), size=len(response.content))
+        # The bytes are parsed: a page that waits to be read (fetched ahead) would hold them twice
+        # over. Nothing reads a response's body once it is a page (recordings are saved when it
+        # arrives); its headers, URL and timing stay. ``_content`` is where requests keeps it.
+        response._content = b""  # noqa: SLF001
+        return page
 
     def _where(self, response: requests.Response) -> str:
         return f"(HTTP {response.status_code}) from {display_url(response.url)}"

@@ -169,6 +169,13 @@ class SendingStream(RESTStream):
             logged.add(message)
             self.logger.info("stream '%s': %s", self.name, message)
 
+    def warn_once(self, topic: str, message: str) -> None:
+        """``message`` as a WARNING, the first time something is said about ``topic`` in this stream."""
+        warned = self.__dict__.setdefault("_warned_once", set())
+        if topic not in warned:
+            warned.add(topic)
+            self.logger.warning("%s", message)
+
     def _in_context(self, message: str, context: t.Any) -> str:
         """The error ``message`` about this stream, naming the parent record it was read for."""
         label = self.context_label(context)

@@ -18,6 +18,7 @@ from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
 from tap_restgeneric.http.incremental import CursorWatch, Window, sorted_by_params
+from tap_restgeneric.http.keys import RequiredKey
 from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
 from tap_restgeneric.http.paginators import PAGINATORS, Paginator
 from tap_restgeneric.http.processing import Steps
@@ -37,6 +38,7 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
 
+    from tap_restgeneric.http.fanout import PageBudget
     from tap_restgeneric.http.paginators import Page
     from tap_restgeneric.http.retry import RateLimiter
     from tap_restgeneric.source.model import ResourceConfig, Source
@@ -59,7 +61,7 @@ class ResourceStream(StartingStream):
     STATE_MSG_FREQUENCY = 1000
 
     def __init__(
-        self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter, parent: ResourceStream | None = None
+        self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter, parent: ResourceStream | None, budget: PageBudget
     ) -> None:
         resource = self.resource
         self.parent = parent
@@ -101,8 +103,11 @@ class ResourceStream(StartingStream):
         concurrency = int(self.config.get("max_concurrency") or 1)
         key = self.bookmark_key if self.partitioned_by_parent else None  # parents sharing a bookmark: one job
         # One request at a time: no fan-out, and no child contexts built ahead to be thrown away.
-        self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key) if self.link and concurrency > 1 else None
+        self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key, budget) if self.link and concurrency > 1 else None
+        self._ahead_bytes = budget.max_bytes  # of pages requested ahead of the one written (see PageFetcher)
         self.progress = Progress(self.name, self.logger)
+        drop = self.config.get("on_missing_key") == "drop"
+        self.required_key = RequiredKey(resource["primary_key"], drop=drop, progress=self.progress, warn_once=self.warn_once)
         if self.incremental:
             self.cursor_watch = CursorWatch(
                 self.name, self.incremental["cursor_path"], self.logger, backfill=self.incremental.get("end_value") is not None
@@ -218,17 +223,12 @@ class ResourceStream(StartingStream):
             paginator_type=self._endpoint["paginator"]["type"],
             concurrency=concurrency,
             on_request=on_request,
-            record_key=self._record_key(),
+            record_key=self.required_key.value(),
             max_pages=int(self.config.get("max_pages") or DEFAULT_MAX_PAGES),
+            max_ahead_bytes=self._ahead_bytes,
             strict_totals=self.config.get("total_mismatch") == "error",
             logger=self.logger,
         )
-
-    def _record_key(self) -> Callable[[dict], t.Any] | None:
-        keys = tuple(self.resource["primary_key"])
-        if not keys:
-            return None
-        return lambda record: tuple(record.get(key) for key in keys)
 
     @override
     def processed(self, records: list[dict]) -> list[dict]:
@@ -252,7 +252,7 @@ class ResourceStream(StartingStream):
     def request_records(self, context: t.Any) -> Iterator[dict]:
         fetched = self.fanout.take(context) if self.fanout and context else self.fetched_ahead_of_turn(context)
         start = fetched[0] if fetched else self.starting_value(context)
-        window = Window.of(self.incremental, start, self.name) if self.incremental else None
+        window = Window.of(self.incremental, start, self.name, self.cursor_type, self.warn_once) if self.incremental else None
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
             if fetched:
@@ -262,13 +262,14 @@ class ResourceStream(StartingStream):
                 pages = self._fetcher(context, start, concurrency=concurrency, on_request=request_counter.increment).pages()
             progress = self.progress
             try:
-                for page in progress.track(pages):
+                for page_number, page in enumerate(progress.track(pages), 1):
                     # RECORDs of one page are stamped with one time_extracted (see _write_record_message).
                     self._extracted_at = datetime.datetime.now(datetime.timezone.utc)
                     records = self.with_parent_fields(page.records, context)
                     if window is not None:
                         records = window.keep(records)
                     records = self.processed(records)
+                    records = self.required_key.kept(records, page_number, self._in_context(f"stream '{self.name}'", context))
                     if self.cursor_watch is not None:
                         self.cursor_watch.page(records)
                     self.prefetch_children(records, context)

@@ -17,6 +17,8 @@ batcher (which gzips whatever ``compression`` says and encodes with the standard
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import typing as t
 import urllib.parse
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from singer_sdk.helpers._batch import SDKBatchMessage
 
+from tap_restgeneric.errors import StreamError
 from tap_restgeneric.output.writer import ENCODER, OPEN_BATCH_FILES
 
 if t.TYPE_CHECKING:
@@ -83,9 +86,12 @@ class BatchFiles:
         self._path = Path()
 
     def add(self, record: dict) -> list[str] | None:
-        if self._out is None:
-            self._open()
-        self._out.write(ENCODER.encode(record) + b"\n")
+        try:
+            if self._out is None:
+                self._open()
+            self._out.write(ENCODER.encode(record) + b"\n")
+        except OSError as exc:
+            raise self._failed(exc) from None
         self._count += 1
         return self.finish() if self._count >= self._size else None
 
@@ -93,10 +99,29 @@ class BatchFiles:
         """Closes the file being written: its manifest (None: no record since the last one)."""
         if self._out is None:
             return None
-        self._close()
-        final = self._path.with_suffix("")  # without .part
-        self._path.replace(final)
+        try:
+            self._close()
+            final = self._path.with_suffix("")  # without .part
+            self._path.replace(final)
+        except OSError as exc:
+            raise self._failed(exc) from None
         return [final.as_uri()]
+
+    def _failed(self, exc: OSError) -> StreamError:
+        """A file that could not be written whole (disk full, a file size limit, the folder not
+        writable) is removed, never announced: the sync stops in one line naming the stream and the file."""
+        path = self._path
+        with contextlib.suppress(OSError):  # (the error being reported is the one that matters)
+            self.discard()
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        reason = exc.strerror or type(exc).__name__
+        name = errno.errorcode.get(exc.errno) if exc.errno is not None else None
+        code = f" ({name})" if name else ""
+        return StreamError(
+            f"stream '{self._stream}': cannot write batch file {path}: {reason}{code}; the file was removed and no BATCH "
+            "message names it (the last STATE covers the files announced before it)"
+        )
 
     def close_as_message(self) -> SDKBatchMessage:
         """The file being written, closed and announced now (a STATE is about to cover its records)."""
@@ -105,21 +130,26 @@ class BatchFiles:
     def discard(self) -> None:
         """The file being written, removed: never announced (an interrupted sync reads its records again)."""
         if self._out is not None:
-            self._close()
-            self._path.unlink(missing_ok=True)
+            try:
+                self._close()
+            finally:
+                self._path.unlink(missing_ok=True)
 
     def _close(self) -> None:
-        self._out.close()
-        if self._raw is not self._out:
-            self._raw.close()  # under the gzip stream
+        out, raw = self._out, self._raw
         self._out = self._raw = None
         self._count = 0
         OPEN_BATCH_FILES.discard(self)
+        try:
+            out.close()
+        finally:
+            if raw is not out:
+                raw.close()  # under the gzip stream, even when the gzip trailer could not be written
 
     def _open(self) -> None:
         self._files += 1
-        self._folder.mkdir(parents=True, exist_ok=True)
         self._path = self._folder / (f"{self._name}-{self._files}.jsonl" + (".gz" if self._gzip else "") + ".part")
+        self._folder.mkdir(parents=True, exist_ok=True)
         self._out = self._raw = self._path.open("wb")
         OPEN_BATCH_FILES.add(self)
         if self._gzip:  # level 1: most of gzip's saving at a fraction of its default level's time

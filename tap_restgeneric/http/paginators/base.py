@@ -28,6 +28,8 @@ class Page:
     ignored: bool = False
     #: Why paging stopped after this page (set on the last page once the paginator has decided).
     stop_reason: str | None = None
+    #: Bytes of the body as read (decompressed): what the page weighs while it waits to be read.
+    size: int = 0
 
 
 class PaginatorRefused(Exception):
