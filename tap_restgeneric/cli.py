@@ -123,7 +123,7 @@ def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:
     STDOUT.flush()  # records already emitted are out before the error line
     if logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger("tap-restgeneric").debug(REDACTOR("".join(traceback.format_exception(exc))))
-    text = " ".join((str(exc) or type(exc).__name__).split())
+    text = " ".join(REDACTOR(str(exc) or type(exc).__name__).split())  # redacted before a secret's own spaces go
     if unexpected:
         text = f"{type(exc).__name__}: {text}"
     kind = "config error" if isinstance(exc, SourceConfigError) else "error"

@@ -19,6 +19,7 @@ from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.paginators import Page
 from tap_restgeneric.http.selectors import RecordSelector, SelectorMismatch
 from tap_restgeneric.http.transport import display_url
+from tap_restgeneric.output.redact import excerpt
 
 if t.TYPE_CHECKING:
     import logging
@@ -85,7 +86,7 @@ class ResponseReader:
         if body is None:
             return []
         if self.selector.automatic and isinstance(body, dict) and any(key in body for key in ERROR_KEYS):
-            snippet = " ".join(msgspec.json.encode(body).decode()[:200].split())
+            snippet = excerpt(msgspec.json.encode(body).decode())
             raise StreamError(
                 f"stream '{self.stream_name}': the response is an error, not data {self._where(response)}: {snippet}"
             )
@@ -109,7 +110,7 @@ class ResponseReader:
                     f"(item {index}), not an object {self._where(response)}"
                 )
         if records and self.primary_key and not any(key in records[0] for key in self.primary_key):
-            snippet = " ".join(msgspec.json.encode(records[0]).decode()[:200].split())
+            snippet = excerpt(msgspec.json.encode(records[0]).decode())
             raise StreamError(
                 f"stream '{self.stream_name}': a record has none of the key properties {', '.join(self.primary_key)}, "
                 f"so the response is probably not data {self._where(response)}: {snippet}"

@@ -21,6 +21,7 @@ from tap_restgeneric.http.pages import Abandoned
 from tap_restgeneric.http.paginators import Page
 from tap_restgeneric.http.retry import RateLimiter, retry_delay
 from tap_restgeneric.http.transport import Transport, connection_problem, display_url
+from tap_restgeneric.output.redact import excerpt
 
 if t.TYPE_CHECKING:
     import threading
@@ -72,7 +73,7 @@ class SendingStream(RESTStream):
             raise RetriableAPIError(where, response)
         if status in (401, 403):
             raise FatalAPIError(f"{where}: the API refused the credentials (check `secrets` and client.auth)")
-        snippet = response.text[:200].replace("\n", " ") if response.content else ""
+        snippet = excerpt(response.text) if response.content else ""
         raise FatalAPIError(f"{where}: {snippet}" if snippet else where)
 
     @override
