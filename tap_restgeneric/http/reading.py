@@ -10,6 +10,7 @@ properties) fails the stream with one line naming it and the URL.
 from __future__ import annotations
 
 import codecs
+import sys
 import typing as t
 
 import msgspec
@@ -73,9 +74,14 @@ class ResponseReader:
                 ) from None
         try:
             return self._decode(content)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except RecursionError:  # msgspec stops at Python's recursion limit: reading it again will not help
+            raise StreamError(
+                f"stream '{self.stream_name}': response is JSON nested too deeply to read "
+                f"(close to Python's limit of {sys.getrecursionlimit()} levels) {self._where(response)}"
+            ) from None
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             kind = response.headers.get("Content-Type", "no Content-Type")
-            problem = {UnicodeDecodeError: "not valid UTF-8", RecursionError: "JSON nested too deeply"}.get(type(exc), "not JSON")
+            problem = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "not JSON"
             raise UnreadableBody(
                 f"stream '{self.stream_name}': response is {problem} ({kind}, HTTP {response.status_code}) "
                 f"from {display_url(response.url)}",
