@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime
 import typing as t
 
+import requests
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
-from tap_restgeneric.errors import SourceConfigError
+from tap_restgeneric.errors import SourceConfigError, StreamError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
 from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params
@@ -34,7 +35,6 @@ if t.TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Iterable, Iterator
 
-    import requests
     from singer_sdk import Tap
 
     from tap_restgeneric.http.paginators import Page
@@ -165,14 +165,17 @@ class ResourceStream(SampledStream):
                 stream_context=context, next_page_token=PageToken(value, start, paginator, self.resources_of(context))
             )
         )
-        return self.build_prepared_request(
-            method=request.method,
-            url=request.url,
-            params=request.encode_params(),
-            headers=request.headers,
-            json=request.data,
-            data=getattr(request, "form", None),
-        )
+        try:
+            return self.build_prepared_request(
+                method=request.method,
+                url=request.url,
+                params=request.encode_params(),
+                headers=request.headers,
+                json=request.data,
+                data=getattr(request, "form", None),
+            )
+        except requests.exceptions.InvalidHeader:
+            raise StreamError(self._in_context(f"stream '{self.name}': {_invalid_header(request.headers)}", context)) from None
 
     def requests_for(self, context: t.Any) -> tuple[Paginator, Callable[[t.Any], requests.PreparedRequest]]:
         """A new paginator, and how to prepare the request of each of its tokens for ``context`` (the doctor's)."""
@@ -293,6 +296,26 @@ class ResourceStream(SampledStream):
                 self.stop_prefetching_children()
             if self.link is None:
                 self.logger.info(progress.summary(self.retried))
+
+
+def _invalid_header(headers: t.Mapping[str, str]) -> str:
+    """Which header requests refused to send, and why (a value from a template or a parent's field
+    holding a line break would otherwise be a traceback text; the value itself is not repeated)."""
+    refused = next((name for name, value in headers.items() if not _sendable(name, value)), None)
+    if refused is None:
+        return "a header cannot be sent"
+    return (
+        f"header {refused!r} cannot be sent: its value holds a line break (CR or LF) or starts with "
+        "whitespace (from the headers config or a parent's field it reads)"
+    )
+
+
+def _sendable(name: str, value: str) -> bool:
+    try:
+        requests.utils.check_header_validity((name, value))
+    except requests.exceptions.InvalidHeader:
+        return False
+    return True
 
 
 def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:
