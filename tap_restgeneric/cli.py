@@ -23,6 +23,7 @@ from tap_restgeneric.errors import Interrupted, RestGenericError, SourceConfigEr
 from tap_restgeneric.output.batches import discard_open_files
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.output.writer import STDOUT, BufferedSingerWriter
+from tap_restgeneric.source.loading import MAX_CONFIG_DEPTH, nesting_problem
 from tap_restgeneric.source.written import written_schema_text
 from tap_restgeneric.tap import TapRestGeneric
 
@@ -93,10 +94,15 @@ def _check_files(argv: list[str]) -> None:
         if flag in ("--config", "--catalog", "--state") and value != "ENV":
             try:
                 document = json.loads(Path(value).read_text())
+            except RecursionError:
+                raise SourceConfigError([f"{flag} {value}: nested deeper than {MAX_CONFIG_DEPTH} levels"]) from None
             except (OSError, ValueError) as exc:
                 raise SourceConfigError([f"{flag} {value}: not a readable JSON file ({type(exc).__name__}: {exc})"]) from None
             if not isinstance(document, dict):
                 raise SourceConfigError([f"{flag} {value}: expected a JSON object, got {type(document).__name__}"])
+            problem = nesting_problem(document)
+            if problem:
+                raise SourceConfigError([f"{flag} {value}: {problem}"])
 
 
 def _stopped_early(signum: int, frame: t.Any) -> None:  # noqa: ARG001 - a signal handler's signature
