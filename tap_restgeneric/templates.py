@@ -67,6 +67,38 @@ SIZED_CALLS = frozenset({"center", "ljust", "rjust", "zfill", "indent", "wordwra
 _FORMAT_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or more in a format spec
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
+#: Brackets a template may nest (beyond the ``{{ }}`` around it): Jinja's parser recurses a dozen
+#: frames per level, and ran out of recursion at about 80.
+MAX_NESTING = 32
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_DEPTH_CHANGE = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+#: Depth of a template's syntax tree (filters, attributes and operators each add a level).
+MAX_TREE_DEPTH = 80
+
+
+def _tree_depth(ast: nodes.Node) -> int:
+    """How deep a parsed template's syntax tree goes, walked without recursion."""
+    deepest = 0
+    stack = [(ast, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_TREE_DEPTH:
+            stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return deepest
+
+
+def _bracket_depth(source: str) -> int:
+    """The deepest nesting of brackets in a template's text (string literals counted too: an
+    over-estimate only for templates with many brackets inside their strings)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(source):
+        depth = max(depth + _DEPTH_CHANGE[bracket], 0)
+        deepest = max(deepest, depth)
+    return deepest - 2 if "{{" in source or "{%" in source else deepest  # the {{ }} or {% %} delimiters
+
 
 STATIC_NAMES = frozenset({"secrets", "config"})
 REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources"}
@@ -270,10 +302,20 @@ class Template:
     def __init__(self, source: str, where: str, allowed: t.AbstractSet[str]) -> None:
         self.source = source
         self.where = where
+        too_deep = (
+            f"{where}: template nested too deeply (more than {MAX_NESTING} levels of brackets, or a syntax tree "
+            f"more than {MAX_TREE_DEPTH} deep: a chain of filters, attributes or operators)"
+        )
+        if _bracket_depth(source) > MAX_NESTING:
+            raise ValueError(too_deep)
         try:
             ast = _ENV.parse(source)
         except TemplateSyntaxError as exc:
             raise ValueError(f"{where}: template syntax error: {exc.message}") from None
+        except RecursionError:  # Jinja's parser recurses per level: a chain of unary operators
+            raise ValueError(too_deep) from None
+        if _tree_depth(ast) > MAX_TREE_DEPTH:  # its analysis and code generator recurse per node (filter chains)
+            raise ValueError(too_deep)
         for node_type, label in REFUSED_STATEMENTS.items():
             if next(ast.find_all(node_type), None) is not None:
                 raise ValueError(f"{where}: {label} are not allowed in config templates (expressions and {{% if %}} are)")
