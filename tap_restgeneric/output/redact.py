@@ -185,7 +185,7 @@ class Redactor:
             return False
         return any(patterns.full.search(text, start, end) for start, end in patterns.windows(text))
 
-    def contains_bytes(self, data: bytes) -> bool:
+    def contains_bytes(self, data: bytes | bytearray) -> bool:
         """Whether UTF-8 ``data`` holds a secret in any of its forms (a record's encoded line)."""
         patterns, compiled = self._patterns, self._bytes
         if patterns is None:

@@ -15,6 +15,8 @@ import typing as t
 from importlib import resources as importlib_resources
 from pathlib import Path
 
+from typing_extensions import override
+
 from tap_restgeneric.errors import SourceConfigError
 
 if t.TYPE_CHECKING:
@@ -132,6 +134,7 @@ def _load_yaml(text: str) -> t.Any:
             self.depth = 0
             self.sizes: dict[int, int] = {}
 
+        @override
         def compose_node(self, parent: t.Any, index: t.Any) -> t.Any:
             self.depth += 1
             if self.depth > MAX_CONFIG_DEPTH:
@@ -146,9 +149,8 @@ def _load_yaml(text: str) -> t.Any:
                 elif isinstance(node, yaml.MappingNode):
                     size += sum(self.sizes.get(id(k), 1) + self.sizes.get(id(v), 1) for k, v in node.value)
                 if size > MAX_CONFIG_NODES:
-                    raise ConfigTooLarge(
-                        f"its aliases expand to more than {MAX_CONFIG_NODES:,} values (at line {node.start_mark.line + 1})"
-                    )
+                    line = t.cast("yaml.Node", node).start_mark.line + 1
+                    raise ConfigTooLarge(f"its aliases expand to more than {MAX_CONFIG_NODES:,} values (at line {line})")
                 self.sizes[id(node)] = size
             return node
 
