@@ -20,7 +20,7 @@ from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.paginators import Page
 from tap_restgeneric.http.selectors import RecordSelector, SelectorMismatch
 from tap_restgeneric.http.transport import display_url
-from tap_restgeneric.output.redact import excerpt
+from tap_restgeneric.output.redact import REDACTOR, excerpt
 
 if t.TYPE_CHECKING:
     import logging
@@ -51,7 +51,10 @@ class ResponseReader:
 
     def __call__(self, response: requests.Response) -> Page:
         body = self.parse(response)
-        return Page(response, body, self.select(body, response))
+        # One search of the body for every secret (its records are masked if it holds one): a
+        # search of each record as written cost as much as writing it.
+        holds_secret = REDACTOR.active and REDACTOR.contains_bytes(response.content)
+        return Page(response, body, self.select(body, response), holds_secret=holds_secret)
 
     def _where(self, response: requests.Response) -> str:
         return f"(HTTP {response.status_code}) from {display_url(response.url)}"

@@ -27,6 +27,7 @@ from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
 from tap_restgeneric.http.sampling import SampledStream
 from tap_restgeneric.http.transport import Origin, Transport, response_limits
+from tap_restgeneric.output.redact import MASK, redact_tree
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.templates import template_config
 from tap_restgeneric.values import start_value_problems
@@ -255,6 +256,19 @@ class ResourceStream(SampledStream):
             return records
         return [r for r in map(self.steps.apply, records) if r is not None]
 
+    def without_secrets(self, records: list[dict]) -> list[dict]:
+        """Records of a page whose body holds a secret, with it masked (a secret does not belong in
+        a destination); the first time, one warning names the stream."""
+        masked = [t.cast("dict", redact_tree(record)) for record in records]
+        if masked != records and not self.__dict__.get("_warned_secret"):
+            self.__dict__["_warned_secret"] = True
+            self.logger.warning(
+                "stream '%s': a record holds a secret of the config (an API echoing a credential); it is written as %s",
+                self.name,
+                MASK,
+            )
+        return masked
+
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
         return self.request_records(context)
@@ -286,6 +300,8 @@ class ResourceStream(SampledStream):
                     if window is not None:
                         records = window.keep(records)
                     records = self.processed(records)
+                    if page.holds_secret:
+                        records = self.without_secrets(records)
                     self.prefetch_children(records, context)
                     progress.records += len(records)
                     yield from records

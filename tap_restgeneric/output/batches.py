@@ -25,8 +25,7 @@ import uuid
 from pathlib import Path
 
 from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.output.redact import REDACTOR
-from tap_restgeneric.output.writer import ENCODER, OPEN_BATCH_FILES, redacted_record
+from tap_restgeneric.output.writer import ENCODER, OPEN_BATCH_FILES
 
 from singer_sdk.helpers._batch import SDKBatchMessage
 
@@ -83,15 +82,11 @@ class BatchFiles:
         self._out: t.Any = None
         self._raw: t.Any = None
         self._path = Path()
-        self._redacted: set[str] = set()
 
     def add(self, record: dict) -> list[str] | None:
         if self._out is None:
             self._open()
-        line = ENCODER.encode(record)
-        if REDACTOR.active and REDACTOR.contains_bytes(line):
-            line = ENCODER.encode(redacted_record(self._stream, record, self._redacted))
-        self._out.write(line + b"\n")
+        self._out.write(ENCODER.encode(record) + b"\n")
         self._count += 1
         return self.finish() if self._count >= self._size else None
 

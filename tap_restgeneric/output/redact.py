@@ -111,6 +111,9 @@ class _Patterns:
     #: Runs of letters and digits, one of which every form of every secret holds; None: some secret
     #: has no run long enough, and texts are searched whole.
     anchors: re.Pattern[str] | None
+    #: The same runs, for a quick ``in`` test first (a few C substring searches are several times
+    #: faster than one alternation of them in ``re``).
+    anchor_texts: tuple[str, ...]
     #: The longest text a match can span.
     span: int
 
@@ -118,16 +121,18 @@ class _Patterns:
     def of(cls, values: t.AbstractSet[str]) -> _Patterns:
         ordered = sorted(values, key=len, reverse=True)
         source = "|".join("".join(_char_pattern(char) for char in value) for value in ordered)
-        runs = [max(_ALNUM_RUN.findall(value), key=len, default="") for value in ordered]
+        runs = sorted({max(_ALNUM_RUN.findall(value), key=len, default="") for value in ordered}, key=len, reverse=True)
         anchors = None
         if all(len(run) >= MIN_ANCHOR for run in runs):
-            anchors = re.compile("|".join(map(re.escape, sorted(set(runs), key=len, reverse=True))))
-        return cls(source, re.compile(source), anchors, max(map(len, ordered)) * _CHAR_SPAN)
+            anchors = re.compile("|".join(map(re.escape, runs)))
+        return cls(source, re.compile(source), anchors, tuple(runs), max(map(len, ordered)) * _CHAR_SPAN)
 
     def windows(self, text: str) -> list[tuple[int, int]]:
         """Where in ``text`` a secret can be: around each anchor, merged (all of it: no anchors)."""
         if self.anchors is None:
             return [(0, len(text))]
+        if not any(anchor in text for anchor in self.anchor_texts):
+            return []
         found: list[tuple[int, int]] = []
         for hit in self.anchors.finditer(text):
             start, end = max(hit.start() - self.span, 0), min(hit.end() + self.span, len(text))
@@ -138,6 +143,13 @@ class _Patterns:
         return found
 
 
+def _positions(data: bytes | bytearray, anchor: bytes) -> t.Iterator[int]:
+    at = data.find(anchor)
+    while at >= 0:
+        yield at
+        at = data.find(anchor, at + 1)
+
+
 class Redactor:
     """The secrets the tap knows; called on a text, it returns the text with each masked."""
 
@@ -145,7 +157,7 @@ class Redactor:
         self._values: set[str] = set()
         self._lock = threading.Lock()
         self._patterns: _Patterns | None = None
-        self._bytes: tuple[_Patterns, re.Pattern[bytes], re.Pattern[bytes] | None] | None = None
+        self._bytes: tuple[_Patterns, re.Pattern[bytes], tuple[bytes, ...] | None] | None = None
         self._partial: t.Any = None  # the full pattern in the regex module, for partial matches
 
     def add(self, *values: t.Any) -> None:
@@ -186,19 +198,18 @@ class Redactor:
         return any(patterns.full.search(text, start, end) for start, end in patterns.windows(text))
 
     def contains_bytes(self, data: bytes | bytearray) -> bool:
-        """Whether UTF-8 ``data`` holds a secret in any of its forms (a record's encoded line)."""
+        """Whether UTF-8 ``data`` holds a secret in any of its forms (a response body)."""
         patterns, compiled = self._patterns, self._bytes
         if patterns is None:
             return False
         if compiled is None or compiled[0] is not patterns:
-            anchors = patterns.anchors.pattern.encode() if patterns.anchors is not None else None
-            compiled = self._bytes = (
-                patterns,
-                re.compile(patterns.source.encode("utf-8", "surrogatepass")),
-                re.compile(anchors) if anchors is not None else None,
-            )
-        _, full, anchor = compiled
-        return (anchor is None or anchor.search(data) is not None) and full.search(data) is not None
+            anchors = tuple(text.encode() for text in patterns.anchor_texts) if patterns.anchors is not None else None
+            compiled = self._bytes = (patterns, re.compile(patterns.source.encode("utf-8", "surrogatepass")), anchors)
+        _, full, anchors = compiled
+        if anchors is None:
+            return full.search(data) is not None
+        found = [at for anchor in anchors for at in _positions(data, anchor)]
+        return any(full.search(data, max(at - patterns.span, 0), at + patterns.span) for at in found)
 
     def __call__(self, text: str) -> str:
         patterns = self._patterns

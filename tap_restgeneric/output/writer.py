@@ -4,8 +4,7 @@ A stock SDK tap builds each message's dict, encodes it with simplejson and flush
 per record. Here a RECORD line is encoded by msgspec straight into a 64 KiB buffer on
 stdout's file descriptor (its prefix and suffix precomputed per stream and page), and the
 buffer is flushed only before any other message, so a STATE never precedes the records it
-covers, and at exit. STATE values, and records that hold a secret the tap knows (an API
-echoing a key), are written with every secret redacted.
+covers, and at exit. STATE values are written with every secret redacted.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import contextlib
 import datetime
 import decimal
 import io
-import logging
 import sys
 import typing as t
 
@@ -24,7 +22,7 @@ from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 from singer_sdk.singerlib.messages import SingerMessageType
 from typing_extensions import override
 
-from tap_restgeneric.output.redact import MASK, REDACTOR, redact_tree
+from tap_restgeneric.output.redact import REDACTOR, redact_tree
 
 
 def _enc_hook(obj: t.Any) -> t.Any:
@@ -39,21 +37,6 @@ def _enc_hook(obj: t.Any) -> t.Any:
 
 #: How every message and record is encoded, in a Singer line or a batch file (``output.batches``).
 ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
-
-
-def redacted_record(stream: str, record: dict, warned: set[str]) -> dict:
-    """``record`` with every secret masked in its values and keys; the first time for a stream
-    (``warned`` holds those said already), a warning says so: the value is changed, since a
-    secret does not belong in a destination."""
-    if stream not in warned:
-        warned.add(stream)
-        logging.getLogger("tap-restgeneric").warning(
-            "stream '%s': a record holds a secret of the config (an API echoing a credential); "
-            "its secret values are written as %s",
-            stream,
-            MASK,
-        )
-    return t.cast("dict", redact_tree(record))
 
 
 class OpenBatchFile(t.Protocol):
@@ -102,7 +85,6 @@ class BufferedSingerWriter(GenericSingerWriter):
         self._suffix_time: t.Any = None
         self._suffix_version: t.Any = None
         self._suffix = b"}\n"
-        self._redacted_streams: set[str] = set()
         #: True while a line is being written; a signal handler then leaves ``stop_after_write``
         #: to be raised once the line is whole (raising inside the write could cut it in two).
         self.busy = False
@@ -133,9 +115,6 @@ class BufferedSingerWriter(GenericSingerWriter):
             self._new_suffix(time_extracted, version)
         line = bytearray(prefix)
         ENCODER.encode_into(record, line, -1)
-        if REDACTOR.active and REDACTOR.contains_bytes(line):
-            line = bytearray(prefix)
-            ENCODER.encode_into(redacted_record(stream, record, self._redacted_streams), line, -1)
         line += self._suffix
         self.busy = True
         STDOUT.get().write(line)
