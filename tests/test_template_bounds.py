@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tap_restgeneric.errors import TemplateEvaluationError
-from tap_restgeneric.templates import MAX_STRING_LENGTH, Template
+from tap_restgeneric.template_sandbox import MAX_STRING_LENGTH
+from tap_restgeneric.templates import Template
 from tests.listeners import Listener, Reply, Request
 from tests.support import last_line, run_cli
 
