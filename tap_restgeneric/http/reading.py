@@ -20,7 +20,7 @@ from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.paginators import Page
 from tap_restgeneric.http.selectors import RecordSelector, SelectorMismatch
 from tap_restgeneric.http.transport import display_url
-from tap_restgeneric.output.redact import REDACTOR, excerpt
+from tap_restgeneric.output.redact import MASK, REDACTOR, excerpt, redact_tree
 
 if t.TYPE_CHECKING:
     import logging
@@ -45,16 +45,30 @@ class ResponseReader:
         self.stream_name = stream_name
         self.logger = logger
         self._warned_whole_body = False
+        self._warned_secret = False
         self.selector = RecordSelector(data_selector)
         self.primary_key = tuple(primary_key)
         self._decode = msgspec.json.Decoder().decode
 
     def __call__(self, response: requests.Response) -> Page:
         body = self.parse(response)
-        # One search of the body for every secret (its records are masked if it holds one): a
-        # search of each record as written cost as much as writing it.
-        holds_secret = REDACTOR.active and REDACTOR.contains_bytes(response.content)
-        return Page(response, body, self.select(body, response), holds_secret=holds_secret)
+        records = self.select(body, response)
+        # One search of the body for every secret, and its records masked if it holds one (an API
+        # echoing a credential): searching each record as it is written cost as much as writing it.
+        if records and REDACTOR.active and REDACTOR.contains_bytes(response.content):
+            records = self._without_secrets(records)
+        return Page(response, body, records)
+
+    def _without_secrets(self, records: list[dict]) -> list[dict]:
+        masked = [t.cast("dict", redact_tree(record)) for record in records]
+        if masked != records and not self._warned_secret and self.logger is not None:
+            self._warned_secret = True
+            self.logger.warning(
+                "stream '%s': a record holds a secret of the config (an API echoing a credential); it is written as %s",
+                self.stream_name,
+                MASK,
+            )
+        return masked
 
     def _where(self, response: requests.Response) -> str:
         return f"(HTTP {response.status_code}) from {display_url(response.url)}"

@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime
 import typing as t
 
-import requests
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
-from tap_restgeneric.errors import SourceConfigError, StreamError
+from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.http.actions import ResponseAction
 from tap_restgeneric.http.fanout import FanOut
 from tap_restgeneric.http.incremental import Window, lagged, sorted_by_params
@@ -27,7 +26,6 @@ from tap_restgeneric.http.reading import ResponseReader
 from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
 from tap_restgeneric.http.sampling import SampledStream
 from tap_restgeneric.http.transport import Origin, Transport, response_limits
-from tap_restgeneric.output.redact import MASK, redact_tree
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.templates import template_config
 from tap_restgeneric.values import start_value_problems
@@ -36,6 +34,7 @@ if t.TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Iterable, Iterator
 
+    import requests
     from singer_sdk import Tap
 
     from tap_restgeneric.http.paginators import Page
@@ -166,17 +165,15 @@ class ResourceStream(SampledStream):
                 stream_context=context, next_page_token=PageToken(value, start, paginator, self.resources_of(context))
             )
         )
-        try:
-            return self.build_prepared_request(
-                method=request.method,
-                url=request.url,
-                params=request.encode_params(),
-                headers=request.headers,
-                json=request.data,
-                data=getattr(request, "form", None),
-            )
-        except requests.exceptions.InvalidHeader:
-            raise StreamError(self._in_context(f"stream '{self.name}': {_invalid_header(request.headers)}", context)) from None
+        self.check_headers(request.headers, context)
+        return self.build_prepared_request(
+            method=request.method,
+            url=request.url,
+            params=request.encode_params(),
+            headers=request.headers,
+            json=request.data,
+            data=getattr(request, "form", None),
+        )
 
     def requests_for(self, context: t.Any) -> tuple[Paginator, Callable[[t.Any], requests.PreparedRequest]]:
         """A new paginator, and how to prepare the request of each of its tokens for ``context`` (the doctor's)."""
@@ -256,19 +253,6 @@ class ResourceStream(SampledStream):
             return records
         return [r for r in map(self.steps.apply, records) if r is not None]
 
-    def without_secrets(self, records: list[dict]) -> list[dict]:
-        """Records of a page whose body holds a secret, with it masked (a secret does not belong in
-        a destination); the first time, one warning names the stream."""
-        masked = [t.cast("dict", redact_tree(record)) for record in records]
-        if masked != records and not self.__dict__.get("_warned_secret"):
-            self.__dict__["_warned_secret"] = True
-            self.logger.warning(
-                "stream '%s': a record holds a secret of the config (an API echoing a credential); it is written as %s",
-                self.name,
-                MASK,
-            )
-        return masked
-
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
         return self.request_records(context)
@@ -300,8 +284,6 @@ class ResourceStream(SampledStream):
                     if window is not None:
                         records = window.keep(records)
                     records = self.processed(records)
-                    if page.holds_secret:
-                        records = self.without_secrets(records)
                     self.prefetch_children(records, context)
                     progress.records += len(records)
                     yield from records
@@ -312,26 +294,6 @@ class ResourceStream(SampledStream):
                 self.stop_prefetching_children()
             if self.link is None:
                 self.logger.info(progress.summary(self.retried))
-
-
-def _invalid_header(headers: t.Mapping[str, str]) -> str:
-    """Which header requests refused to send, and why (a value from a template or a parent's field
-    holding a line break would otherwise be a traceback text; the value itself is not repeated)."""
-    refused = next((name for name, value in headers.items() if not _sendable(name, value)), None)
-    if refused is None:
-        return "a header cannot be sent"
-    return (
-        f"header {refused!r} cannot be sent: its value holds a line break (CR or LF) or starts with "
-        "whitespace (from the headers config or a parent's field it reads)"
-    )
-
-
-def _sendable(name: str, value: str) -> bool:
-    try:
-        requests.utils.check_header_validity((name, value))
-    except requests.exceptions.InvalidHeader:
-        return False
-    return True
 
 
 def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:

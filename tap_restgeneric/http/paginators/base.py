@@ -28,8 +28,6 @@ class Page:
     ignored: bool = False
     #: Why paging stopped after this page (set on the last page once the paginator has decided).
     stop_reason: str | None = None
-    #: Its body holds a secret the tap knows (an API echoing a credential): its records are masked.
-    holds_secret: bool = False
 
 
 class PaginatorRefused(Exception):
