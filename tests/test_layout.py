@@ -23,6 +23,8 @@ LAYERS = {
     "tap_restgeneric.schema_drift": 0,
     "tap_restgeneric.output": 1,
     "tap_restgeneric.templates": 2,
+    "tap_restgeneric.template_sandbox": 2,
+    "tap_restgeneric.template_overseer": 2,
     "tap_restgeneric.http": 3,
     "tap_restgeneric.source": 4,
     "tap_restgeneric.tap": 5,
