@@ -25,6 +25,7 @@ from tap_restgeneric.errors import Interrupted, NoSourceError, RestGenericError,
 from tap_restgeneric.output.batches import discard_open_files
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.output.writer import STDOUT, BufferedSingerWriter
+from tap_restgeneric.source.loading import MAX_CONFIG_DEPTH, nesting_problem
 from tap_restgeneric.source.written import written_schema_text
 from tap_restgeneric.tap import TapRestGeneric
 
@@ -200,10 +201,15 @@ def _check_files(argv: list[str]) -> None:
         if flag in ("--config", "--catalog", "--state") and value != "ENV":
             try:
                 document = json.loads(Path(value).read_text())
+            except RecursionError:
+                raise SourceConfigError([f"{flag} {value}: nested deeper than {MAX_CONFIG_DEPTH} levels"]) from None
             except (OSError, ValueError) as exc:
                 raise SourceConfigError([f"{flag} {value}: not a readable JSON file ({type(exc).__name__}: {exc})"]) from None
             if not isinstance(document, dict):
                 raise SourceConfigError([f"{flag} {value}: expected a JSON object, got {type(document).__name__}"])
+            problem = nesting_problem(document)
+            if problem:
+                raise SourceConfigError([f"{flag} {value}: {problem}"])
 
 
 def _no_streams(missing: NoSourceError) -> t.NoReturn:
@@ -241,7 +247,7 @@ def _fail(exc: BaseException, *, unexpected: bool = False) -> t.NoReturn:
     STDOUT.flush()  # records already emitted are out before the error line
     if logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger("tap-restgeneric").debug(REDACTOR("".join(traceback.format_exception(exc))))
-    text = " ".join((str(exc) or type(exc).__name__).split())
+    text = " ".join(REDACTOR(str(exc) or type(exc).__name__).split())  # redacted before a secret's own spaces go
     if unexpected:
         text = f"{type(exc).__name__}: {text}"
     kind = "config error" if isinstance(exc, SourceConfigError) else "state error" if isinstance(exc, StateError) else "error"

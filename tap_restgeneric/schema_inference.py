@@ -7,6 +7,9 @@ import typing as t
 
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Levels of nested objects and lists whose contents get a schema; deeper, an object or list is
+#: written as it is: a record nested hundreds of levels would otherwise exhaust Python's recursion.
+MAX_INFERRED_DEPTH = 32
 
 
 def infer_schema(records: t.Iterable[dict], required: t.Sequence[str] = (), description: str = "") -> dict:
@@ -33,7 +36,9 @@ def _types(schema: dict) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def infer_value_schema(value: t.Any) -> dict:
+def infer_value_schema(value: t.Any, depth: int = MAX_INFERRED_DEPTH) -> dict:
+    if depth <= 0 and isinstance(value, (dict, list)):
+        return {"type": ["object" if isinstance(value, dict) else "array"]}  # no properties or items: as it is
     if value is None:
         return {"type": ["null"]}
     if isinstance(value, bool):
@@ -49,11 +54,11 @@ def infer_value_schema(value: t.Any) -> dict:
             return {"type": ["string"], "format": "date"}
         return {"type": ["string"]}
     if isinstance(value, dict):
-        return {"type": ["object"], "properties": {k: infer_value_schema(v) for k, v in value.items()}}
+        return {"type": ["object"], "properties": {k: infer_value_schema(v, depth - 1) for k, v in value.items()}}
     if isinstance(value, list):
         items: dict | None = None
         for item in value:
-            items = merge_schemas(items, infer_value_schema(item))
+            items = merge_schemas(items, infer_value_schema(item, depth - 1))
         return {"type": ["array"], "items": items or {}}
     return {"type": ["string"]}
 

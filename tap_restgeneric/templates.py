@@ -14,43 +14,35 @@ Context names, by where the template appears:
 - paginator templates: also ``response`` (the parsed JSON body), ``headers``
   (response headers), ``last_record`` (last record of the page)
 
-Jinja's sandbox stops escapes (``__class__``, ``mro``...) but not work: ``'x' * 10**9``
-builds gigabytes and ``10**(10**8)`` hangs, even at compile time (constant folding).
-``BoundedEnvironment`` intercepts every operator, call, filter and test a template
-can run: it refuses, before they run, operations whose result would exceed
-``MAX_STRING_LENGTH`` items or ``MAX_INT_BITS`` bits, counts what each evaluation
-builds against ``MAX_WORK``, and checks a ``TIME_BUDGET`` at each step. Loops and
-macros (``{% for %}``, ``{% macro %}``) are refused at load time: without them, a
-template's work is its length times the bounded cost of each step.
+Templates run in a bounded sandbox (``template_sandbox``: every operation, conversion to
+text and evaluation bounded in size, work and time; ``template_overseer``: the time inside a
+filter's own loop). Loops and macros (``{% for %}``, ``{% macro %}``) are refused at load
+time, and so is nesting deeper than Jinja's parser can take: without them, a template's work
+is its length times the bounded cost of each step.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import math
 import re
-import threading
-import time
 import typing as t
 
-from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, meta, nodes
-from jinja2.nodes import EvalContext
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from typing_extensions import override
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 
 from tap_restgeneric.errors import TemplateEvaluationError, config_path
 from tap_restgeneric.template_names import name_paths, referenced_keys
+from tap_restgeneric.template_overseer import OVERSEER, TemplateTimeout
+from tap_restgeneric.template_sandbox import (
+    ACTIVE,
+    CONTAINERS,
+    MAX_OUTPUT,
+    TIME_BUDGET,
+    BoundedEnvironment,
+    Budget,
+    TemplateLimitError,
+    text_size,
+)
 
-#: The longest string, list or mapping a template may build (items or characters).
-MAX_STRING_LENGTH = 1_000_000
-#: The largest integer a template may compute, in bits (2**4096 is far beyond any id or timestamp).
-MAX_INT_BITS = 4096
-#: Characters and items built in all the steps of one evaluation.
-MAX_WORK = 16_000_000
-#: Seconds one evaluation may take.
-TIME_BUDGET = 1.0
 #: Statements a config template may use; loops and macros are the only ways to repeat work.
 REFUSED_STATEMENTS = {
     nodes.For: "{% for %} loops",
@@ -63,197 +55,44 @@ REFUSED_STATEMENTS = {
     nodes.Extends: "{% extends %}",
     nodes.Block: "{% block %}",
 }
-#: Filters and str methods whose integer arguments are sizes of what they build.
-SIZED_CALLS = frozenset({"center", "ljust", "rjust", "zfill", "indent", "wordwrap", "truncate", "batch", "slice", "expandtabs"})
-_FORMAT_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or more in a format spec
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
+#: Brackets a template may nest (beyond the ``{{ }}`` around it): Jinja's parser recurses a dozen
+#: frames per level, and ran out of recursion at about 80.
+MAX_NESTING = 32
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_DEPTH_CHANGE = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+#: Depth of a template's syntax tree (filters, attributes and operators each add a level).
+MAX_TREE_DEPTH = 80
+
+
+def _tree_depth(ast: nodes.Node) -> int:
+    """How deep a parsed template's syntax tree goes, walked without recursion."""
+    deepest = 0
+    stack = [(ast, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_TREE_DEPTH:
+            stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return deepest
+
+
+def _bracket_depth(source: str) -> int:
+    """The deepest nesting of brackets in a template's text (string literals counted too: an
+    over-estimate only for templates with many brackets inside their strings)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(source):
+        depth = max(depth + _DEPTH_CHANGE[bracket], 0)
+        deepest = max(deepest, depth)
+    return deepest - 2 if "{{" in source or "{%" in source else deepest  # the {{ }} or {% %} delimiters
+
 
 STATIC_NAMES = frozenset({"secrets", "config"})
 REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources"}
 PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record"}
-
-
-class TemplateLimitError(Exception):
-    """A template tried to do more work than the limits allow."""
-
-
-class _Budget:
-    """The work and time left to the evaluation running on this thread."""
-
-    __slots__ = ("deadline", "work")
-
-    def __init__(self) -> None:
-        self.deadline = time.monotonic() + TIME_BUDGET
-        self.work = 0
-
-    def step(self, built: t.Any = None) -> None:
-        if time.monotonic() > self.deadline:
-            raise TemplateLimitError(f"ran longer than {TIME_BUDGET:g} s")
-        size = _size(built)
-        if size > MAX_STRING_LENGTH:
-            raise TemplateLimitError(f"built a value of {size:,} items (limit {MAX_STRING_LENGTH:,})")
-        if size:
-            self.work += size
-            if self.work > MAX_WORK:
-                raise TemplateLimitError(f"built more than {MAX_WORK:,} characters or items in all")
-
-
-_ACTIVE = threading.local()
-
-
-def _budget() -> _Budget:
-    budget = getattr(_ACTIVE, "budget", None)
-    return budget if budget is not None else _Budget()  # compile-time constant folding
-
-
-def _size(value: t.Any) -> int:
-    if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)):
-        return len(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
-        raise TemplateLimitError(f"computed an integer of {value.bit_length():,} bits (limit {MAX_INT_BITS:,})")
-    return 0
-
-
-def _weight(seq: t.Any) -> int:
-    """Characters a sequence stands for once joined (a list of long strings weighs their lengths)."""
-    if isinstance(seq, (str, bytes)):
-        return len(seq)
-    if isinstance(seq, (list, tuple)):
-        return sum(len(item) if isinstance(item, (str, bytes)) else 1 for item in seq)
-    return 0
-
-
-def _check_int(value: t.Any, what: str) -> None:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_STRING_LENGTH:
-        raise TemplateLimitError(f"{what} {value:,} is above the limit {MAX_STRING_LENGTH:,}")
-
-
-def _check_binop(operator: str, left: t.Any, right: t.Any) -> None:
-    """Refuse an operation whose result would be too large, before it runs."""
-    if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
-        if right * math.log2(abs(left)) > MAX_INT_BITS:
-            raise TemplateLimitError(f"{left} ** {right} would exceed {MAX_INT_BITS:,} bits")
-    elif operator == "*":
-        for seq, count in ((left, right), (right, left)):
-            if isinstance(count, int) and not isinstance(count, bool) and _weight(seq) * count > MAX_STRING_LENGTH:
-                raise TemplateLimitError(f"repeating a value {count:,} times would exceed {MAX_STRING_LENGTH:,} items")
-        if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise TemplateLimitError(f"the product would exceed {MAX_INT_BITS:,} bits")
-    elif operator == "+" and _weight(left) + _weight(right) > MAX_STRING_LENGTH:
-        raise TemplateLimitError(f"the concatenation would exceed {MAX_STRING_LENGTH:,} items")
-    elif operator == "%" and isinstance(left, str):
-        _check_format(left, right if isinstance(right, tuple) else (right,))
-
-
-def _check_format(spec: str, args: t.Iterable[t.Any]) -> None:
-    if _FORMAT_WIDTH.search(spec):
-        raise TemplateLimitError("a width or precision in a format string is above the limit")
-    for arg in args:
-        _check_int(arg, "a format argument")
-
-
-def _check_call(name: str, target: t.Any, args: tuple, kwargs: dict) -> None:
-    """Arguments that ask for a huge result: widths, counts, replacement sizes. Only the calls
-    whose integer arguments are sizes are checked so: ``default(1700000000)`` is a timestamp."""
-    if name in SIZED_CALLS:
-        for value in (*args, *kwargs.values()):
-            _check_int(value, f"an argument of {name}()")
-    if name in ("replace", "do_replace") and isinstance(target, str) and len(args) >= 2:
-        old, new = str(args[0]), str(args[1])
-        growth = (len(target) // max(len(old), 1) + 1) * max(len(new) - len(old), 0)
-        if len(target) + growth > MAX_STRING_LENGTH:
-            raise TemplateLimitError(f"{name}() could build more than {MAX_STRING_LENGTH:,} characters")
-    elif name in ("join", "do_join"):
-        parts = target if isinstance(target, (list, tuple)) else args[0] if args and isinstance(args[0], (list, tuple)) else ()
-        if _weight(list(parts)) > MAX_STRING_LENGTH:
-            raise TemplateLimitError(f"{name}() would build more than {MAX_STRING_LENGTH:,} characters")
-    elif name in ("format", "format_map", "do_format") and isinstance(target, str):
-        _check_format(target, args)
-    elif name == "expandtabs" and isinstance(target, str):
-        width = args[0] if args else kwargs.get("tabsize", 8)
-        if isinstance(width, int) and target.count("\t") * width > MAX_STRING_LENGTH:
-            raise TemplateLimitError(f"expandtabs() would build more than {MAX_STRING_LENGTH:,} characters")
-
-
-def _guarded(name: str, func: t.Any) -> t.Callable[..., t.Any]:
-    """A filter or test that checks its arguments first and counts what it builds."""
-
-    @functools.wraps(func)  # keeps Jinja's pass_context/pass_environment marks
-    def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        budget = _budget()
-        budget.step()
-        values = [a for a in args if not _is_jinja_internal(a)]
-        target, rest = (values[0], tuple(values[1:])) if values else (None, ())
-        _check_call(name, target, rest, kwargs)
-        result = func(*args, **kwargs)
-        budget.step(result)
-        return result
-
-    return call
-
-
-def _is_jinja_internal(value: t.Any) -> bool:
-    """What Jinja passes to filters marked pass_context / pass_eval_context / pass_environment."""
-    return isinstance(value, (Context, EvalContext, Environment))
-
-
-class BoundedEnvironment(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox with every operator, call, filter and test bounded."""
-
-    intercepted_binops = frozenset({"*", "**", "+", "-", "/", "//", "%"})
-    intercepted_unops = frozenset({"-", "+"})
-
-    def __init__(self, **options: t.Any) -> None:
-        super().__init__(**options)
-        # Helpers that only exist to produce text (lorem ipsum) or state are not needed in a config.
-        for name in ("lipsum", "cycler", "joiner"):
-            self.globals.pop(name, None)
-        self.filters = {name: _guarded(name, func) for name, func in self.filters.items()}
-        self.tests = {name: _guarded(name, func) for name, func in self.tests.items()}
-
-    @override
-    def call_binop(self, context: t.Any, operator: str, left: t.Any, right: t.Any) -> t.Any:
-        budget = _budget()
-        budget.step()
-        _check_binop(operator, left, right)
-        result = super().call_binop(context, operator, left, right)
-        budget.step(result)
-        return result
-
-    @override
-    def call(self, context: t.Any, obj: t.Any, /, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        budget = _budget()
-        budget.step()
-        _check_call(getattr(obj, "__name__", ""), getattr(obj, "__self__", None), args, kwargs)
-        result = super().call(context, obj, *args, **kwargs)
-        budget.step(result)
-        return result
-
-    @override
-    def wrap_str_format(self, value: t.Any) -> t.Callable[..., str] | None:
-        sandboxed = super().wrap_str_format(value)
-        if sandboxed is None:
-            return None
-        spec = value.__self__
-
-        def checked(*args: t.Any, **kwargs: t.Any) -> str:
-            mapping = args[0] if args and isinstance(args[0], dict) else {}
-            _check_format(spec, (*args, *kwargs.values(), *mapping.values()))
-            return sandboxed(*args, **kwargs)
-
-        checked.__name__ = value.__name__
-        return checked
-
-    @override
-    def getattr(self, obj: t.Any, attribute: str) -> t.Any:
-        _budget().step()
-        return super().getattr(obj, attribute)
-
-    @override
-    def getitem(self, obj: t.Any, argument: t.Any) -> t.Any:
-        _budget().step()
-        return super().getitem(obj, argument)
 
 
 _ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -271,10 +110,20 @@ class Template:
     def __init__(self, source: str, where: str, allowed: t.AbstractSet[str]) -> None:
         self.source = source
         self.where = where
+        too_deep = (
+            f"{where}: template nested too deeply (more than {MAX_NESTING} levels of brackets, or a syntax tree "
+            f"more than {MAX_TREE_DEPTH} deep: a chain of filters, attributes or operators)"
+        )
+        if _bracket_depth(source) > MAX_NESTING:
+            raise ValueError(too_deep)
         try:
             ast = _ENV.parse(source)
         except TemplateSyntaxError as exc:
             raise ValueError(f"{where}: template syntax error: {exc.message}") from None
+        except RecursionError:  # Jinja's parser recurses per level: a chain of unary operators
+            raise ValueError(too_deep) from None
+        if _tree_depth(ast) > MAX_TREE_DEPTH:  # its analysis and code generator recurse per node (filter chains)
+            raise ValueError(too_deep)
         for node_type, label in REFUSED_STATEMENTS.items():
             if next(ast.find_all(node_type), None) is not None:
                 raise ValueError(f"{where}: {label} are not allowed in config templates (expressions and {{% if %}} are)")
@@ -310,12 +159,23 @@ class Template:
         return bool(self.secret_names)
 
     def __call__(self, context: t.Mapping[str, t.Any]) -> t.Any:
-        outer = getattr(_ACTIVE, "budget", None)
-        _ACTIVE.budget = budget = _Budget()
+        outer = getattr(ACTIVE, "budget", None)
+        ACTIVE.budget = budget = Budget()
+        evaluation = OVERSEER.start() if outer is None else None
         try:
-            result = self._expression(**context) if self._expression is not None else self._template.render(**context)
-            budget.step(result)
+            try:
+                result = self._expression(**context) if self._expression is not None else self._template.render(**context)
+                budget.step(result)
+                if isinstance(result, CONTAINERS) and text_size(result, MAX_OUTPUT) > MAX_OUTPUT:
+                    raise TemplateLimitError(f"its value would be more than {MAX_OUTPUT:,} characters as text")
+            finally:
+                if evaluation is not None:
+                    OVERSEER.finish(evaluation)
             return result
+        except TemplateTimeout:  # raised by the overseer, perhaps as the finally above began
+            if evaluation is not None:
+                OVERSEER.finish(evaluation)
+            raise TemplateEvaluationError(f"{self.where}: template refused: ran longer than {TIME_BUDGET:g} s") from None
         except TemplateLimitError as exc:
             raise TemplateEvaluationError(f"{self.where}: template refused: {exc}") from None
         except TemplateEvaluationError:
@@ -323,7 +183,7 @@ class Template:
         except Exception as exc:  # noqa: BLE001 - any failure inside a template is reported with its path
             raise TemplateEvaluationError(f"{self.where}: template error: {type(exc).__name__}: {exc}") from None
         finally:
-            _ACTIVE.budget = outer
+            ACTIVE.budget = outer
 
 
 def compile_tree(value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:
@@ -374,27 +234,28 @@ def templates_in(value: t.Any) -> t.Iterator[Template]:
             yield from templates_in(v)
 
 
-# Hooks for a second front-end with its own environment and rendering rules (the Airbyte
-# manifests' interpolation, tap_restgeneric.airbyte): the same bounds, without its internals.
-
-
-def bounded_callable(name: str, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
-    """``func`` with the argument checks and work count of the built-in filters (for filters added later)."""
-    return _guarded(name, func)
+# A hook for a second front-end with its own environment and rendering rules (the Airbyte
+# manifests' interpolation, tap_restgeneric.airbyte): the same bounds, without its internals
+# (its filters and steps: template_sandbox's bounded_callable and charge).
 
 
 @contextlib.contextmanager
 def evaluation_budget() -> t.Iterator[None]:
-    """One evaluation's work and time budget, as :class:`Template` runs each call in; a template
-    that exceeds it raises :class:`TemplateLimitError`."""
-    outer = getattr(_ACTIVE, "budget", None)
-    _ACTIVE.budget = _Budget()
+    """One evaluation's work and time budget, as :class:`Template` runs each call in, the overseer
+    included (the time inside a filter's own loop); a template that exceeds it raises
+    :class:`TemplateLimitError`."""
+    outer = getattr(ACTIVE, "budget", None)
+    ACTIVE.budget = Budget()
+    evaluation = OVERSEER.start() if outer is None else None
     try:
-        yield
+        try:
+            yield
+        finally:
+            if evaluation is not None:
+                OVERSEER.finish(evaluation)
+    except TemplateTimeout:  # raised by the overseer, perhaps as the finally above began
+        if evaluation is not None:
+            OVERSEER.finish(evaluation)
+        raise TemplateLimitError(f"ran longer than {TIME_BUDGET:g} s") from None
     finally:
-        _ACTIVE.budget = outer
-
-
-def charge(built: t.Any = None) -> None:
-    """One step of the running evaluation, and the size of what it built, counted against its budget."""
-    _budget().step(built)
+        ACTIVE.budget = outer

@@ -25,6 +25,8 @@ LAYERS = {
     "tap_restgeneric.windows": 0,
     "tap_restgeneric.output": 1,
     "tap_restgeneric.templates": 2,
+    "tap_restgeneric.template_sandbox": 2,
+    "tap_restgeneric.template_overseer": 2,
     "tap_restgeneric.http": 3,
     "tap_restgeneric.source": 4,
     # Airbyte manifests are read here and translated into the source model: above source, below the tap

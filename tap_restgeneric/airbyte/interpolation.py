@@ -1,5 +1,5 @@
 """Airbyte's interpolation (``{{ ... }}`` in a manifest) as airbyte-cdk 7.39.1 evaluates it, in the
-tap's bounded Jinja sandbox (:class:`tap_restgeneric.templates.BoundedEnvironment`).
+tap's bounded Jinja sandbox (:class:`tap_restgeneric.template_sandbox.BoundedEnvironment`).
 
 The CDK's rules, kept:
 
@@ -35,15 +35,14 @@ from typing_extensions import override
 from tap_restgeneric.airbyte.macros import FILTERS, Clock, macros, utc_now
 from tap_restgeneric.datetimes import UTC, strftime
 from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError
-from tap_restgeneric.templates import (
+from tap_restgeneric.template_sandbox import (
     MAX_STRING_LENGTH,
-    REFUSED_STATEMENTS,
     BoundedEnvironment,
     TemplateLimitError,
     bounded_callable,
     charge,
-    evaluation_budget,
 )
+from tap_restgeneric.templates import REFUSED_STATEMENTS, evaluation_budget
 
 #: The aliases the CDK gives ``stream_slice`` in every template.
 SLICE_ALIASES = ("stream_interval", "stream_partition")

@@ -26,7 +26,7 @@ from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.deadlines import new_session
 from tap_restgeneric.http.retry import RateLimiter, retry_delay
 from tap_restgeneric.http.transport import Origin, Transport, connection_problem, display_url
-from tap_restgeneric.output.redact import REDACTOR
+from tap_restgeneric.output.redact import REDACTOR, excerpt
 
 if t.TYPE_CHECKING:
     import logging
@@ -140,7 +140,7 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
         assert response is not None
         status = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
         if response.status_code >= 400:
-            snippet = " ".join(response.text[:200].split())
+            snippet = excerpt(response.text)
             refused = ": the token endpoint refused the client credentials" if response.status_code in (400, 401, 403) else ""
             raise StreamError(f"{where}: {status}{refused}" + (f" ({snippet})" if snippet else ""))
         try:

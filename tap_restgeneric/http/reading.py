@@ -10,6 +10,7 @@ properties) fails the stream with one line naming it and the URL.
 from __future__ import annotations
 
 import codecs
+import sys
 import typing as t
 
 import msgspec
@@ -19,6 +20,7 @@ from tap_restgeneric.errors import StreamError
 from tap_restgeneric.http.paginators import Page
 from tap_restgeneric.http.selectors import RecordSelector, SelectorMismatch
 from tap_restgeneric.http.transport import display_url
+from tap_restgeneric.output.redact import MASK, REDACTOR, excerpt, redact_tree
 
 if t.TYPE_CHECKING:
     import logging
@@ -48,6 +50,7 @@ class ResponseReader:
         self.stream_name = stream_name
         self.logger = logger
         self._warned_whole_body = False
+        self._warned_secret = False
         self.selector = RecordSelector(data_selector)
         self.primary_key = tuple(primary_key)
         #: The JSON decoder (msgspec's); passed in only to try another decoder's ways of failing.
@@ -55,12 +58,28 @@ class ResponseReader:
 
     def __call__(self, response: requests.Response) -> Page:
         body = self.parse(response)
-        page = Page(response, body, self.select(body, response), size=len(response.content))
+        records = self.select(body, response)
+        # One search of the body for every secret, and its records masked if it holds one (an API
+        # echoing a credential): searching each record as it is written cost as much as writing it.
+        if records and REDACTOR.active and REDACTOR.contains_bytes(response.content):
+            records = self._without_secrets(records)
+        page = Page(response, body, records, size=len(response.content))
         # The bytes are parsed: a page that waits to be read (fetched ahead) would hold them twice
         # over. Nothing reads a response's body once it is a page (recordings are saved when it
         # arrives); its headers, URL and timing stay. ``_content`` is where requests keeps it.
         response._content = b""  # noqa: SLF001
         return page
+
+    def _without_secrets(self, records: list[dict]) -> list[dict]:
+        masked = [t.cast("dict", redact_tree(record)) for record in records]
+        if masked != records and not self._warned_secret and self.logger is not None:
+            self._warned_secret = True
+            self.logger.warning(
+                "stream '%s': a record holds a secret of the config (an API echoing a credential); it is written as %s",
+                self.stream_name,
+                MASK,
+            )
+        return masked
 
     def _where(self, response: requests.Response) -> str:
         return f"(HTTP {response.status_code}) from {display_url(response.url)}"
@@ -83,7 +102,12 @@ class ResponseReader:
                 ) from None
         try:
             return self._decode(content)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except RecursionError:  # msgspec stops at Python's recursion limit: reading it again will not help
+            raise StreamError(
+                f"stream '{self.stream_name}': response is JSON nested too deeply to read "
+                f"(close to Python's limit of {sys.getrecursionlimit()} levels) {self._where(response)}"
+            ) from None
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             kind = response.headers.get("Content-Type", "no Content-Type")
             raise UnreadableBody(
                 f"stream '{self.stream_name}': response is {_decode_problem(exc)} ({kind}, HTTP {response.status_code}) "
@@ -95,7 +119,7 @@ class ResponseReader:
         if body is None:
             return []
         if self.selector.automatic and isinstance(body, dict) and any(key in body for key in ERROR_KEYS):
-            snippet = " ".join(msgspec.json.encode(body).decode()[:200].split())
+            snippet = excerpt(msgspec.json.encode(body).decode())
             raise StreamError(
                 f"stream '{self.stream_name}': the response is an error, not data {self._where(response)}: {snippet}"
             )
@@ -119,7 +143,7 @@ class ResponseReader:
                     f"(item {index}), not an object {self._where(response)}"
                 )
         if records and self.primary_key and not any(key in records[0] for key in self.primary_key):
-            snippet = " ".join(msgspec.json.encode(records[0]).decode()[:200].split())
+            snippet = excerpt(msgspec.json.encode(records[0]).decode())
             raise StreamError(
                 f"stream '{self.stream_name}': a record has none of the key properties {', '.join(self.primary_key)}, "
                 f"so the response is probably not data {self._where(response)}: {snippet}"
@@ -141,6 +165,4 @@ def _decode_problem(exc: Exception) -> str:
     both are said the same way, whichever msgspec pyproject.toml's range installs."""
     if isinstance(exc, UnicodeDecodeError) or str(exc).startswith("Invalid UTF-8"):
         return "not valid UTF-8"
-    if isinstance(exc, RecursionError):
-        return "JSON nested too deeply"
     return "not JSON"

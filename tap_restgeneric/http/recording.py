@@ -111,6 +111,9 @@ class Tape:
         method_url, digest = request_key(request, secret_params)
         body = response.content.decode("utf-8", "replace")
         if holds_credentials:
+            # The token is known to the redactor only once the tap reads it, after this: a server
+            # may hand it out in a header too (or echo it in another field), masked by value here.
+            REDACTOR.add(*_credential_values(body))
             body = _masked_tokens(body)
         saved = {
             "request": method_url,
@@ -156,6 +159,22 @@ class Tape:
         return f" (closest recorded: {closest[0]})" if closest else " (the recording has no response)"
 
 
+def _is_credential_key(key: str) -> bool:
+    lower = key.lower()
+    return ("token" in lower or "secret" in lower) and lower != "token_type"
+
+
+def _credential_values(body: str) -> list[str]:
+    """The values of a token response's ``*token*`` / ``*secret*`` fields (none if not JSON)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return []
+    if not isinstance(document, dict):
+        return []
+    return [str(v) for k, v in document.items() if _is_credential_key(k) and isinstance(v, (str, int, float))]
+
+
 def _masked_tokens(body: str) -> str:
     """A token response with every ``*token*`` / ``*secret*`` value masked (all of it, if not JSON)."""
     try:
@@ -164,8 +183,5 @@ def _masked_tokens(body: str) -> str:
         return REPLAYED_SECRET
     if not isinstance(document, dict):
         return REPLAYED_SECRET
-    masked = {
-        k: REPLAYED_SECRET if ("token" in k.lower() or "secret" in k.lower()) and k.lower() != "token_type" else v
-        for k, v in document.items()
-    }
+    masked = {k: REPLAYED_SECRET if _is_credential_key(k) else v for k, v in document.items()}
     return json.dumps(masked)

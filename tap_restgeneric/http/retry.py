@@ -1,8 +1,8 @@
 """How long to wait before a retry, and the rate limiter every request of the tap passes.
 
-The delay is ``Retry-After`` when the response has one (seconds or an HTTP date), capped
-at the error handler's ``max_retry_after``; otherwise ``backoff_factor * 2 ** attempt``,
-capped at ``MAX_BACKOFF``. A ``Retry-After`` pauses every request of the tap, not only
+The delay is ``Retry-After`` when the response has a valid one (seconds or an HTTP date), capped
+at the error handler's ``max_retry_after``; otherwise (none, or ``nan``, ``inf``, negative,
+garbage) ``backoff_factor * 2 ** attempt``, capped at ``MAX_BACKOFF``. A ``Retry-After`` pauses every request of the tap, not only
 the one that got it: the API said so to the client, not to one thread.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import math
+import re
 import threading
 import time
 import typing as t
@@ -79,24 +81,29 @@ def retry_delay(
 ) -> float:
     """Seconds to wait before retry number ``attempt + 1`` (see the module docstring)."""
     retry_after = response.headers.get("Retry-After") if response is not None else None
-    if retry_after:
-        seconds = retry_after_seconds(retry_after)
-        if seconds is not None:
-            seconds = min(max(seconds, 0.0), float(error_handler["max_retry_after"]))
-            limiter.pause(seconds)
-            return seconds
+    seconds = retry_after_seconds(retry_after) if retry_after else None
+    if seconds is not None:
+        seconds = min(max(seconds, 0.0), float(error_handler["max_retry_after"]))  # a date already past: retry now
+        limiter.pause(seconds)
+        return seconds
     return min(float(error_handler["backoff_factor"]) * (2**attempt), MAX_BACKOFF)
 
 
+#: ``Retry-After`` as delay-seconds (RFC 9110: digits; a fraction is accepted, as some APIs send one).
+_DELAY_SECONDS = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*")
+
+
 def retry_after_seconds(value: str, now: float | None = None) -> float | None:
-    """A ``Retry-After`` value in seconds: a number, or an HTTP date less ``now`` (default: the time
-    of day); None when it is neither."""
-    try:
-        return float(value)
-    except ValueError:
-        pass
+    """The seconds a ``Retry-After`` value asks for: delay-seconds, or an HTTP date less ``now``
+    (default: the time of day; negative for a date already past, which ``retry_delay`` makes 0), or
+    None when it is neither (``nan``, ``inf``, ``-5``, garbage): the normal backoff then applies. A
+    huge value is capped by the caller (``max_retry_after``)."""
+    seconds = _DELAY_SECONDS.fullmatch(value)
+    if seconds is not None:
+        return float(seconds.group(1))  # finite: at most ~1e308 for the digits a header can hold, or inf
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        delay = when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return when.timestamp() - (time.time() if now is None else now)
+    return delay if math.isfinite(delay) else None

@@ -21,6 +21,7 @@ from tap_restgeneric.http.pages import Abandoned
 from tap_restgeneric.http.paginators import Page
 from tap_restgeneric.http.retry import RateLimiter, retry_delay
 from tap_restgeneric.http.transport import Transport, connection_problem, display_url
+from tap_restgeneric.output.redact import excerpt
 
 if t.TYPE_CHECKING:
     import threading
@@ -72,7 +73,7 @@ class SendingStream(RESTStream):
             raise RetriableAPIError(where, response)
         if status in (401, 403):
             raise FatalAPIError(f"{where}: the API refused the credentials (check `secrets` and client.auth)")
-        snippet = response.text[:200].replace("\n", " ") if response.content else ""
+        snippet = excerpt(response.text) if response.content else ""
         raise FatalAPIError(f"{where}: {snippet}" if snippet else where)
 
     @override
@@ -182,6 +183,20 @@ class SendingStream(RESTStream):
         prefix = f"stream '{self.name}'"
         return prefix + label + message[len(prefix) :] if label and message.startswith(prefix) else message
 
+    def check_headers(self, headers: t.Mapping[str, str], context: t.Any) -> None:
+        """A header requests would refuse to send (a value from a template or a parent's field
+        holding a line break) is one line naming the stream, the parent record and the header
+        (the value itself is not repeated), not requests' InvalidHeader text."""
+        refused = next((name for name, value in headers.items() if not _sendable(name, value)), None)
+        if refused is not None:
+            raise StreamError(
+                self._in_context(
+                    f"stream '{self.name}': header {refused!r} cannot be sent: its value holds a line break (CR or LF) "
+                    "or starts with whitespace (from the headers config or a parent's field it reads)",
+                    context,
+                )
+            )
+
     def context_label(self, context: t.Any) -> str:  # noqa: ARG002 - a top-level stream's contexts need no name
         """How errors name the context a request was made for (a child stream: its parent record)."""
         return ""
@@ -205,3 +220,11 @@ class SendingStream(RESTStream):
             return Page(response, None, [], ignored=True)
         self.validate_response(response)
         return self._reader(response)
+
+
+def _sendable(name: str, value: str) -> bool:
+    try:
+        requests.utils.check_header_validity((name, value))
+    except requests.exceptions.InvalidHeader:
+        return False
+    return True

@@ -174,6 +174,7 @@ class ResourceStream(StartingStream):
                 stream_context=context, next_page_token=PageToken(value, start, paginator, self.resources_of(context))
             )
         )
+        self.check_headers(request.headers, context)
         return self.build_prepared_request(
             method=request.method,
             url=request.url,

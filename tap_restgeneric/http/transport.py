@@ -145,8 +145,12 @@ def _decoder(encoding: str) -> t.Any:
 
 
 def read_body(response: requests.Response, max_bytes: int, label: str) -> bytes:
-    """The decoded body, read in chunks and decompressed at most ``max_bytes`` (+1) at a time."""
-    decoder = _decoder(response.headers.get("Content-Encoding", ""))
+    """The decoded body, read in chunks and decompressed at most ``max_bytes`` (+1) at a time.
+
+    A gzip body may be several members one after another (RFC 1952, as ``gzip -c a b`` or a
+    server compressing chunk by chunk writes it): each is decoded, within the same bound."""
+    encoding = response.headers.get("Content-Encoding", "")
+    decoder = _decoder(encoding)
     body = bytearray()
 
     def too_large() -> ResponseTooLarge:
@@ -155,14 +159,24 @@ def read_body(response: requests.Response, max_bytes: int, label: str) -> bytes:
             "(the max_response_mb setting); stopped reading it"
         )
 
+    def inflate(data: bytes) -> None:
+        nonlocal decoder
+        while len(body) <= max_bytes:  # room for at least one byte: a max_length of 0 means no bound
+            body.extend(decoder.decompress(data, max_bytes + 1 - len(body)))
+            data = decoder.unconsumed_tail
+            if data:
+                continue
+            following = decoder.unused_data if decoder.eof else b""
+            if not following.strip(b"\0"):  # no next member (zero padding after the last is allowed)
+                return
+            decoder = _decoder(encoding)
+            data = following
+
     for chunk in response.raw.stream(_CHUNK, decode_content=False):
         if decoder is None:
             body += chunk
         else:
-            data = decoder.decompress(chunk, max_bytes + 1 - len(body))
-            body += data
-            while decoder.unconsumed_tail and len(body) <= max_bytes:
-                body += decoder.decompress(decoder.unconsumed_tail, max_bytes + 1 - len(body))
+            inflate(chunk)
         if len(body) > max_bytes:
             raise too_large()
     if decoder is not None:

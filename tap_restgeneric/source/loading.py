@@ -16,6 +16,8 @@ import typing as t
 from importlib import resources as importlib_resources
 from pathlib import Path
 
+from typing_extensions import override
+
 from tap_restgeneric.errors import NoSourceError, SourceConfigError
 
 if t.TYPE_CHECKING:
@@ -120,6 +122,11 @@ def _read(settings: t.Mapping[str, t.Any], invocation: Invocation) -> tuple[str,
                 value = _load_yaml(value)
             except _yaml_error() as exc:
                 raise SourceConfigError([f"source: not valid JSON or YAML: {_yaml_problem(exc)}"]) from None
+            except ConfigTooLarge as exc:
+                raise SourceConfigError([f"source: {exc}"]) from None
+        problem = nesting_problem(value)
+        if problem:
+            raise SourceConfigError([f"source: {problem}"])
         return "custom", value
     path = invocation.file(str(value))  # an absolute path stays as it is
     if not path.is_file():
@@ -129,14 +136,77 @@ def _read(settings: t.Mapping[str, t.Any], invocation: Invocation) -> tuple[str,
         return path.stem, _load_yaml(path.read_text())
     except _yaml_error() as exc:
         raise SourceConfigError([f"source_file: '{path}' is not valid YAML or JSON: {_yaml_problem(exc)}"]) from None
+    except ConfigTooLarge as exc:
+        raise SourceConfigError([f"source_file: '{path}': {exc}"]) from None
+
+
+#: Levels of nesting a config document (YAML or JSON: a source, a settings, state or catalog file)
+#: may have: deeper, Python's recursion runs out in the tap or its libraries.
+MAX_CONFIG_DEPTH = 100
+#: Values a YAML document may stand for once its aliases are expanded (a "billion laughs" document
+#: of a few lines stands for 10**9; the largest real config has a few thousand).
+MAX_CONFIG_NODES = 1_000_000
+
+
+class ConfigTooLarge(ValueError):
+    """A config document nested too deeply, or whose aliases expand to too many values."""
 
 
 def _load_yaml(text: str) -> t.Any:
-    """YAML (or JSON) text -> data. PyYAML is imported here, when a source is YAML text or a file:
-    a source given as a JSON object (Meltano's and the benchmarks') starts 10 ms sooner."""
+    """YAML (or JSON) text -> data, within MAX_CONFIG_DEPTH and MAX_CONFIG_NODES (``ConfigTooLarge``).
+    PyYAML is imported here, when a source is YAML text or a file: a source given as a JSON object
+    (Meltano's and the benchmarks') starts 10 ms sooner."""
     import yaml  # noqa: PLC0415
 
-    return yaml.safe_load(text)
+    class BoundedLoader(yaml.SafeLoader):
+        """PyYAML's safe loader, counting while it composes: the nesting depth, and the values each
+        node stands for with its aliases expanded (an alias is the anchored node again, so it costs
+        nothing to load, but everything that walks the data walks it once per alias)."""
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.depth = 0
+            self.sizes: dict[int, int] = {}
+
+        @override
+        def compose_node(self, parent: t.Any, index: t.Any) -> t.Any:
+            self.depth += 1
+            if self.depth > MAX_CONFIG_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigTooLarge(f"nested deeper than {MAX_CONFIG_DEPTH} levels at line {mark.line + 1}")
+            node = super().compose_node(parent, index)
+            self.depth -= 1
+            if id(node) not in self.sizes:
+                size = 1
+                if isinstance(node, yaml.SequenceNode):
+                    size += sum(self.sizes.get(id(item), 1) for item in node.value)
+                elif isinstance(node, yaml.MappingNode):
+                    size += sum(self.sizes.get(id(k), 1) + self.sizes.get(id(v), 1) for k, v in node.value)
+                if size > MAX_CONFIG_NODES:
+                    line = t.cast("yaml.Node", node).start_mark.line + 1
+                    raise ConfigTooLarge(f"its aliases expand to more than {MAX_CONFIG_NODES:,} values (at line {line})")
+                self.sizes[id(node)] = size
+            return node
+
+    loader = BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def nesting_problem(document: t.Any, limit: int = MAX_CONFIG_DEPTH) -> str | None:
+    """Why a loaded JSON document is too deep for the tap (None: it is not); walked without recursion."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return f"nested deeper than {limit} levels"
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return None
 
 
 def _yaml_error() -> type[yaml.YAMLError]:

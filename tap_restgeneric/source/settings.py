@@ -15,6 +15,7 @@ import typing as t
 
 import jsonschema
 
+from tap_restgeneric.output.redact import excerpt
 from tap_restgeneric.source.validation import format_path
 from tap_restgeneric.values import parse_date
 
@@ -63,9 +64,9 @@ def check_settings(settings: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any
             problems.append(f"{where}: must be {relation} {error.validator_value}, got {error.instance!r}")
         elif error.validator == "type":
             expected = " or ".join(t_ for t_ in _types({"type": error.validator_value}) if t_ != "null")
-            problems.append(f"{where}: expected {expected}, got {error.instance!r}"[:300])
+            problems.append(excerpt(f"{where}: expected {expected}, got {error.instance!r}", 300))
         elif error.validator != "format":
-            problems.append(f"{where}: {error.message}"[:300])
+            problems.append(excerpt(f"{where}: {error.message}", 300))
     start_date = checked.get("start_date")
     if isinstance(start_date, str) and parse_date(start_date) is None:
         problems.append(

@@ -21,6 +21,7 @@ from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, OAUTH2_CLIE
 from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS
 from tap_restgeneric.http.recording import REPLAYED_SECRET
 from tap_restgeneric.http.selectors import JSONPath
+from tap_restgeneric.output.redact import excerpt
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.source.family import bind_path_params, bind_resolve_params, check_family, dlt_placeholders, parent_link
 from tap_restgeneric.source.hints import column_schemas, ignored_hints
@@ -91,14 +92,14 @@ def _schema_problem(error: jsonschema.ValidationError) -> str:
     if validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return f"{where}: expected {expected}, got {_json_type(error.instance)} {error.instance!r}"[:300]
+        return excerpt(f"{where}: expected {expected}, got {_json_type(error.instance)} {error.instance!r}", 300)
     if validator == "pattern":
         return f"{where}: {error.instance!r} is not a valid name (letters, digits and _, not starting with a digit)"
     if validator == "minItems":
         return f"{where}: at least {error.validator_value} item(s) required, got none"
     if validator in ("minimum", "maximum", "minLength"):
         return f"{where}: {error.message}"
-    return f"{where}: {error.message}"[:300]
+    return excerpt(f"{where}: {error.message}", 300)
 
 
 def _json_type(value: t.Any) -> str:
