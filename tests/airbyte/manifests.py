@@ -37,6 +37,8 @@ class Pin:
     url: str
     sha256: str
     member: str  # the manifest's path inside the wheel
+    streams: int = 0
+    manifest_version: str = ""  # the CDK version the manifest was written for
     components: tuple[str, ...] = ()  # what it exercises (tests/airbyte/census.py names)
 
     @property
