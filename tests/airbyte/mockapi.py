@@ -12,7 +12,7 @@ the connector config, every stream's endpoint answers on 127.0.0.1:
   unless `inject_on_first_request`), OffsetIncrement's offset, CursorPagination's token put where
   `cursor_value` reads it (`response.a.b`, `headers[...]`, a `Link` header, `last_record`) with
   `stop_condition` made true on the last page; a page-size paginator gets `page_size + 1` records (a
-  full page, then a short one) when its page size is at most 50;
+  full page, then a short one) when its page size is at most 50 (10 for a partitioned stream), else 3;
 - records filtered by the window's start/end when the request carries them (`start_time_option`,
   `end_time_option`, or request parameters rendered from `stream_interval`);
 - children's records derived from the partition in their path or parameters, so that parent and child
@@ -41,7 +41,10 @@ import jinja2
 
 from tests.airbyte import interp, resolve, timefmt
 
+# A page-size paginator gets page_size + 1 records (a full page, then a short one) when its page size is at
+# most this; a partitioned stream (one request chain per parent record or list value) only up to the second.
 MAX_SIZE_FOR_TWO_PAGES = 50
+MAX_SIZE_FOR_TWO_PAGES_PER_PARTITION = 10
 CURSOR_PAGE_LENGTH = 2
 RECORDS_PER_PARTITION = 3
 MAX_EXTRA_FIELDS = 5
@@ -51,7 +54,7 @@ _RESPONSE_PATH = re.compile(
     r"\bresponse((?:\s*\.\s*(?!get\b)[A-Za-z_]\w*|\[\s*['\"][^'\"]+['\"]\s*\]|\.get\(\s*['\"][^'\"]+['\"][^)]*\))+)"
 )
 _HEADER_NAME = re.compile(r"\bheaders(?:\[\s*['\"]([^'\"]+)['\"]\s*\]|\.get\(\s*['\"]([^'\"]+)['\"]|\.([A-Za-z_][\w-]*))")
-_PATH_KEY = re.compile(r"\.\s*([A-Za-z_]\w*)|\[\s*['\"]([^'\"]+)['\"]\s*\]|\.get\(\s*['\"]([^'\"]+)['\"]")
+_PATH_KEY = re.compile(r"\.get\(\s*['\"]([^'\"]+)['\"]|\.\s*([A-Za-z_]\w*)|\[\s*['\"]([^'\"]+)['\"]\s*\]")
 _RECORD_FIELD = re.compile(
     r"\b(?:record|last_record)(?:\[\s*['\"]([^'\"]+)['\"]\s*\]|\.get\(\s*['\"]([^'\"]+)['\"]|\.([A-Za-z_]\w*))"
 )
@@ -146,6 +149,7 @@ class Endpoint:
     fields: dict[str, dict[str, t.Any]]
     id_fields: set[str]
     parameters: dict[str, t.Any]
+    partitioned: bool = False
     tokens: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
@@ -356,6 +360,7 @@ class MockApi:
             fields=fields,
             id_fields=id_fields,
             parameters=stream.get(resolve.PARAMETERS_KEY, {}),
+            partitioned=bool(retriever.get("partition_router")),
         )
 
     def _paging(self, retriever: dict[str, t.Any]) -> Paging:
@@ -444,8 +449,10 @@ class MockApi:
                 str(component.get("expires_in_name") or "expires_in"): 3600,
                 "token_type": "Bearer",
             }
-            if component.get("refresh_token_updater"):
-                body[str(component.get("refresh_token_name") or "refresh_token")] = "mock-rotated-refresh-token"
+            updater = component.get("refresh_token_updater")
+            if isinstance(updater, dict):
+                name = updater.get("refresh_token_name") or component.get("refresh_token_name") or "refresh_token"
+                body[str(name)] = "mock-rotated-refresh-token"
             method = "POST"
         else:
             login = component.get("login_requester") or {}
@@ -588,7 +595,8 @@ class MockApi:
 
     def _records(self, endpoint: Endpoint, seed: int, size: int | None) -> list[dict[str, t.Any]]:
         paging = endpoint.paging
-        if paging.kind in {"page", "offset"} and size and size <= MAX_SIZE_FOR_TWO_PAGES:
+        largest = MAX_SIZE_FOR_TWO_PAGES_PER_PARTITION if endpoint.partitioned else MAX_SIZE_FOR_TWO_PAGES
+        if paging.kind in {"page", "offset"} and size and size <= largest:
             count = size + 1
         elif paging.kind == "cursor":
             count = 2 * CURSOR_PAGE_LENGTH + 1
@@ -632,6 +640,11 @@ class MockApi:
         kept = [(k, v) for k, v in query if TOKEN_MARK not in v and k != name]
         next_url = f"{self.base_url}{_TOKEN_IN_TEXT.sub('', path)}?{urlencode([*kept, (name, token)])}"
         record_paths = [p for p in endpoint.field_paths if p]
+        cursor_field = endpoint.window.cursor_field if endpoint.window else None
+        for keys in _response_paths(template, root="last_record") if page else []:
+            if keys[0] not in endpoint.id_fields and keys[0] != cursor_field:
+                # A next link carried by the last record (`last_record['next']`): set there, empty at the end.
+                _set_path(page[-1], keys, None if last else (next_url if paging.request_path else token))
         if not last:
             for keys in _response_paths(template):
                 if isinstance(body, dict) and not any(_overlaps(keys, p) for p in record_paths):
@@ -780,9 +793,11 @@ def _overlaps(keys: list[str], record_path: list[str]) -> bool:
     return keys[:shortest] == record_path[:shortest]
 
 
-def _response_paths(template: str) -> list[list[str]]:
+def _response_paths(template: str, root: str = "response") -> list[list[str]]:
+    """The key chains a template reads under `root` (`response.a.b`, `response['a'].get('b')`)."""
     paths = []
-    for match in _RESPONSE_PATH.finditer(template):
+    pattern = _RESPONSE_PATH if root == "response" else re.compile(_RESPONSE_PATH.pattern.replace(r"\bresponse", rf"\b{root}", 1))
+    for match in pattern.finditer(template):
         keys = [next(g for g in part if g) for part in _PATH_KEY.findall(match.group(1))]
         keys = [k for k in keys if k not in {"get", "keys", "values", "items"}]
         if keys and keys not in paths:

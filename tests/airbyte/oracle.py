@@ -22,7 +22,7 @@ from collections import Counter
 
 import yaml
 
-from tests.airbyte import connector_config, manifests, mockapi, resolve
+from tests.airbyte import connector_config, manifests, mockapi, resolve, timefmt
 
 GOLDENS_DIR = pathlib.Path(__file__).with_name("goldens")
 COMPONENTS_DIR = pathlib.Path(__file__).with_name("components")
@@ -147,6 +147,9 @@ def setup(
     config = connector_config.generate(spec, start, referenced=referenced)
     for key in mockapi.config_url_keys(loaded):
         config[key] = f"{server.base_url}/{key}"
+    for key, fmt in _start_date_formats(loaded).items():
+        if key in config and isinstance(config[key], str):
+            config[key] = timefmt.format_datetime(start, fmt)  # as the cursor parses it, whatever the spec allows
     config = connector_config.deep_merge(config, _with_base(override.get("config", {}), server.base_url))
     faults = [mockapi.Fault.from_dict(f) for f in override.get("faults", [])]
     api = mockapi.MockApi(
@@ -161,6 +164,26 @@ def setup(
     server.api = api
     only = override.get("streams")
     return Setup(name, manifest, config, configured_catalog(loaded, only), api, now, start)
+
+
+_CONFIG_ONLY = re.compile(
+    r"^\s*\{\{\s*config(?:\[\s*['\"]([^'\"]+)['\"]\s*\]|\.get\(\s*['\"]([^'\"]+)['\"][^)]*\)|\.([A-Za-z_]\w*))\s*\}\}\s*$"
+)
+
+
+def _start_date_formats(loaded: dict[str, t.Any]) -> dict[str, str]:
+    """Config keys a DatetimeBasedCursor starts from (`{{ config['start_date'] }}`), with the format it reads them in."""
+    formats: dict[str, str] = {}
+    for _path, component in resolve.walk(loaded):
+        if component["type"] != "DatetimeBasedCursor":
+            continue
+        start = component.get("start_datetime")
+        text, fmt = (start.get("datetime"), start.get("datetime_format")) if isinstance(start, dict) else (start, None)
+        match = _CONFIG_ONLY.match(str(text or ""))
+        fmt = fmt or component.get("datetime_format")
+        if match and isinstance(fmt, str) and "{{" not in fmt:
+            formats.setdefault(next(g for g in match.groups() if g), fmt)
+    return formats
 
 
 def _with_base(value: t.Any, base_url: str) -> t.Any:
@@ -366,3 +389,26 @@ def golden_records(golden: dict[str, t.Any], run: int) -> dict[str, list[dict[st
     """A golden's records per stream for run 1 or 2."""
     records = golden["runs"][run - 1]["records"]
     return copy.deepcopy(records)
+
+
+# ---------------------------------------------------------------- the harness for the tap
+
+
+def golden_setup(name: str, server: mockapi.MockServer) -> Setup:
+    """The setup a golden file was made with, against a new mock API on `server`.
+
+    Give the tap `setup.manifest` (write it to a file for `source_file`) and `setup.config` (its
+    `manifest_config`), with TAP_RESTGENERIC_TEST_NOW set to `now_text(setup.now)`; then compare its
+    records with `compare(records, golden_records(load_golden(name), 1))`. The mock answers the tap as
+    it answered the CDK: same manifest, same config, same frozen "now", same data.
+    """
+    golden = load_golden(name)
+    source = golden["source"]
+    raw = prepare_pinned(manifests.pin_by_name(name)) if "pypi" in source else component_manifest(name)
+    now = datetime.datetime.fromisoformat(golden["frozen_now"].replace("Z", "+00:00"))
+    return setup(name, raw, server, now=now)
+
+
+def tap_environment(prepared: Setup) -> dict[str, str]:
+    """The environment variables a tap run against a golden needs (the frozen "now")."""
+    return {NOW_ENV: now_text(prepared.now)}
