@@ -38,8 +38,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 CDK_PYTHON = ROOT / ".airbyte-cdk" / "bin" / "python"
 RUNNER = ROOT / "scripts" / "airbyte" / "cdk_runner.py"
-RUN_TIMEOUT_S = 300
+RUN_TIMEOUT_S = 150
 TIMINGS_LOCK = threading.Lock()
+DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
 
 def cdk_version() -> str:
@@ -49,6 +50,14 @@ def cdk_version() -> str:
         capture_output=True,
         text=True,
     ).stdout.strip()
+
+
+def cdk_environment() -> dict[str, str]:
+    """The CDK talks to the mock only: any other host goes to a closed port on loopback and fails at once
+    (a URL the rewrite missed can never reach the network)."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}}
+    env.update({"HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY, "NO_PROXY": "127.0.0.1"})
+    return env
 
 
 def run_cdk(workdir: pathlib.Path, now: str, state: list[dict[str, t.Any]] | None) -> tuple[list[str], float, float | None, str]:
@@ -68,7 +77,9 @@ def run_cdk(workdir: pathlib.Path, now: str, state: list[dict[str, t.Any]] | Non
         (workdir / "state.json").write_text(json.dumps(state))
         args += ["--state", "state.json"]
     started = time.perf_counter()
-    done = subprocess.run(args, cwd=workdir, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    done = subprocess.run(
+        args, cwd=workdir, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False, env=cdk_environment()
+    )
     wall = time.perf_counter() - started
     cpu = None
     for line in done.stderr.splitlines():

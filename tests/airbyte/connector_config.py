@@ -10,6 +10,9 @@ import pathlib
 import re
 import typing as t
 
+from hypothesis import HealthCheck, find, settings
+from hypothesis import strategies as st
+
 from tests.airbyte import timefmt
 
 if t.TYPE_CHECKING:
@@ -61,8 +64,25 @@ def _looks_like_date(key: str, prop: dict[str, t.Any]) -> bool:
     )
 
 
+def matching(pattern: str) -> str:
+    """The simplest string matching a spec's `pattern` (hypothesis shrinks to it: deterministic)."""
+    quiet = settings(database=None, suppress_health_check=list(HealthCheck), max_examples=200)
+    return str(find(st.from_regex(pattern, fullmatch=True), lambda _s: True, settings=quiet))
+
+
 def value_for(key: str, prop: dict[str, t.Any], start: datetime.datetime, path: str) -> t.Any:
-    """A valid, deterministic value for one property."""
+    """A valid, deterministic value for one property (a string that must match a `pattern` does)."""
+    value = _value_for(key, prop, start, path)
+    pattern = prop.get("pattern")
+    if isinstance(value, str) and isinstance(pattern, str) and not re.search(pattern, value):
+        return matching(pattern)
+    items = prop.get("items")
+    if isinstance(value, list) and isinstance(items, dict) and isinstance(items.get("pattern"), str):
+        return [v if not isinstance(v, str) or re.search(items["pattern"], v) else matching(items["pattern"]) for v in value[:1]]
+    return value
+
+
+def _value_for(key: str, prop: dict[str, t.Any], start: datetime.datetime, path: str) -> t.Any:
     if "const" in prop:
         return prop["const"]
     if prop.get("enum"):
@@ -104,8 +124,9 @@ def object_for(
     schema: dict[str, t.Any], start: datetime.datetime, path: str = "", referenced: frozenset[str] = frozenset()
 ) -> dict[str, t.Any]:
     """Required properties, the date-like ones (so that every window starts near the data), the
-    choices (`oneOf` objects, as the authenticator selection reads them) and, at the top level, the
-    ones the manifest's templates read (as a user filling in the form would)."""
+    choices (`oneOf` objects, as the authenticator selection reads them), the ones the manifest's
+    templates read at the top level, and every property of a nested object such as a credentials
+    choice (as a user filling in the form would)."""
     properties: dict[str, t.Any] = schema.get("properties") or {}
     required = set(schema.get("required") or ())
     out: dict[str, t.Any] = {}
@@ -114,7 +135,8 @@ def object_for(
             continue
         date_like = _looks_like_date(key, prop) and "end" not in key
         choice = bool(prop.get("oneOf") or prop.get("anyOf")) and prop.get("type", "object") == "object"
-        wanted = key in required or "const" in prop or date_like or choice or (key in referenced and "end" not in key)
+        nested = bool(path) and "end" not in key
+        wanted = key in required or "const" in prop or date_like or choice or nested or (key in referenced and "end" not in key)
         if wanted:
             out[key] = value_for(key, prop, start, f"{path}.{key}".lstrip("."))
     return out

@@ -96,9 +96,11 @@ def config_url_keys(loaded: dict[str, t.Any]) -> set[str]:
         for field in ("url_base", "token_refresh_endpoint", "url"):
             value = component.get(field)
             if isinstance(value, str):
-                match = re.match(r"\s*\{\{\s*config(?:\[\s*['\"]([^'\"]+)['\"]\s*\]|\.([A-Za-z_]\w*))", value)
+                match = re.match(
+                    r"\s*\{\{\s*config(?:\[\s*['\"]([^'\"]+)['\"]\s*\]|\.get\(\s*['\"]([^'\"]+)['\"]|\.([A-Za-z_]\w*))", value
+                )
                 if match:
-                    keys.add(match.group(1) or match.group(2))
+                    keys.add(next(g for g in match.groups() if g))
     return keys
 
 
@@ -645,6 +647,12 @@ class MockApi:
             if keys[0] not in endpoint.id_fields and keys[0] != cursor_field:
                 # A next link carried by the last record (`last_record['next']`): set there, empty at the end.
                 _set_path(page[-1], keys, None if last else (next_url if paging.request_path else token))
+        if isinstance(body, dict):
+            # The objects a template walks through exist on every page (`response.paging.next` must be
+            # undefined on the last page, not an error on `paging`).
+            for keys in [*_response_paths(template), *_response_paths(paging.stop_condition or "")]:
+                if len(keys) > 1 and not any(_overlaps(keys, p) for p in record_paths):
+                    _ensure_parents(body, keys)
         if not last:
             for keys in _response_paths(template):
                 if isinstance(body, dict) and not any(_overlaps(keys, p) for p in record_paths):
@@ -823,6 +831,14 @@ def _set_path(body: dict[str, t.Any], keys: list[str], value: t.Any) -> None:
             target[key] = nested
         target = nested
     target[keys[-1]] = value
+
+
+def _ensure_parents(body: dict[str, t.Any], keys: list[str]) -> None:
+    target = body
+    for key in keys[:-1]:
+        if not isinstance(target.get(key), dict):
+            target[key] = {}
+        target = target[key]
 
 
 def _leaves(node: t.Any) -> list[str]:

@@ -151,6 +151,8 @@ def setup(
         if key in config and isinstance(config[key], str):
             config[key] = timefmt.format_datetime(start, fmt)  # as the cursor parses it, whatever the spec allows
     config = connector_config.deep_merge(config, _with_base(override.get("config", {}), server.base_url))
+    # A URL in the config (a spec default such as an API's address) points at the mock too.
+    config = mockapi.rewrite_urls(config, server.base_url)
     faults = [mockapi.Fault.from_dict(f) for f in override.get("faults", [])]
     api = mockapi.MockApi(
         loaded,
