@@ -126,16 +126,19 @@ def test_offset_increment_slices_by_offset_and_limit(serve):
     assert len(rest) == 1
 
 
+def _cursor_paginator(cursor_value: str, stop_condition: str, token_field: str | None) -> dict:
+    """CursorPagination; the token sent as a request parameter, or followed as the path when None."""
+    option = (
+        {"type": "RequestOption", "inject_into": "request_parameter", "field_name": token_field}
+        if token_field
+        else {"type": "RequestPath"}
+    )
+    strategy = {"type": "CursorPagination", "cursor_value": cursor_value, "stop_condition": stop_condition}
+    return {"type": "DefaultPaginator", "page_token_option": option, "pagination_strategy": strategy}
+
+
 def test_cursor_pagination_puts_the_token_where_cursor_value_reads_it_and_stops_at_the_end(serve):
-    paginator = {
-        "type": "DefaultPaginator",
-        "page_token_option": {"type": "RequestOption", "inject_into": "request_parameter", "field_name": "cursor"},
-        "pagination_strategy": {
-            "type": "CursorPagination",
-            "cursor_value": "{{ response.meta.next }}",
-            "stop_condition": "{{ response.meta.done }}",
-        },
-    }
+    paginator = _cursor_paginator("{{ response.meta.next }}", "{{ response.meta.done }}", "cursor")
     _api, base = serve(_manifest(_stream("events", "/events", paginator=paginator)))
     pages, params = [], {}
     for _ in range(5):
@@ -151,15 +154,7 @@ def test_cursor_pagination_puts_the_token_where_cursor_value_reads_it_and_stops_
 
 
 def test_cursor_pagination_from_a_link_header_followed_as_the_path(serve):
-    paginator = {
-        "type": "DefaultPaginator",
-        "page_token_option": {"type": "RequestPath"},
-        "pagination_strategy": {
-            "type": "CursorPagination",
-            "cursor_value": "{{ headers['link']['next']['url'] }}",
-            "stop_condition": "{{ 'next' not in headers['link'] }}",
-        },
-    }
+    paginator = _cursor_paginator("{{ headers['link']['next']['url'] }}", "{{ 'next' not in headers['link'] }}", None)
     _api, base = serve(_manifest(_stream("members", "/members", field_path=[], paginator=paginator)))
     first = requests.get(f"{base}/members", params={"per_page": 2}, timeout=5)
     assert isinstance(first.json(), list)
@@ -171,15 +166,7 @@ def test_cursor_pagination_from_a_link_header_followed_as_the_path(serve):
 
 
 def test_cursor_pagination_from_the_last_record(serve):
-    paginator = {
-        "type": "DefaultPaginator",
-        "page_token_option": {"type": "RequestOption", "inject_into": "request_parameter", "field_name": "after"},
-        "pagination_strategy": {
-            "type": "CursorPagination",
-            "cursor_value": "{{ last_record['id'] }}",
-            "stop_condition": "{{ not response.has_more }}",
-        },
-    }
+    paginator = _cursor_paginator("{{ last_record['id'] }}", "{{ not response.has_more }}", "after")
     _api, base = serve(_manifest(_stream("logs", "/logs", paginator=paginator)))
     first = requests.get(f"{base}/logs", timeout=5).json()
     assert first["has_more"] is True
