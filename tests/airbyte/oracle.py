@@ -146,10 +146,16 @@ def setup(
     referenced = connector_config.referenced_keys(loaded)
     config = connector_config.generate(spec, start, referenced=referenced)
     for key in mockapi.config_url_keys(loaded):
-        config[key] = f"{server.base_url}/{key}"
+        if not isinstance(config.get(key), (dict, list)):  # an object holds the URL deeper (`config['region']['url']`)
+            config[key] = f"{server.base_url}/{key}"
+    properties = (spec.get("connection_specification") or {}).get("properties") or {}
     for key, fmt in _start_date_formats(loaded).items():
         if key in config and isinstance(config[key], str):
-            config[key] = timefmt.format_datetime(start, fmt)  # as the cursor parses it, whatever the spec allows
+            # As the cursor parses it, when the spec's pattern (the CDK validates the config) allows it.
+            text = timefmt.format_datetime(start, fmt)
+            pattern = (properties.get(key) or {}).get("pattern")
+            if not isinstance(pattern, str) or re.search(pattern, text):
+                config[key] = text
     config = connector_config.deep_merge(config, _with_base(override.get("config", {}), server.base_url))
     # A URL in the config (a spec default such as an API's address) points at the mock too.
     config = mockapi.rewrite_urls(config, server.base_url)
