@@ -148,7 +148,7 @@ def record_timing(
     out: pathlib.Path, name: str, version: str, wall: list[float], cpu: list[float | None], requests: list[int]
 ) -> None:
     """The CDK's time per run, kept beside the goldens (not in them: it changes on every regeneration)."""
-    path = out / "cdk_timings.json"
+    path = oracle.TIMINGS_FILE if out == oracle.GOLDENS_DIR else out / "cdk_timings.json"
     with TIMINGS_LOCK:
         timings = json.loads(path.read_text()) if path.exists() else {}
         timings[name] = {

@@ -74,6 +74,7 @@ def rewrite_urls(manifest: dict[str, t.Any], base_url: str) -> dict[str, t.Any]:
     """A copy of the manifest whose absolute URLs point at the mock: `https://api.x.com/v1` becomes
     `{base_url}/api.x.com/v1` (also inside templates); the spec and schemas are left alone."""
     base = base_url.rstrip("/") + "/"
+    already = re.compile(r"https?://(?!" + re.escape(base[len("http://") :]) + ")")  # idempotent
 
     def visit(node: t.Any) -> t.Any:
         if isinstance(node, dict):
@@ -81,7 +82,7 @@ def rewrite_urls(manifest: dict[str, t.Any], base_url: str) -> dict[str, t.Any]:
         if isinstance(node, list):
             return [visit(item) for item in node]
         if isinstance(node, str):
-            return re.sub(r"https?://", base, node)
+            return already.sub(base, node)
         return node
 
     rewritten = visit(manifest)
@@ -898,7 +899,8 @@ class MockServer:
 
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll: stop() waits for the serving loop to notice (0.5 s by default, per server).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def base_url(self) -> str:

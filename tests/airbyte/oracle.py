@@ -26,6 +26,7 @@ from tests.airbyte import connector_config, manifests, mockapi, resolve, timefmt
 
 GOLDENS_DIR = pathlib.Path(__file__).with_name("goldens")
 COMPONENTS_DIR = pathlib.Path(__file__).with_name("components")
+TIMINGS_FILE = pathlib.Path(__file__).with_name("cdk_timings.json")  # the CDK's wall and CPU time per run
 # The instant the oracle runs are frozen at (the CDK through freezegun; the tap through this variable).
 FROZEN_NOW = datetime.datetime(2026, 1, 15, 12, 34, 56, tzinfo=datetime.timezone.utc)
 NOW_ENV = "TAP_RESTGENERIC_TEST_NOW"
@@ -323,9 +324,22 @@ def dumps(value: t.Any, indent: str = "") -> str:
         items = [f"{inner}{json.dumps(k)}: {dumps(v, inner)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        if not all(_is_leaf(v) for v in value):
+            return "[\n" + ",\n".join(inner + dumps(v, inner) for v in value) + "\n" + indent + "]"
         items = [inner + json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in value]
         return "[\n" + ",\n".join(items) + "\n" + indent + "]"
     return json.dumps(value, ensure_ascii=False)
+
+
+def _is_list_of_objects(value: t.Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _is_leaf(item: dict[str, t.Any]) -> bool:
+    """A record, request or state message (one line), not a run holding lists of them."""
+    return not any(
+        _is_list_of_objects(v) or (isinstance(v, dict) and any(_is_list_of_objects(x) for x in v.values())) for v in item.values()
+    )
 
 
 # ---------------------------------------------------------------- the comparison
@@ -378,8 +392,8 @@ def _key(record: dict[str, t.Any]) -> str:
 def compare(actual: dict[str, list[dict[str, t.Any]]], golden: dict[str, list[dict[str, t.Any]]]) -> Comparison:
     """The tap's records per stream against a golden run's, as multisets and in order (both reported).
 
-    A stream absent on one side counts as empty there. Values compare as JSON (1 and 1.0 are equal,
-    "1" and 1 are not), keys in any order.
+    A stream absent on one side counts as empty there. Records compare as JSON text with sorted keys:
+    exact values (1, 1.0 and "1" all differ, as they would in the Singer output), keys in any order.
     """
     diffs = {}
     for stream in sorted(set(actual) | set(golden)):
