@@ -44,6 +44,10 @@ REAL_CLOCK_MODULES = [
     "airbyte_cdk.sources.concurrent_source",
     "airbyte_cdk.sources.streams.http.rate_limiting",
     "airbyte_cdk.sources.streams.call_rate",
+    # Its Timer measures how long a sync took (kept in per-partition state as `lookback_window`, in
+    # seconds): start and finish must read the same clock, and freezegun would give one of them the
+    # frozen instant and the other the real one (it looks a few frames up the stack).
+    "airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor",
 ]
 
 

@@ -257,7 +257,7 @@ def read_messages(lines: t.Iterable[str]) -> RunOutput:
             record = message["record"]
             records.setdefault(record["stream"], []).append(record["data"])
         elif kind == "STATE":
-            state = message["state"]
+            state = {k: v for k, v in message["state"].items() if k != "sourceStats"}  # counts since the previous STATE: timing
             descriptor = (state.get("stream") or {}).get("stream_descriptor") or {}
             states[str(descriptor.get("name", state.get("type", "")))] = state
         elif kind == "TRACE" and message["trace"].get("type") == "ERROR":
