@@ -25,6 +25,9 @@ LAYERS = {
     "tap_restgeneric.windows": 0,
     "tap_restgeneric.output": 1,
     "tap_restgeneric.templates": 2,
+    # Sending one request (auth, rate budgets, token store), then reading it: below the streams in http/
+    "tap_restgeneric.transport": 2.3,
+    "tap_restgeneric.paging": 2.6,
     "tap_restgeneric.http": 3,
     "tap_restgeneric.source": 4,
     # Airbyte manifests are read here and translated into the source model: above source, below the tap
