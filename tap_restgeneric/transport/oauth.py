@@ -37,7 +37,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import datetime
 import math
 import threading
 import time
@@ -46,7 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from tap_restgeneric.datetimes import parse_datetime, parse_iso8601
+from tap_restgeneric.datetimes import epoch_to_iso, parse_datetime, parse_iso8601
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.transport.token_store import TokenStore, entry_key, seed_digest
@@ -320,11 +319,7 @@ class OAuth2Tokens:
         return {
             "auth": f"oauth2 ({self.settings.grant_type})",
             "token_url": without_query(self.settings.token_refresh_endpoint),
-            "token_expires_at": (
-                datetime.datetime.fromtimestamp(expires, tz=datetime.timezone.utc).isoformat(timespec="seconds")
-                if expires
-                else None
-            ),
+            "token_expires_at": epoch_to_iso(expires) if expires else None,
             "refresh_token_from": self._refresh_source if self.settings.grant_type == "refresh_token" else None,
             "token_requests": self.requests,
             "rotations": self.rotations,

@@ -48,7 +48,7 @@ import threading
 import time
 import typing as t
 
-from tap_restgeneric.datetimes import parse_iso8601
+from tap_restgeneric.datetimes import epoch_to_iso, parse_iso8601
 from tap_restgeneric.errors import StreamError
 
 #: Above this a reset is an epoch in milliseconds (10^11 seconds is the year 5138).
@@ -67,13 +67,9 @@ class RateLimitWaitTooLong(StreamError):
         self.seconds = seconds
         self.until = until
         super().__init__(
-            f"{budget}: {reason} asks to wait {seconds:,.0f} s (until {_iso(until)}), longer than the "
+            f"{budget}: {reason} asks to wait {seconds:,.0f} s (until {epoch_to_iso(until)}), longer than the "
             f"{limit:g} s allowed (rate_limit.max_wait); stopping instead of waiting"
         )
-
-
-def _iso(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _finite(text: str) -> float | None:
@@ -338,9 +334,9 @@ class OriginRateLimit:
                 "header": last.source if last else None,
                 "remaining": last.remaining if last else None,
                 "limit": last.limit if last else None,
-                "resets_at": _iso(last.reset_at) if last and last.reset_at else None,
+                "resets_at": epoch_to_iso(last.reset_at) if last and last.reset_at else None,
                 "policy": last.policy if last else None,
-                "next_request_waits_until": _iso(until) if until else None,
+                "next_request_waits_until": epoch_to_iso(until) if until else None,
                 "because": reason or None,
             }
 

@@ -223,7 +223,7 @@ def test_through_the_origin_scoped_transport(httpserver):
     assert oauth.facts() == {
         "auth": "oauth2 (refresh_token)",
         "token_url": url,
-        "token_expires_at": "2025-06-15T16:06:40+00:00",
+        "token_expires_at": "2025-06-15T16:06:40Z",
         "refresh_token_from": "config",
         "token_requests": 1,
         "rotations": 0,
