@@ -132,6 +132,7 @@ def test_a_run_killed_right_after_a_rotation_leaves_the_next_run_working(httpser
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
+        child.stdout.close()
     assert child.returncode == -signal.SIGKILL
     assert endpoint.live == {"rt-1"}  # the provider revoked rt-0, which the config still holds
 
