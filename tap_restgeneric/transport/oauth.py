@@ -38,7 +38,6 @@ import base64
 import contextlib
 import dataclasses
 import math
-import threading
 import time
 import typing as t
 from urllib.parse import urlsplit, urlunsplit
@@ -48,6 +47,7 @@ import requests
 from tap_restgeneric.datetimes import epoch_to_iso, parse_datetime, parse_iso8601
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.output.redact import REDACTOR
+from tap_restgeneric.transport.renewal import SingleFlight
 from tap_restgeneric.transport.token_store import TokenStore, entry_key, seed_digest
 
 #: The CDK's lifetime of a token whose response gives none (dlt's default_token_expiration default too).
@@ -130,6 +130,11 @@ def without_query(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+def bearer(request: requests.PreparedRequest, token: str) -> requests.PreparedRequest:
+    request.headers["Authorization"] = f"Bearer {token}"
+    return request
+
+
 class OAuth2Tokens:
     """Access tokens for one set of OAuth2 credentials (see the module docstring)."""
 
@@ -151,13 +156,12 @@ class OAuth2Tokens:
         if settings.client_id and settings.client_secret:
             REDACTOR.add_basic(settings.client_id, settings.client_secret)
         self._key = entry_key(settings.token_refresh_endpoint, settings.client_id)
-        self._lock = threading.Lock()
         self._claim = contextlib.ExitStack()
         self._refresh_token = settings.refresh_token
         self._refresh_source = "config"
         self._started = False
-        self._token: str | None = settings.access_token_value
-        self._refresh_at = math.inf
+        #: The access token as a renewable credential (``current``, ``renew``, ``authenticate``), sent as a bearer.
+        self.credential = SingleFlight(self._refresh, bearer, clock, settings.access_token_value)
         self._expires_at: float | None = None
         self.requests = 0
         self.rotations = 0
@@ -165,30 +169,6 @@ class OAuth2Tokens:
     @property
     def where(self) -> str:
         return f"OAuth2 token request to {without_query(self.settings.token_refresh_endpoint)}"
-
-    # ------------------------------------------------------------------ the credential
-
-    def current(self) -> str:
-        token = self._token
-        if token is not None and self._clock() < self._refresh_at:
-            return token
-        with self._lock:  # single-flight: the others wait for this request and use its token
-            if self._token is None or self._clock() >= self._refresh_at:
-                self._refresh()
-            return t.cast("str", self._token)
-
-    def renew(self, stale: str) -> str:
-        with self._lock:
-            if self._token is None or self._token == stale:
-                self._refresh()
-            return t.cast("str", self._token)
-
-    def apply(self, request: requests.PreparedRequest, credential: str) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {credential}"
-        return request
-
-    def authenticate(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        return self.apply(request, self.current())
 
     def close(self) -> None:
         """Release the token store's claim on these credentials (the end of the run)."""
@@ -228,7 +208,8 @@ class OAuth2Tokens:
         body = None if s.send_refresh_request_as_query_params else fields
         return requests.Request("POST", s.token_refresh_endpoint, headers=headers, data=body, params=query).prepare()
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> tuple[str, float]:
+        """A new access token and when to renew it (the refresh token rotated and stored first)."""
         if not self._started:
             self._start()
         now = self._clock()
@@ -255,8 +236,8 @@ class OAuth2Tokens:
             self.rotations += 1
         expires_at = self._expiry(body, now)
         lifetime = max(0.0, expires_at - now)
-        self._token, self._expires_at = token, expires_at
-        self._refresh_at = expires_at - min(self.settings.refresh_margin, lifetime / 10)
+        self._expires_at = expires_at
+        return token, expires_at - min(self.settings.refresh_margin, lifetime / 10)
 
     def _body(self, response: requests.Response) -> t.Any:
         status = f"HTTP {response.status_code}"

@@ -9,6 +9,8 @@ is still the current token).
 
 from __future__ import annotations
 
+import math
+import threading
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -43,3 +45,45 @@ def send_authenticated(
     if response.status_code == UNAUTHORIZED:
         response = send(credential.apply(request.copy(), credential.renew(token)))
     return response
+
+
+class SingleFlight:
+    """A :class:`RenewableCredential` from ``obtain()`` (a credential and when to renew it, on ``clock``) and
+    ``apply`` (how a request carries it). Obtained one at a time: threads that need it meanwhile wait for
+    that one and use it."""
+
+    def __init__(
+        self,
+        obtain: t.Callable[[], tuple[str, float]],
+        apply: t.Callable[[requests.PreparedRequest, str], requests.PreparedRequest],
+        clock: t.Callable[[], float],
+        token: str | None = None,
+    ) -> None:
+        self._obtain = obtain
+        self._apply = apply
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.token = token
+        self.renew_at = math.inf
+
+    def current(self) -> str:
+        token = self.token
+        if token is not None and self._clock() < self.renew_at:
+            return token
+        with self._lock:
+            if self.token is None or self._clock() >= self.renew_at:
+                self.token, self.renew_at = self._obtain()
+            return self.token
+
+    def renew(self, stale: str) -> str:
+        with self._lock:
+            if self.token is None or self.token == stale:
+                self.token, self.renew_at = self._obtain()
+            return self.token
+
+    def apply(self, request: requests.PreparedRequest, credential: str) -> requests.PreparedRequest:
+        return self._apply(request, credential)
+
+    def authenticate(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """``request`` with the current credential (an authenticator for the transport)."""
+        return self._apply(request, self.current())

@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
-import threading
 import time
 import typing as t
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -40,13 +39,10 @@ from tap_restgeneric.datetimes import Duration, add_duration, epoch_to_iso, pars
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.transport.oauth import find_value, without_query
+from tap_restgeneric.transport.renewal import SingleFlight
 
 INJECT_INTO = ("header", "query", "cookie", "bearer")
 _MAX_MARGIN = 60.0
-
-
-class SessionLoginError(StreamError):
-    """The login was refused or its response had no token; the line names the login URL."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +70,10 @@ class SessionLoginSettings:
             raise ValueError(f"session login: inject_into {self.inject_into!r} is not one of {', '.join(INJECT_INTO)}")
 
 
+class SessionLoginError(StreamError):
+    """The login was refused or its response had no token; the line names the login URL."""
+
+
 def _json(response: requests.Response) -> t.Any:
     return response.json()
 
@@ -99,9 +99,8 @@ class SessionToken:
         self._send = send
         self._decode = decode
         self._clock = clock
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._renew_at = math.inf
+        #: The session token as a renewable credential (``current``, ``renew``, ``authenticate``).
+        self.credential = SingleFlight(self._login, self._apply, clock)
         self._expires_at: float | None = None
         self.logins = 0
 
@@ -109,22 +108,7 @@ class SessionToken:
     def where(self) -> str:
         return f"session login to {without_query(self.settings.login_url)}"
 
-    def current(self) -> str:
-        token = self._token
-        if token is not None and self._clock() < self._renew_at:
-            return token
-        with self._lock:
-            if self._token is None or self._clock() >= self._renew_at:
-                self._login()
-            return t.cast("str", self._token)
-
-    def renew(self, stale: str) -> str:
-        with self._lock:
-            if self._token is None or self._token == stale:
-                self._login()
-            return t.cast("str", self._token)
-
-    def apply(self, request: requests.PreparedRequest, credential: str) -> requests.PreparedRequest:
+    def _apply(self, request: requests.PreparedRequest, credential: str) -> requests.PreparedRequest:
         s = self.settings
         value = s.value_format(credential) if s.value_format else credential
         if s.inject_into == "bearer":
@@ -140,9 +124,6 @@ class SessionToken:
             request.url = urlunsplit(parts._replace(query=urlencode(query)))
         return request
 
-    def authenticate(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        return self.apply(request, self.current())
-
     def login_request(self) -> requests.PreparedRequest:
         s = self.settings
         return requests.Request(
@@ -154,7 +135,8 @@ class SessionToken:
             auth=(s.username, s.password or "") if s.username is not None else None,
         ).prepare()
 
-    def _login(self) -> None:
+    def _login(self) -> tuple[str, float]:
+        """A new session token and when to log in again."""
         now = self._clock()
         response = self._send(self.login_request())
         self.logins += 1
@@ -165,13 +147,12 @@ class SessionToken:
             raise SessionLoginError(f"{self.where}: HTTP {response.status_code}{refused}")
         token = self._token_in(response)
         REDACTOR.add(token)
-        self._token = token
         if self._duration is None:
-            self._renew_at, self._expires_at = math.inf, None
-            return
+            self._expires_at = None
+            return token, math.inf
         moment = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc)
         self._expires_at = add_duration(moment, self._duration).timestamp()
-        self._renew_at = self._expires_at - min(_MAX_MARGIN, (self._expires_at - now) / 10)
+        return token, self._expires_at - min(_MAX_MARGIN, (self._expires_at - now) / 10)
 
     def _token_in(self, response: requests.Response) -> str:
         s = self.settings

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 
 import pytest
 import requests
@@ -16,7 +15,7 @@ from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.transport.oauth import OAuth2Settings, OAuth2Tokens, OAuthError, find_value
 from tap_restgeneric.transport.renewal import send_authenticated
 from tap_restgeneric.transport.token_store import TokenStore, TokenStoreError
-from tests.support import FakeClock
+from tests.support import FakeClock, call_in_threads
 from tests.transport.oauth_server import RotatingTokenEndpoint
 
 NOW = 1_750_000_000.0
@@ -38,7 +37,7 @@ def test_the_refresh_token_grant_sends_a_form_with_every_field(httpserver):
     oauth = tokens(
         httpserver, endpoint, scopes=("read", "write"), refresh_request_body={"audience": "api", "grant_type": "ignored"}
     )
-    assert oauth.current() == "at-1"
+    assert oauth.credential.current() == "at-1"
     assert endpoint.requests == [
         {
             "grant_type": "refresh_token",
@@ -63,7 +62,7 @@ def test_client_auth_as_basic_and_the_cdks_scopes_and_query_form(httpserver):
         scopes_separator=None,
         send_refresh_request_as_query_params=True,
     )
-    oauth.current()
+    oauth.credential.current()
     assert endpoint.requests == [{"grant_type": "refresh_token", "refresh_token": "rt-0", "scopes": ["a", "b"]}]
     assert endpoint.authorization == ["Basic " + base64.b64encode(b"client:s3cret-value").decode()]
 
@@ -73,7 +72,7 @@ def test_client_credentials_as_dlt_sends_them(httpserver):
     oauth = tokens(
         httpserver, endpoint, grant_type="client_credentials", refresh_token=None, refresh_request_body={"resource": "x"}
     )
-    assert oauth.current() == "at-1"
+    assert oauth.credential.current() == "at-1"
     assert endpoint.requests == [
         {"grant_type": "client_credentials", "client_id": "client", "client_secret": "s3cret-value", "resource": "x"}
     ]
@@ -82,18 +81,18 @@ def test_client_credentials_as_dlt_sends_them(httpserver):
 def test_the_token_is_renewed_a_margin_before_it_expires_not_after(httpserver):
     clock = FakeClock(NOW)
     oauth = tokens(httpserver, RotatingTokenEndpoint(rotate=False, expires_in=600), clock)
-    assert oauth.current() == "at-1"
+    assert oauth.credential.current() == "at-1"
     clock.advance(539)  # 600 s less the 60 s margin: still the first token
-    assert oauth.current() == "at-1"
+    assert oauth.credential.current() == "at-1"
     clock.advance(2)
-    assert oauth.current() == "at-2"
+    assert oauth.credential.current() == "at-2"
     clock.advance(30)
     oauth_short = tokens(httpserver, RotatingTokenEndpoint(rotate=False, expires_in="20"), clock, path="/short")
-    assert oauth_short.current() == "at-1"
+    assert oauth_short.credential.current() == "at-1"
     clock.advance(17.9)  # a tenth of a short lifetime, not 60 s
-    assert oauth_short.current() == "at-1"
+    assert oauth_short.credential.current() == "at-1"
     clock.advance(0.2)
-    assert oauth_short.current() == "at-2"
+    assert oauth_short.credential.current() == "at-2"
 
 
 @pytest.mark.parametrize(
@@ -109,14 +108,14 @@ def test_the_token_is_renewed_a_margin_before_it_expires_not_after(httpserver):
 def test_expiry_as_seconds_a_date_in_a_format_or_a_default(httpserver, expires, settings, expected):
     endpoint = RotatingTokenEndpoint(rotate=False, expires_in=expires)
     oauth = tokens(httpserver, endpoint, **settings)
-    oauth.current()
+    oauth.credential.current()
     assert oauth._expires_at == expected
 
 
 def test_paths_to_the_token_and_its_expiry(httpserver):
     endpoint = RotatingTokenEndpoint(rotate=False, expires_in=None, extra={"data": {"token": "nested-tok", "ttl": 90}})
     oauth = tokens(httpserver, endpoint, access_token_name=("data", "token"), expires_in_name=("ttl",))
-    assert oauth.current() == "nested-tok"
+    assert oauth.credential.current() == "nested-tok"
     assert oauth._expires_at == NOW + 90  # one key alone is found at any depth, as the CDK finds it
     assert find_value({"a": [{"b": {"c": 1}}]}, ("c",)) == 1
     assert find_value({"a": {"b": 1}}, ("a", "c")) is None
@@ -132,7 +131,7 @@ def test_a_401_renews_the_token_once_and_the_same_request_goes_again(httpserver)
 
     httpserver.expect_request("/items").respond_with_handler(api)
     request = requests.Request("GET", httpserver.url_for("/items"), params={"page": "7"}).prepare()
-    response = send_authenticated(requests.Session().send, request, oauth)
+    response = send_authenticated(requests.Session().send, request, oauth.credential)
     assert response.status_code == 200
     assert seen == [("/items?page=7", "Bearer at-1"), ("/items?page=7", "Bearer at-2")]
 
@@ -140,16 +139,10 @@ def test_a_401_renews_the_token_once_and_the_same_request_goes_again(httpserver)
 def test_threads_share_one_token_request(httpserver):
     endpoint = RotatingTokenEndpoint("rt-0")
     oauth = tokens(httpserver, endpoint)
-    results: list[str] = []
-    threads = [threading.Thread(target=lambda: results.append(oauth.current())) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == ["at-1"] * 8
+    assert call_in_threads(oauth.credential.current, 8) == ["at-1"] * 8
     assert len(endpoint.requests) == 1
     # several 401s with the same token: one renewal
-    renewed = {oauth.renew("at-1"), oauth.renew("at-1")}
+    renewed = {oauth.credential.renew("at-1"), oauth.credential.renew("at-1")}
     assert renewed == {"at-2"} and len(endpoint.requests) == 2
 
 
@@ -157,9 +150,9 @@ def test_a_rotated_refresh_token_is_stored_before_the_access_token_is_handed_out
     endpoint = RotatingTokenEndpoint("rt-0")
     store = TokenStore(tmp_path / "tokens.json")
     oauth = tokens(httpserver, endpoint, store=store)
-    assert oauth.current() == "at-1"
+    assert oauth.credential.current() == "at-1"
     assert store.refresh_token_for(oauth._key, "rt-0")[0] == "rt-1"
-    assert oauth.renew("at-1") == "at-2"
+    assert oauth.credential.renew("at-1") == "at-2"
     assert [form["refresh_token"] for form in endpoint.requests] == ["rt-0", "rt-1"]
     assert REDACTOR("rt-2 at-2 s3cret-value") == "***REDACTED*** ***REDACTED*** ***REDACTED***"
     oauth.close()
@@ -172,8 +165,8 @@ def test_a_store_that_cannot_be_written_means_no_token_is_used(httpserver, tmp_p
 
     oauth = tokens(httpserver, RotatingTokenEndpoint("rt-0"), store=FullDisk(tmp_path / "tokens.json"))
     with pytest.raises(TokenStoreError, match=r"cannot write it \(No space left on device\)"):
-        oauth.current()
-    assert oauth._token is None and oauth._refresh_token == "rt-0"
+        oauth.credential.current()
+    assert oauth.credential.token is None and oauth._refresh_token == "rt-0"
 
 
 @pytest.mark.parametrize(
@@ -199,7 +192,7 @@ def test_failures_are_one_line_naming_the_token_url_and_never_a_secret(httpserve
     httpserver.expect_request("/token").respond_with_response(reply)
     settings = OAuth2Settings(httpserver.url_for("/token"), client_id="c", client_secret="s3cret-value", refresh_token="rt-0")
     with pytest.raises(OAuthError) as info:
-        OAuth2Tokens(settings, send=requests.Session().send).current()
+        OAuth2Tokens(settings, send=requests.Session().send).credential.current()
     assert str(info.value) == f"OAuth2 token request to {httpserver.url_for('/token')}: {problem}"
 
 
@@ -219,7 +212,7 @@ def test_through_the_origin_scoped_transport(httpserver):
     )
     settings = OAuth2Settings(url, client_id="c", client_secret="s3cret-value", refresh_token="rt-0")
     oauth = OAuth2Tokens(settings, send=transport.send, clock=FakeClock(NOW))
-    assert oauth.current() == "at-1"
+    assert oauth.credential.current() == "at-1"
     assert oauth.facts() == {
         "auth": "oauth2 (refresh_token)",
         "token_url": url,

@@ -13,7 +13,7 @@ from werkzeug import Request, Response
 from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.transport.renewal import send_authenticated
 from tap_restgeneric.transport.session_login import SessionLoginError, SessionLoginSettings, SessionToken
-from tests.support import FakeClock
+from tests.support import FakeClock, call_in_threads
 
 NOW = 1_750_000_000.0
 
@@ -74,7 +74,7 @@ def session(httpserver, clock=None, **settings) -> SessionToken:
 
 def get(httpserver, credential, page: int = 1) -> requests.Response:
     request = requests.Request("GET", httpserver.url_for("/items"), params={"page": page}).prepare()
-    return send_authenticated(requests.Session().send, request, credential)
+    return send_authenticated(requests.Session().send, request, credential.credential)
 
 
 def test_logs_in_with_a_json_body_and_sends_the_token_as_a_header(httpserver, api):
@@ -108,7 +108,7 @@ def test_a_form_body_with_basic_auth_and_the_token_from_a_header(httpserver, api
         session_token_path=None,
         session_token_header="X-Auth-Token",
     )
-    assert token.current() == "sess-1-abcdef"
+    assert token.credential.current() == "sess-1-abcdef"
     assert api.logins == [
         ("application/x-www-form-urlencoded", b"scope=read", "Basic " + base64.b64encode(b"ann:pa55word-x").decode())
     ]
@@ -135,11 +135,11 @@ def test_a_second_401_after_logging_in_again_is_the_callers_to_report(httpserver
 def test_logs_in_again_a_little_before_the_duration_ends(httpserver, api):
     clock = FakeClock(NOW)
     token = session(httpserver, clock, expiration_duration="PT1H")
-    assert token.current() == "sess-1-abcdef"
+    assert token.credential.current() == "sess-1-abcdef"
     clock.advance(3540 - 1)  # a minute early at most
-    assert token.current() == "sess-1-abcdef"
+    assert token.credential.current() == "sess-1-abcdef"
     clock.advance(2)
-    assert token.current() == "sess-2-abcdef"
+    assert token.credential.current() == "sess-2-abcdef"
     assert token.facts() == {
         "auth": "session login",
         "login_url": httpserver.url_for("/login"),
@@ -152,21 +152,16 @@ def test_logs_in_again_a_little_before_the_duration_ends(httpserver, api):
 def test_without_a_duration_the_token_is_kept_until_a_401(httpserver, api):
     clock = FakeClock(NOW)
     token = session(httpserver, clock)
-    token.current()
+    token.credential.current()
     clock.advance(10 * 86400)
-    assert token.current() == "sess-1-abcdef"
+    assert token.credential.current() == "sess-1-abcdef"
     assert len(api.logins) == 1
 
 
 def test_threads_share_one_login(httpserver, api):
     token = session(httpserver)
-    results: list[str] = []
-    threads = [threading.Thread(target=lambda: results.append(token.current())) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == ["sess-1-abcdef"] * 6 and len(api.logins) == 1
+    assert call_in_threads(token.credential.current, 6) == ["sess-1-abcdef"] * 6
+    assert len(api.logins) == 1
 
 
 @pytest.mark.parametrize(
@@ -185,7 +180,7 @@ def test_threads_share_one_login(httpserver, api):
 def test_login_failures_are_one_line_naming_the_login_url(httpserver, reply, settings, problem):
     httpserver.expect_request("/login").respond_with_response(reply)
     with pytest.raises(SessionLoginError) as info:
-        session(httpserver, **settings).current()
+        session(httpserver, **settings).credential.current()
     assert str(info.value) == f"session login to {httpserver.url_for('/login')}: {problem}"
 
 

@@ -116,7 +116,7 @@ CHILD = textwrap.dedent(
             time.sleep(3600)  # killed here: the rotated token is stored, the access token never used
 
     settings = OAuth2Settings(sys.argv[1], client_id="client", client_secret="secret-value", refresh_token="rt-0")
-    OAuth2Tokens(settings, send=requests.Session().send, store=Announcing(sys.argv[2])).current()
+    OAuth2Tokens(settings, send=requests.Session().send, store=Announcing(sys.argv[2])).credential.current()
     """
 )
 
@@ -139,7 +139,7 @@ def test_a_run_killed_right_after_a_rotation_leaves_the_next_run_working(httpser
     # the next run, with the same config, starts from the stored token and works
     settings = OAuth2Settings(url, client_id="client", client_secret="secret-value", refresh_token="rt-0")
     tokens = OAuth2Tokens(settings, send=requests.Session().send, store=TokenStore(store_path, lock_timeout=60))
-    assert tokens.current() == "at-2"
+    assert tokens.credential.current() == "at-2"
     assert [form["refresh_token"] for form in endpoint.requests] == ["rt-0", "rt-1"]
     assert tokens.facts()["refresh_token_from"] == f"rotated in this run (stored in {store_path})"
     tokens.close()
@@ -155,7 +155,7 @@ def test_without_the_store_the_same_kill_leaves_a_revoked_token(httpserver):
         httpserver.url_for("/token"), client_id="client", client_secret="secret-value", refresh_token="rt-0"
     )
     with pytest.raises(OAuthError) as info:
-        OAuth2Tokens(settings, send=requests.Session().send).current()
+        OAuth2Tokens(settings, send=requests.Session().send).credential.current()
     assert str(info.value) == (
         f"OAuth2 token request to {httpserver.url_for('/token')}: HTTP 400: the refresh token (from config) was "
         "refused; authorise again and put the new refresh token in the config (invalid_grant token revoked)"
