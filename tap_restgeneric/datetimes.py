@@ -97,6 +97,12 @@ def format_datetime(moment: datetime.datetime, fmt: str) -> str:
     return strftime(moment, fmt)
 
 
+def epoch_to_iso(epoch: float) -> str:
+    """Epoch seconds as ISO 8601 in UTC to the second (``2025-06-15T15:06:40Z``), for messages and ``--doctor``."""
+    moment = datetime.datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # parsing
 

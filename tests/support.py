@@ -209,3 +209,14 @@ def wait_for(condition: t.Callable[[], t.Any], what: str, timeout: float = 60) -
 def blocked_writing_to_a_pipe(process: subprocess.Popen) -> bool:
     """A thread of ``process`` waits in the kernel for room in a pipe (Linux: its wchan)."""
     return any("pipe_write" in path.read_text() for path in Path(f"/proc/{process.pid}/task").glob("*/wchan"))
+
+
+def call_in_threads(function: t.Callable[[], t.Any], count: int) -> list:
+    """``function()`` called from ``count`` threads started together; the results, in the order they came."""
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(function())) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

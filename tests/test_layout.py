@@ -27,6 +27,9 @@ LAYERS = {
     "tap_restgeneric.templates": 2,
     "tap_restgeneric.template_sandbox": 2,
     "tap_restgeneric.template_overseer": 2,
+    # Sending one request (auth, rate budgets, token store), then reading it: below the streams in http/
+    "tap_restgeneric.transport": 2.3,
+    "tap_restgeneric.paging": 2.6,
     "tap_restgeneric.http": 3,
     "tap_restgeneric.source": 4,
     # Airbyte manifests are read here and translated into the source model: above source, below the tap

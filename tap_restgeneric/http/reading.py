@@ -9,7 +9,6 @@ properties) fails the stream with one line naming it and the URL.
 
 from __future__ import annotations
 
-import codecs
 import sys
 import typing as t
 
@@ -21,6 +20,7 @@ from tap_restgeneric.http.paginators import Page
 from tap_restgeneric.http.selectors import RecordSelector, SelectorMismatch
 from tap_restgeneric.http.transport import display_url
 from tap_restgeneric.output.redact import MASK, REDACTOR, excerpt, redact_tree
+from tap_restgeneric.paging.decoders import NESTED_TOO_DEEPLY, JsonDecoder, UndecodableBody, UnreadableCharset, charset_of
 
 if t.TYPE_CHECKING:
     import logging
@@ -29,7 +29,6 @@ if t.TYPE_CHECKING:
 
 #: Keys of an object that is an error report, not data, when no data_selector says otherwise.
 ERROR_KEYS = ("error", "errors")
-_UTF8 = {"utf-8", "utf8", "ascii", "us-ascii"}
 
 
 class UnreadableBody(RetriableAPIError):
@@ -53,8 +52,8 @@ class ResponseReader:
         self._warned_secret = False
         self.selector = RecordSelector(data_selector)
         self.primary_key = tuple(primary_key)
-        #: The JSON decoder (msgspec's); passed in only to try another decoder's ways of failing.
-        self._decode = decode or msgspec.json.Decoder().decode
+        #: The one JSON entry point (msgspec's decoder; another passed in only to try its ways of failing).
+        self._json = JsonDecoder(decode) if decode else JsonDecoder()
 
     def __call__(self, response: requests.Response) -> Page:
         body = self.parse(response)
@@ -90,27 +89,22 @@ class ResponseReader:
             return None
         if not content.strip():
             raise UnreadableBody(f"stream '{self.stream_name}': empty response body {self._where(response)}", response)
-        charset = _charset(response.headers.get("Content-Type", ""))
-        if charset and charset not in _UTF8:
-            try:
-                content = content.decode(codecs.lookup(charset).name).encode()
-            except (LookupError, UnicodeDecodeError) as exc:
-                raise UnreadableBody(
-                    f"stream '{self.stream_name}': response is not valid {charset} "
-                    f"({type(exc).__name__}) {self._where(response)}",
-                    response,
-                ) from None
+        content_type = response.headers.get("Content-Type", "")
         try:
-            return self._decode(content)
-        except RecursionError:  # msgspec stops at Python's recursion limit: reading it again will not help
-            raise StreamError(
-                f"stream '{self.stream_name}': response is JSON nested too deeply to read "
-                f"(close to Python's limit of {sys.getrecursionlimit()} levels) {self._where(response)}"
-            ) from None
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            kind = response.headers.get("Content-Type", "no Content-Type")
+            return self._json.parse(content, charset_of(content_type))
+        except UnreadableCharset as exc:
             raise UnreadableBody(
-                f"stream '{self.stream_name}': response is {_decode_problem(exc)} ({kind}, HTTP {response.status_code}) "
+                f"stream '{self.stream_name}': response is {exc.problem} {self._where(response)}", response
+            ) from None
+        except UndecodableBody as exc:
+            if exc.problem == NESTED_TOO_DEEPLY:  # msgspec stops at Python's recursion limit: reading it again will not help
+                raise StreamError(
+                    f"stream '{self.stream_name}': response is JSON nested too deeply to read "
+                    f"(close to Python's limit of {sys.getrecursionlimit()} levels) {self._where(response)}"
+                ) from None
+            kind = content_type or "no Content-Type"
+            raise UnreadableBody(
+                f"stream '{self.stream_name}': response is {exc.problem} ({kind}, HTTP {response.status_code}) "
                 f"from {display_url(response.url)}",
                 response,
             ) from None
@@ -149,20 +143,3 @@ class ResponseReader:
                 f"so the response is probably not data {self._where(response)}: {snippet}"
             )
         return records
-
-
-def _charset(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        name, _, value = part.strip().partition("=")
-        if name.strip().lower() == "charset" and value:
-            return value.strip().strip('"').lower()
-    return None
-
-
-def _decode_problem(exc: Exception) -> str:
-    """What was wrong with a body the JSON decoder refused. Bytes that are not UTF-8 raise
-    ``UnicodeDecodeError`` in msgspec 0.19 and ``msgspec.DecodeError("Invalid UTF-8 ...")`` in 0.23:
-    both are said the same way, whichever msgspec pyproject.toml's range installs."""
-    if isinstance(exc, UnicodeDecodeError) or str(exc).startswith("Invalid UTF-8"):
-        return "not valid UTF-8"
-    return "not JSON"
