@@ -154,7 +154,7 @@ def test_the_readme_example_replays_offline_as_written(sandbox, tmp_path):
     script = (
         commands.group(1).replace("http://127.0.0.1:8765", sandbox.url).replace(".venv/bin/", f"{Path(sys.executable).parent}/")
     )
-    config = preset_config(sandbox, "incidents")  # the Quickstart's config.json
+    config = preset_config(sandbox, "operations")  # the Quickstart's config.json
     (tmp_path / "config.json").write_text(json.dumps(config))
     proc = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -166,4 +166,4 @@ def test_the_readme_example_replays_offline_as_written(sandbox, tmp_path):
         return [(m["stream"], m["record"]) for m in map(json.loads, text.splitlines()) if m["type"] == "RECORD"]
 
     assert written("replayed.jsonl") == written("recorded.jsonl")
-    assert len(written("recorded.jsonl")) == sum(sandbox.counts()["incidents"].values())
+    assert len(written("recorded.jsonl")) == sum(sandbox.counts()["operations"].values())
