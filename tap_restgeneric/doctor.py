@@ -27,19 +27,19 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from tap_restgeneric.errors import RestGenericError
-from tap_restgeneric.http.incremental import closest_field
-from tap_restgeneric.http.paginators import PaginationLoop, PaginatorRefused
-from tap_restgeneric.http.stream import ResourceStream
-from tap_restgeneric.http.transport import display_url
 from tap_restgeneric.output.redact import REDACTOR
+from tap_restgeneric.paging.paginators import PaginationLoop, PaginatorRefused
 from tap_restgeneric.schema_drift import Contract, reconcile
+from tap_restgeneric.streams.incremental import closest_field
+from tap_restgeneric.streams.stream import ResourceStream
 from tap_restgeneric.tap import TapRestGeneric
+from tap_restgeneric.transport.wire import display_url
 from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
     from singer_sdk import Stream
 
-    from tap_restgeneric.http.paginators import Page
+    from tap_restgeneric.paging.paginators import Page
 
 #: Sampled records whose fields are compared with the schema.
 SAMPLE = 100

@@ -17,6 +17,14 @@ def config_path(where: str, key: t.Any) -> str:
     return f"{where}[{str(key)!r}]"
 
 
+def format_path(parts: t.Iterable[t.Any]) -> str:
+    """``resources[3].endpoint.paginator``; a key that is not a plain name is quoted (``headers['X Y']``)."""
+    text = ""
+    for part in parts:
+        text = config_path(text, part)
+    return text
+
+
 class RestGenericError(Exception):
     """Base class: the CLI prints ``str(exc)`` on one line and exits non-zero."""
 

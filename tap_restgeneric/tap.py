@@ -16,28 +16,29 @@ from typing_extensions import override
 
 from tap_restgeneric.about import about_text
 from tap_restgeneric.errors import Interrupted, SourceConfigError
-from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
-from tap_restgeneric.http.fanout import (
-    DEFAULT_MAX_BUFFER_MB,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_STREAM_CONCURRENCY,
-    FanOut,
-    PageBudget,
-)
-from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
-from tap_restgeneric.http.progress import METRICS_LOG_LEVEL, metrics_level
-from tap_restgeneric.http.recording import Tape
-from tap_restgeneric.http.retry import RateLimiter
-from tap_restgeneric.http.stream import ResourceStream, stream_class_for
-from tap_restgeneric.http.transport import DEFAULT_MAX_RESPONSE_MB, DEFAULT_REQUEST_TIMEOUT, response_limits
-from tap_restgeneric.http.tree import DEFAULT_MAX_PARENT_BOOKMARKS
-from tap_restgeneric.output.batches import batch_config_problems
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
+from tap_restgeneric.scheduling.fanout import FanOut, PageBudget
 from tap_restgeneric.schema_drift import MODES
+from tap_restgeneric.settings import (
+    DEFAULT_MAX_BUFFER_MB,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_PARENT_BOOKMARKS,
+    DEFAULT_MAX_RESPONSE_MB,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_STREAM_CONCURRENCY,
+    Settings,
+    check_settings,
+    secret_values,
+)
 from tap_restgeneric.source import PRESETS, Invocation, load_source, preset_schema
-from tap_restgeneric.source.settings import check_settings
 from tap_restgeneric.state import check_bookmarks, check_shape
+from tap_restgeneric.streams.progress import METRICS_LOG_LEVEL, metrics_level
+from tap_restgeneric.streams.stream import ResourceStream, stream_class_for
+from tap_restgeneric.transport.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
+from tap_restgeneric.transport.recording import Tape
+from tap_restgeneric.transport.retry import RateLimiter
 
 if t.TYPE_CHECKING:
     import threading
@@ -226,17 +227,14 @@ class TapRestGeneric(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Private SDK hook: the first place that sees the settings, before the SDK can log them.
         # Register secrets before anything else can log the config.
-        secrets = self._config.get("secrets")
-        if isinstance(secrets, dict):
-            REDACTOR.add(*secrets.values())
+        REDACTOR.add(*secret_values(self._config))
         install_log_redaction()
         # Numbers given as strings become numbers, and ranges and dates are checked, in the tap's
         # one-line format (the SDK's own validation would log a report and raise).
         checked, problems = check_settings(self._config, self.config_jsonschema)
         self._config.update(checked)
-        self.metrics_logger.setLevel(metrics_level(checked.get("metrics_log_level"), self.name))  # (the SDK's: LOGLEVEL)
-        if self._config.get("batch_config") is not None:
-            problems += batch_config_problems(self._config["batch_config"])
+        level = Settings.of(checked).metrics_log_level
+        self.metrics_logger.setLevel(metrics_level(level, self.name))  # (the SDK's: LOGLEVEL)
         if problems:
             if raise_errors:
                 raise SourceConfigError(problems)
@@ -251,13 +249,18 @@ class TapRestGeneric(Tap):
         check_bookmarks(self.state, cursors)
 
     @functools.cached_property
+    def settings(self) -> Settings:
+        """The settings, typed, as every part of the tap reads them (built once, from the checked config)."""
+        return Settings.of(self.config)
+
+    @functools.cached_property
     def tape(self) -> Tape | None:
         """``--record`` / ``--replay``: every response saved, or answered from a recording (see http.recording)."""
-        return Tape.of(self.config)
+        return Tape.of(self.settings)
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
-        return RateLimiter(self.config.get("max_requests_per_second"), int(self.config.get("max_concurrency") or 1))
+        return RateLimiter(self.settings.max_requests_per_second, self.settings.max_concurrency)
 
     @functools.cached_property
     def streams_ahead(self) -> FanOut:
@@ -267,19 +270,17 @@ class TapRestGeneric(Tap):
         def pages(context: t.Any, start: t.Any, cancelled: threading.Event) -> t.Iterator[t.Any]:
             return t.cast("ResourceStream", self.streams[context["stream"]]).pages_ahead(None, start, cancelled)
 
-        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages, budget=PageBudget.of(self.config))
+        return FanOut("streams", self.settings.stream_concurrency, pages, budget=PageBudget(self.settings.max_buffer_bytes))
 
     @override
     def discover_streams(self) -> list[Stream]:
-        source = load_source(self.config, Invocation.from_environment(os.environ))
+        source = load_source(self.settings, Invocation.from_environment(os.environ))
         REDACTOR.add(*source.secret_values)
         for note in source.notes:
             self.logger.info(note)
-        if source.replayed_secrets:  # the streams' requests read them as they read any secret
-            self._config["secrets"] = {**(self._config.get("secrets") or {}), **source.replayed_secrets}
         runtime = AuthRuntime(
-            timeout=response_limits(self.config)[0],
-            max_bytes=response_limits(self.config)[1],
+            timeout=float(self.settings.request_timeout),
+            max_bytes=self.settings.max_response_bytes,
             error_handler=source.error_handler,
             rate_limiter=self.rate_limiter,
             logger=self.logger,
@@ -291,7 +292,7 @@ class TapRestGeneric(Tap):
             return OriginScopedAuth(AUTH_TYPES[auth["type"]].build(auth, runtime) if auth else None, source.base_url)
 
         client_authenticator = authenticator_for(source.auth)
-        preset = self.config.get("api")
+        preset = self.settings.api
         by_name = {resource["name"]: resource for resource in source.resources}
         streams: dict[str, ResourceStream] = {}
 
@@ -304,7 +305,9 @@ class TapRestGeneric(Tap):
                 )
                 endpoint_auth = resource["endpoint"].get("auth")  # dlt's endpoint-level auth replaces the client's
                 authenticator = authenticator_for(endpoint_auth) if endpoint_auth else client_authenticator
-                streams[name] = stream_class(self, authenticator, self.rate_limiter, parent, self.streams_ahead.budget)
+                streams[name] = stream_class(
+                    self, authenticator, self.rate_limiter, parent, self.streams_ahead.budget, self.settings
+                )
             return streams[name]
 
         return [stream(name) for name in by_name]
@@ -324,7 +327,7 @@ class TapRestGeneric(Tap):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # With batch files, records read since the last BATCH are in a file not announced yet (and
         # one may be between its bookmark and its file): the last STATE written is the one that holds.
-        state = None if self.config.get("batch_config") else _without_progress_markers(copy.deepcopy(self.state))
+        state = None if self.settings.batch_config else _without_progress_markers(copy.deepcopy(self.state))
         stop = Interrupted(signum, state)
         writer = self.message_writer
         if isinstance(writer, BufferedSingerWriter) and writer.busy:

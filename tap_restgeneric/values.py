@@ -13,6 +13,8 @@ import datetime
 import math
 import typing as t
 
+from tap_restgeneric.schema_inference import schema_types
+
 #: Kinds of cursor values (a ``Comparable`` is a kind and a value that compares within it).
 MOMENT, NUMBER, TEXT = "date-time", "number", "text"
 Comparable = tuple[str, t.Any]
@@ -58,8 +60,7 @@ class CursorType:
     def of(cls, field: str, prop: t.Mapping[str, t.Any] | None) -> CursorType:
         if not prop:
             return cls(field)
-        declared = prop.get("type") or []
-        types = {declared} if isinstance(declared, str) else set(declared)
+        types = set(schema_types(prop))
         types.discard("null")
         if types and types <= {"integer", "number"}:
             return cls(field, NUMBER)
@@ -109,7 +110,7 @@ def start_value_problems(stream: str, incremental: t.Mapping[str, t.Any], schema
     where, value = (f"{stream}: incremental.initial_value", initial) if initial is not None else ("start_date", start_date)
     if not declared:
         return []
-    types = {declared["type"]} if isinstance(declared.get("type"), str) else set(declared.get("type") or [])
+    types = set(schema_types(declared))
     numeric = sorted({"integer", "number"} & types)
     cursor_type = CursorType.of(cursor, declared)
     problems = []

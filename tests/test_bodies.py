@@ -11,7 +11,7 @@ import requests
 from werkzeug import Response
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.reading import ResponseReader, UnreadableBody
+from tap_restgeneric.paging.reader import ResponseReader, UnreadableBody
 from tests.support import last_line, run_cli, sync
 
 SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}

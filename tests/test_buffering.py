@@ -16,7 +16,7 @@ import pytest
 from werkzeug import Response
 
 from tap_restgeneric import tap as tap_module
-from tap_restgeneric.http.fanout import PAGES_AHEAD, PageBudget
+from tap_restgeneric.scheduling.fanout import PAGES_AHEAD, PageBudget
 from tests.support import last_line, run_cli, sync
 
 RECORDS_PER_PAGE = 20

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tap_restgeneric.http.auth import AUTH_TYPES
-from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
+from tap_restgeneric.paging.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
 from tap_restgeneric.source import PRESETS
 from tap_restgeneric.source.validation import DIALECT_SCHEMA
+from tap_restgeneric.transport.auth import AUTH_TYPES
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tap_restgeneric"
 #: Lower layers never import higher ones (see CONTRIBUTING.md). The sandbox is a separate
@@ -23,18 +23,28 @@ LAYERS = {
     "tap_restgeneric.schema_drift": 0,
     "tap_restgeneric.datetimes": 0,
     "tap_restgeneric.windows": 0,
+    "tap_restgeneric.state": 0,
+    "tap_restgeneric.template_names": 0,
     "tap_restgeneric.output": 1,
+    # the typed settings, read by everything below the tap (they cut error text with output's excerpt)
+    "tap_restgeneric.settings": 1.5,
     "tap_restgeneric.templates": 2,
     "tap_restgeneric.template_sandbox": 2,
     "tap_restgeneric.template_overseer": 2,
-    "tap_restgeneric.http": 3,
-    "tap_restgeneric.source": 4,
-    # Airbyte manifests are read here and translated into the source model: above source, below the tap
-    "tap_restgeneric.airbyte": 4.5,
-    "tap_restgeneric.tap": 5,
-    "tap_restgeneric.doctor": 6,
-    "tap_restgeneric.cli": 7,
-    "tap_restgeneric.sandbox": 8,
+    "tap_restgeneric.transport": 3,
+    "tap_restgeneric.paging": 4,
+    "tap_restgeneric.scheduling": 4.5,
+    # the source model sits above the engine's configurable parts (it is checked against their
+    # registries: paginator types, auth types, response actions) and below the streams that run it
+    "tap_restgeneric.source": 5,
+    # Airbyte manifests are read here and translated into the same source model
+    "tap_restgeneric.airbyte": 5.5,
+    "tap_restgeneric.streams": 6,
+    "tap_restgeneric.about": 7,
+    "tap_restgeneric.tap": 7,
+    "tap_restgeneric.doctor": 8,
+    "tap_restgeneric.cli": 9,
+    "tap_restgeneric.sandbox": 10,
 }
 MAX_MODULE_LINES = 400
 MAX_CLASS_LINES = 250

@@ -8,7 +8,7 @@ import re
 
 from werkzeug import Response
 
-from tap_restgeneric.http import progress as progress_module
+from tap_restgeneric.streams import progress as progress_module
 from tests.support import run_cli, sync
 
 

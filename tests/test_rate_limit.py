@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.tap import TapRestGeneric
+from tap_restgeneric.transport.retry import RateLimiter
 from tests.support import FakeClock
 
 

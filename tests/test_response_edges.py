@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_restgeneric.http.retry import RateLimiter, retry_after_seconds, retry_delay
+from tap_restgeneric.transport.retry import RateLimiter, retry_after_seconds, retry_delay
 from tests.listeners import Listener, Reply, Request
 from tests.support import last_line, run_cli, sync
 

@@ -12,8 +12,8 @@ import pytest
 from werkzeug import Response
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.retry import retry_after_seconds
 from tap_restgeneric.tap import TapRestGeneric
+from tap_restgeneric.transport.retry import retry_after_seconds
 from tests.support import CANARY, last_line, preset_config, run_cli, sync
 
 CLIENTS = "/operations/v1/master/client"

@@ -6,7 +6,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 if t.TYPE_CHECKING:
-    from tap_restgeneric.http.parents import ParentLink
+    from tap_restgeneric.source.parent_link import ParentLink
 
 
 WRITE_DISPOSITIONS = ("append", "replace", "merge", "skip")
@@ -88,3 +88,5 @@ class Source:
     notes: list[str] = field(default_factory=list)
     #: Secrets a replay stands placeholders in for (``replay_dir`` set, the secret not).
     replayed_secrets: dict[str, str] = field(default_factory=dict)
+    #: What ``secrets`` names in the templates: the setting's, and the placeholders of a replay.
+    secrets: dict[str, t.Any] = field(default_factory=dict)

@@ -19,19 +19,19 @@ from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
 from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.http.sending import SendingStream
 from tap_restgeneric.output.batches import BatchFiles
 from tap_restgeneric.output.conformance import ConformanceCheck
 from tap_restgeneric.output.writer import BufferedSingerWriter
 from tap_restgeneric.schema_drift import Contract, reconcile
+from tap_restgeneric.streams.sending import SendingStream
 from tap_restgeneric.values import MOMENT, CursorType
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers._batch import BatchConfig
 
-    from tap_restgeneric.http.incremental import CursorWatch
-    from tap_restgeneric.http.keys import RequiredKey
-    from tap_restgeneric.http.progress import Progress
+    from tap_restgeneric.streams.incremental import CursorWatch
+    from tap_restgeneric.streams.keys import RequiredKey
+    from tap_restgeneric.streams.progress import Progress
 
 
 class EmittingStream(SendingStream):

@@ -17,7 +17,7 @@ from tap_restgeneric.values import without_key
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_restgeneric.http.progress import Progress
+    from tap_restgeneric.streams.progress import Progress
 
 _FIX = "set on_missing_key: drop to skip such records"
 

@@ -9,15 +9,12 @@ also held in a dict by their key (a JSON text), rebuilt if the list changed behi
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 from singer_sdk.streams._state import StreamStateManager  # private module: the SDK's own state manager
 from typing_extensions import override
 
-
-def partition_key(context: t.Mapping[str, t.Any]) -> str:
-    return json.dumps(context, sort_keys=True, default=str)
+from tap_restgeneric.state import partition_key
 
 
 class IndexedStateManager(StreamStateManager):

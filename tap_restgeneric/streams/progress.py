@@ -29,7 +29,7 @@ from singer_sdk.plugin_base import _plugin_log_level  # private: the SDK's readi
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from tap_restgeneric.http.paginators import Page
+    from tap_restgeneric.paging.paginators import Page
 
 #: Seconds between the progress lines of a long stream.
 PROGRESS_INTERVAL = 10.0

@@ -24,8 +24,9 @@ import queue
 import threading
 import typing as t
 
-from tap_restgeneric.http.paginators import Page
-from tap_restgeneric.http.partitions import partition_key
+from tap_restgeneric.paging.paginators import Page
+from tap_restgeneric.settings import DEFAULT_MAX_BUFFER_MB
+from tap_restgeneric.state import partition_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -35,16 +36,6 @@ if t.TYPE_CHECKING:
 PAGES_AHEAD = 2
 #: Seconds a worker waits for a job before it ends.
 IDLE_SECONDS = 1.0
-#: Streams requested at once (the stream_concurrency default): the presets' streams (up to 14) are
-#: fetched eight at a time, so a preset takes about its two longest chains of requests.
-DEFAULT_STREAM_CONCURRENCY = 8
-#: Requests in flight at once across the tap (the max_concurrency default): at 200 ms a response,
-#: 16 keep a fan-out of single-page children over ten times faster than one request at a time,
-#: and every request is still under max_requests_per_second and Retry-After pauses.
-DEFAULT_MAX_CONCURRENCY = 16
-#: Default of the max_buffer_mb setting: MiB of response bodies fetched ahead and not read yet, across
-#: the tap (a page's parsed records take about as much again).
-DEFAULT_MAX_BUFFER_MB = 32
 _DONE = object()
 
 
@@ -58,11 +49,6 @@ class PageBudget:
         self.max_bytes = max_bytes
         self.waiting_bytes = 0
         self.condition = threading.Condition()
-
-    @classmethod
-    def of(cls, settings: t.Mapping[str, t.Any]) -> PageBudget:
-        """The tap's, from its ``max_buffer_mb`` setting."""
-        return cls(int(float(settings.get("max_buffer_mb") or DEFAULT_MAX_BUFFER_MB) * 1024 * 1024))
 
 
 class _Job:

@@ -7,8 +7,8 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_restgeneric.http.paginators.base import Page, Paginator, put_token, says_no_more
-from tap_restgeneric.http.selectors import JSONPath
+from tap_restgeneric.paging.paginators.base import Page, Paginator, put_token, says_no_more
+from tap_restgeneric.paging.selectors import JSONPath
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams.rest import HTTPRequest

@@ -1,7 +1,7 @@
 """Parent and child streams: the SDK's child contexts and state partitions, kept bounded.
 
 A child resource is an SDK child stream (``parent_stream_type``): for each parent record the
-parent builds one child context (:func:`~tap_restgeneric.http.parents.child_context`) and the SDK
+parent builds one child context (:func:`~tap_restgeneric.source.parent_link.child_context`) and the SDK
 syncs each selected child with it, the parent's records being read even when the parent itself is
 not selected. An incremental child keeps one bookmark per parent (state partitioned by the parent
 fields it reads); any other child keeps one stream-level state.
@@ -32,19 +32,18 @@ import typing as t
 import singer_sdk.singerlib as singer
 from typing_extensions import override
 
-from tap_restgeneric.http.emitting import EmittingStream
-from tap_restgeneric.http.parents import ParentFieldError, ParentLink, child_context
-from tap_restgeneric.http.partitions import IndexedStateManager, partition_key
+from tap_restgeneric.source.parent_link import ParentFieldError, ParentLink, child_context
+from tap_restgeneric.state import partition_key
+from tap_restgeneric.streams.emitting import EmittingStream
+from tap_restgeneric.streams.partitions import IndexedStateManager
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams._state import StreamStateManager
 
-    from tap_restgeneric.http.fanout import FanOut
+    from tap_restgeneric.scheduling.fanout import FanOut
 
 #: Seconds between the interim STATE messages of a child stream.
 CHILD_STATE_INTERVAL = 1.0
-#: Parents an incremental child keeps a bookmark for (the ``max_parent_bookmarks`` default).
-DEFAULT_MAX_PARENT_BOOKMARKS = 10_000
 
 
 class TreeStream(EmittingStream):
@@ -139,7 +138,7 @@ class TreeStream(EmittingStream):
                 is_sorted=self.is_sorted,
                 check_sorted=self.check_sorted,
             )
-            manager.cap = int(self.config.get("max_parent_bookmarks") or DEFAULT_MAX_PARENT_BOOKMARKS)
+            manager.cap = self.settings.max_parent_bookmarks
             self._state_manager = manager
         return super().state_manager
 

@@ -37,14 +37,14 @@ from requests.utils import get_environ_proxies, requote_uri
 from typing_extensions import override
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.deadlines import ACCEPT_ENCODING, ACTIVE, WATCHDOG, Deadline
 from tap_restgeneric.output.redact import REDACTOR
+from tap_restgeneric.transport.deadlines import ACCEPT_ENCODING, ACTIVE, WATCHDOG, Deadline
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
-    from tap_restgeneric.http.recording import Tape
+    from tap_restgeneric.transport.recording import Tape
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: As requests' ``Session.max_redirects``.
@@ -78,17 +78,6 @@ def display_url(url: str) -> str:
     """The URL without its query string: query values may carry credentials."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-#: Defaults of the request_timeout (seconds) and max_response_mb settings.
-DEFAULT_REQUEST_TIMEOUT = 60
-DEFAULT_MAX_RESPONSE_MB = 128
-
-
-def response_limits(settings: t.Mapping[str, t.Any]) -> tuple[float, int]:
-    """(deadline in seconds, decoded bytes) of one response, from the settings."""
-    timeout = float(settings.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
-    return timeout, int(float(settings.get("max_response_mb") or DEFAULT_MAX_RESPONSE_MB) * 1024 * 1024)
 
 
 class DeadlineExceeded(requests.exceptions.Timeout):

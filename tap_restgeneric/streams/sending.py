@@ -15,18 +15,19 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.actions import ResponseAction, first_action
-from tap_restgeneric.http.deadlines import new_session
-from tap_restgeneric.http.pages import Abandoned
-from tap_restgeneric.http.paginators import Page
-from tap_restgeneric.http.retry import RateLimiter, retry_delay
-from tap_restgeneric.http.transport import Transport, connection_problem, display_url
 from tap_restgeneric.output.redact import excerpt
+from tap_restgeneric.paging.page_loop import Abandoned
+from tap_restgeneric.paging.paginators import Page
+from tap_restgeneric.paging.response_actions import ResponseAction, first_action
+from tap_restgeneric.transport.deadlines import new_session
+from tap_restgeneric.transport.retry import RateLimiter, retry_delay
+from tap_restgeneric.transport.wire import Transport, connection_problem, display_url
 
 if t.TYPE_CHECKING:
     import threading
 
-    from tap_restgeneric.http.reading import ResponseReader
+    from tap_restgeneric.paging.reader import ResponseReader
+    from tap_restgeneric.settings import Settings
 
 
 class SendingStream(RESTStream):
@@ -40,6 +41,7 @@ class SendingStream(RESTStream):
     #: Requests sent again after a retriable failure, in this sync.
     retried = 0
     rate_limiter: RateLimiter
+    settings: Settings
     _transport: Transport
     _reader: ResponseReader
 
@@ -96,7 +98,7 @@ class SendingStream(RESTStream):
         return waits()
 
     def retry_delay(self, exception: Exception, attempt: int) -> float:
-        """See :func:`tap_restgeneric.http.retry.retry_delay`."""
+        """See :func:`tap_restgeneric.transport.retry.retry_delay`."""
         return retry_delay(self.error_handler, getattr(exception, "response", None), attempt, self.rate_limiter)
 
     @override
@@ -118,7 +120,7 @@ class SendingStream(RESTStream):
         request, 0.6 s per 1000 pages in a profile) and whose responses have deadlines."""
         session = self.__dict__.get("_transport_session")
         if session is None:  # (the SDK's own _requests_session is a plain Session made in __init__)
-            pool = max(10, int(self.config.get("max_concurrency") or 1))
+            pool = max(10, self.settings.max_concurrency)
             session = self.__dict__["_transport_session"] = new_session(pool_maxsize=pool)
         return t.cast("requests.Session", session)
 

@@ -31,9 +31,9 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_restgeneric.http.paginators.base import Page, Paginator, PaginatorRefused, SinglePagePaginator
-from tap_restgeneric.http.paginators.links import CursorPaginator, HeaderLinkPaginator, JSONLinkPaginator, _is_link
-from tap_restgeneric.http.paginators.ranges import PageNumberPaginator, _number
+from tap_restgeneric.paging.paginators.base import Page, Paginator, PaginatorRefused, SinglePagePaginator
+from tap_restgeneric.paging.paginators.links import CursorPaginator, HeaderLinkPaginator, JSONLinkPaginator, _is_link
+from tap_restgeneric.paging.paginators.ranges import PageNumberPaginator, _number
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams.rest import HTTPRequest

@@ -37,6 +37,9 @@ import requests
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.output.redact import REDACTOR
 
+if t.TYPE_CHECKING:
+    from tap_restgeneric.settings import Settings
+
 #: What a secret the config reads is, when replaying without it.
 REPLAYED_SECRET = "replayed-secret"  # noqa: S105 - a placeholder, not a credential
 #: The schemas of the streams that had none declared, in a recording directory.
@@ -79,12 +82,12 @@ class Tape:
             self.directory.mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def of(cls, settings: t.Mapping[str, t.Any]) -> Tape | None:
+    def of(cls, settings: Settings) -> Tape | None:
         """The recording the settings ask for: ``replay_dir`` (``--replay``), else ``record_dir`` (``--record``)."""
-        if settings.get("replay_dir"):
-            return cls(settings["replay_dir"], "replay")
-        if settings.get("record_dir"):
-            return cls(settings["record_dir"], "record")
+        if settings.replay_dir:
+            return cls(settings.replay_dir, "replay")
+        if settings.record_dir:
+            return cls(settings.record_dir, "record")
         return None
 
     def schema_of(self, stream: str) -> dict | None:

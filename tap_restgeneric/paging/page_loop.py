@@ -23,8 +23,8 @@ import typing as t
 import msgspec
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.fanout import DEFAULT_MAX_BUFFER_MB
-from tap_restgeneric.http.paginators import Page, PaginationLoop, Paginator, PaginatorRefused
+from tap_restgeneric.paging.paginators import Page, PaginationLoop, Paginator, PaginatorRefused
+from tap_restgeneric.settings import DEFAULT_MAX_BUFFER_MB, DEFAULT_MAX_PAGES
 
 if t.TYPE_CHECKING:
     import logging
@@ -36,8 +36,6 @@ if t.TYPE_CHECKING:
 AHEAD_MIN_LATENCY = 0.003
 #: Full pages read per page more requested ahead (see PageFetcher._pages_ahead).
 RAMP = 2
-#: Default of the max_pages setting: far beyond any real stream, a stop for a runaway one.
-DEFAULT_MAX_PAGES = 1_000_000
 #: Pages a new page's records are compared with (by a 16-byte digest each: see PageFetcher._checked).
 RECENT_PAGES = 100
 

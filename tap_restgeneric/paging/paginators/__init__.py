@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import inspect
 
-from tap_restgeneric.http.paginators.auto import AutoPaginator
-from tap_restgeneric.http.paginators.base import Page, PaginationLoop, Paginator, PaginatorRefused, SinglePagePaginator
-from tap_restgeneric.http.paginators.links import (
+from tap_restgeneric.paging.paginators.auto import AutoPaginator
+from tap_restgeneric.paging.paginators.base import Page, PaginationLoop, Paginator, PaginatorRefused, SinglePagePaginator
+from tap_restgeneric.paging.paginators.links import (
     CursorPaginator,
     HeaderCursorPaginator,
     HeaderLinkPaginator,
     JSONLinkPaginator,
 )
-from tap_restgeneric.http.paginators.ranges import OffsetPaginator, PageNumberPaginator
+from tap_restgeneric.paging.paginators.ranges import OffsetPaginator, PageNumberPaginator
 
 __all__ = ["PAGINATORS", "PAGINATOR_ALIASES", "Page", "PaginationLoop", "Paginator", "PaginatorRefused", "paginator_options"]
 

@@ -23,15 +23,15 @@ from singer_sdk.authenticators import (
 from typing_extensions import override
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.deadlines import new_session
-from tap_restgeneric.http.retry import RateLimiter, retry_delay
-from tap_restgeneric.http.transport import Origin, Transport, connection_problem, display_url
 from tap_restgeneric.output.redact import REDACTOR, excerpt
+from tap_restgeneric.transport.deadlines import new_session
+from tap_restgeneric.transport.retry import RateLimiter, retry_delay
+from tap_restgeneric.transport.wire import Origin, Transport, connection_problem, display_url
 
 if t.TYPE_CHECKING:
     import logging
 
-    from tap_restgeneric.http.recording import Tape
+    from tap_restgeneric.transport.recording import Tape
 
 
 class CookieAPIKeyAuthenticator(APIAuthenticatorBase):

@@ -21,10 +21,6 @@ import typing as t
 
 from tap_restgeneric.templates import render_tree
 
-#: Names a processing step's templates may use.
-STEP_NAMES = frozenset({"record", "config"})
-STEP_KINDS = ("filter", "map", "exclude")
-
 
 class Steps:
     """The compiled steps of one resource (``kind``, value) and the settings they see as ``config``."""

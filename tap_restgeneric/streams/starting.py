@@ -22,8 +22,8 @@ from singer_sdk.helpers._state import (  # private module: the SDK's state helpe
 )
 from typing_extensions import override
 
-from tap_restgeneric.http.incremental import lagged, unsorted_notice
-from tap_restgeneric.http.sampling import SampledStream
+from tap_restgeneric.streams.incremental import lagged, unsorted_notice
+from tap_restgeneric.streams.sampling import SampledStream
 
 
 class StartingStream(SampledStream):
@@ -56,7 +56,7 @@ class StartingStream(SampledStream):
         if not self.incremental:
             return None
         initial = self.incremental.get("initial_value")
-        initial = self.config.get("start_date") if initial is None else initial
+        initial = self.settings.start_date if initial is None else initial
         state = self.bookmark_state(context)
         backfill = self.incremental.get("end_value") is not None  # dlt: a bounded run ignores the bookmark
         if (

@@ -4,7 +4,7 @@ A resource without a schema is sampled at discovery: up to ``INFERENCE_MAX_PAGES
 (``INFERENCE_MAX_RECORDS`` records) of real responses; a child resource under the sampled
 records of its parent (up to ``INFERENCE_MAX_PARENTS`` of them). Under ``--record`` the schema it
 runs with is kept in the recording, and ``--replay`` takes it from there instead of sampling
-(see :mod:`tap_restgeneric.http.recording`).
+(see :mod:`tap_restgeneric.transport.recording`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import typing as t
 from typing_extensions import override
 
 from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.http.tree import TreeStream
 from tap_restgeneric.schema_inference import infer_schema
+from tap_restgeneric.streams.tree import TreeStream
 from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib import Catalog
 
-    from tap_restgeneric.http.pages import PageFetcher
-    from tap_restgeneric.http.recording import Tape
+    from tap_restgeneric.paging.page_loop import PageFetcher
     from tap_restgeneric.source.model import ResourceConfig
+    from tap_restgeneric.transport.recording import Tape
 
 #: Discovery samples up to this many pages of a resource that has no schema.
 INFERENCE_MAX_PAGES = 5
@@ -116,7 +116,7 @@ class SampledStream(TreeStream):
             schema["properties"].setdefault(incremental["cursor_path"], {"type": ["string", "null"]})
             # A start that cannot compare with the cursor values seen (``yesterday`` for dates) would
             # silently drop every record, or none: a config error, as for a declared schema.
-            problems = start_value_problems(self.name, incremental, schema, self.config.get("start_date"))
+            problems = start_value_problems(self.name, incremental, schema, self.settings.start_date)
             if problems:
                 raise SourceConfigError(problems)
         return schema

@@ -17,10 +17,10 @@ import msgspec
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.paginators import Page
-from tap_restgeneric.http.selectors import RecordSelector, SelectorMismatch
-from tap_restgeneric.http.transport import display_url
 from tap_restgeneric.output.redact import MASK, REDACTOR, excerpt, redact_tree
+from tap_restgeneric.paging.paginators import Page
+from tap_restgeneric.paging.selectors import RecordSelector, SelectorMismatch
+from tap_restgeneric.transport.wire import display_url
 
 if t.TYPE_CHECKING:
     import logging

@@ -14,7 +14,7 @@ import typing as t
 
 from singer_sdk.streams.rest import HTTPRequest
 
-from tap_restgeneric.templates import Template, has_templates, render_tree, template_config, uses_secrets
+from tap_restgeneric.templates import Template, has_templates, render_tree, uses_secrets
 
 #: What ``{incremental.<name>}`` (and ``{{ incremental.<name> }}``) can read in a request: the
 #: attributes of dlt's incremental object that its placeholders read (``last_value`` is the start
@@ -35,7 +35,7 @@ INCREMENTAL_NAMES = (
 _INCREMENTAL_DEFAULTS = {"range_start": "closed", "range_end": "open", "on_cursor_value_missing": "include"}
 
 if t.TYPE_CHECKING:
-    from tap_restgeneric.http.paginators import Paginator
+    from tap_restgeneric.paging.paginators import Paginator
     from tap_restgeneric.source.model import EndpointConfig
 
 
@@ -61,15 +61,20 @@ class BodyRequest(HTTPRequest):
 
 class RequestBuilder:
     def __init__(
-        self, endpoint: EndpointConfig, base_url: str, client_headers: t.Mapping[str, str], settings: t.Mapping[str, t.Any]
+        self,
+        endpoint: EndpointConfig,
+        base_url: str,
+        client_headers: t.Mapping[str, str],
+        secrets: t.Mapping[str, t.Any],
+        config: t.Mapping[str, t.Any],
     ) -> None:
         self.endpoint = endpoint
         self.base_url = base_url
         self.client_headers = dict(client_headers)
         self.method = endpoint["method"]
         self.incremental: dict[str, t.Any] = dict(endpoint.get("incremental") or {})
-        self.secrets = dict(settings.get("secrets") or {})
-        self.config = template_config(settings)
+        self.secrets = secrets
+        self.config = config
         self.dynamic = any(has_templates(endpoint.get(k)) for k in ("params", "json", "data", "headers", "path"))
 
     @property

@@ -15,20 +15,19 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.http.actions import ResponseAction
-from tap_restgeneric.http.fanout import FanOut
-from tap_restgeneric.http.incremental import CursorWatch, Window, sorted_by_params
-from tap_restgeneric.http.keys import RequiredKey
-from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES, PageFetcher
-from tap_restgeneric.http.paginators import PAGINATORS, Paginator
-from tap_restgeneric.http.processing import Steps
-from tap_restgeneric.http.progress import Progress
-from tap_restgeneric.http.reading import ResponseReader
-from tap_restgeneric.http.request_builder import PageToken, RequestBuilder
-from tap_restgeneric.http.starting import StartingStream
-from tap_restgeneric.http.transport import Origin, Transport, response_limits
+from tap_restgeneric.paging.page_loop import PageFetcher
+from tap_restgeneric.paging.paginators import PAGINATORS, Paginator
+from tap_restgeneric.paging.reader import ResponseReader
+from tap_restgeneric.paging.request_builder import PageToken, RequestBuilder
+from tap_restgeneric.paging.response_actions import ResponseAction
+from tap_restgeneric.scheduling.fanout import FanOut
 from tap_restgeneric.schema_drift import Contract
-from tap_restgeneric.templates import template_config
+from tap_restgeneric.streams.incremental import CursorWatch, Window, sorted_by_params
+from tap_restgeneric.streams.keys import RequiredKey
+from tap_restgeneric.streams.processing import Steps
+from tap_restgeneric.streams.progress import Progress
+from tap_restgeneric.streams.starting import StartingStream
+from tap_restgeneric.transport.wire import Origin, Transport
 from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
@@ -38,12 +37,11 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
 
-    from tap_restgeneric.http.fanout import PageBudget
-    from tap_restgeneric.http.paginators import Page
-    from tap_restgeneric.http.retry import RateLimiter
+    from tap_restgeneric.paging.paginators import Page
+    from tap_restgeneric.scheduling.fanout import PageBudget
+    from tap_restgeneric.settings import Settings
     from tap_restgeneric.source.model import ResourceConfig, Source
-
-USER_AGENT = "tap-restgeneric/0.1"
+    from tap_restgeneric.transport.retry import RateLimiter
 
 
 class ResourceStream(StartingStream):
@@ -61,9 +59,16 @@ class ResourceStream(StartingStream):
     STATE_MSG_FREQUENCY = 1000
 
     def __init__(
-        self, tap: Tap, authenticator: Callable, rate_limiter: RateLimiter, parent: ResourceStream | None, budget: PageBudget
+        self,
+        tap: Tap,
+        authenticator: Callable,
+        rate_limiter: RateLimiter,
+        parent: ResourceStream | None,
+        budget: PageBudget,
+        settings: Settings,
     ) -> None:
         resource = self.resource
+        self.settings = settings
         self.parent = parent
         endpoint = resource["endpoint"]
         self._endpoint = endpoint
@@ -83,16 +88,18 @@ class ResourceStream(StartingStream):
         self.primary_keys = resource["primary_key"]
         if self.incremental:
             self.replication_key = self.incremental["cursor_path"]
-        self.contract = Contract.parse(resource.get("schema_contract") or self.config.get("schema_contract"), "schema_contract")
+        self.contract = Contract.parse(resource.get("schema_contract") or self.settings.schema_contract, "schema_contract")
         self._reader = ResponseReader(self.name, endpoint.get("data_selector"), resource["primary_key"], self.logger)
-        self._builder = RequestBuilder(endpoint, self.url_base, self.source.headers, self.config)
+        self._builder = RequestBuilder(
+            endpoint, self.url_base, self.source.headers, self.source.secrets, settings.template_config
+        )
         self._transport = Transport(
             tape=self.tape,
             session=self.requests_session,
             origin=Origin.of(self.url_base),
             label=f"stream '{self.name}'",
             timeout=self.timeout,
-            max_bytes=response_limits(self.config)[1],
+            max_bytes=settings.max_response_bytes,
             logger=self.logger,
             authenticate=authenticator,
             secret_headers=self.source.secret_headers | self._builder.secret_headers,
@@ -100,24 +107,24 @@ class ResourceStream(StartingStream):
             secret_body=self._builder.secret_body,
         )
         self._plain_output: bool | None = None
-        concurrency = int(self.config.get("max_concurrency") or 1)
+        concurrency = settings.max_concurrency
         key = self.bookmark_key if self.partitioned_by_parent else None  # parents sharing a bookmark: one job
         # One request at a time: no fan-out, and no child contexts built ahead to be thrown away.
         self.fanout = FanOut(self.name, concurrency, self.pages_ahead, key, budget) if self.link and concurrency > 1 else None
         self._ahead_bytes = budget.max_bytes  # of pages requested ahead of the one written (see PageFetcher)
         self.progress = Progress(self.name, self.logger)
-        drop = self.config.get("on_missing_key") == "drop"
+        drop = settings.on_missing_key == "drop"
         self.required_key = RequiredKey(resource["primary_key"], drop=drop, progress=self.progress, warn_once=self.warn_once)
         if self.incremental:
             self.cursor_watch = CursorWatch(
                 self.name, self.incremental["cursor_path"], self.logger, backfill=self.incremental.get("end_value") is not None
             )
             declared = resource.get("schema") or self.preset_schema
-            problems = start_value_problems(self.name, self.incremental, declared, self.config.get("start_date"))
+            problems = start_value_problems(self.name, self.incremental, declared, settings.start_date)
             if problems:
                 raise SourceConfigError(problems)
         self._extracted_at: datetime.datetime | None = None
-        self.steps = Steps(resource["processing_steps"], template_config(self.config))
+        self.steps = Steps(resource["processing_steps"], settings.template_config)
 
     @property
     @override
@@ -153,12 +160,12 @@ class ResourceStream(StartingStream):
     @property
     @override
     def timeout(self) -> float:  # type: ignore[override]  # a fraction of a second is a valid timeout
-        return response_limits(self.config)[0]
+        return float(self.settings.request_timeout)
 
     @property
     @override
     def user_agent(self) -> str:
-        return t.cast("str", self.config.get("user_agent") or USER_AGENT)
+        return self.settings.user_agent
 
     @override
     def get_url(self, context: t.Any) -> str:
@@ -194,7 +201,7 @@ class ResourceStream(StartingStream):
         options = dict(self._endpoint["paginator"])
         cls = PAGINATORS[options.pop("type")]
         if cls.type_name == "cursor":
-            options["context"] = {"secrets": dict(self.config.get("secrets") or {}), "config": template_config(self.config)}
+            options["context"] = {"secrets": dict(self.source.secrets), "config": self.settings.template_config}
         if cls.type_name == "auto":
             options["log"] = self.log_once
             options["method"] = self._endpoint["method"]
@@ -225,9 +232,9 @@ class ResourceStream(StartingStream):
             concurrency=concurrency,
             on_request=on_request,
             record_key=self.required_key.value(),
-            max_pages=int(self.config.get("max_pages") or DEFAULT_MAX_PAGES),
+            max_pages=self.settings.max_pages,
             max_ahead_bytes=self._ahead_bytes,
-            strict_totals=self.config.get("total_mismatch") == "error",
+            strict_totals=self.settings.total_mismatch == "error",
             logger=self.logger,
         )
 
@@ -246,7 +253,7 @@ class ResourceStream(StartingStream):
     def pages_ahead(self, context: t.Any, start: t.Any, abandoned: threading.Event) -> Iterator[Page]:
         """Pages fetched ahead of the SDK reaching them: one parent's (one request at a time within a
         parent), or a whole top-level stream's (with its own look-ahead)."""
-        concurrency = 1 if self.link else int(self.config.get("max_concurrency") or 1)
+        concurrency = 1 if self.link else self.settings.max_concurrency
         return self._fetcher(None if not self.link else context, start, concurrency=concurrency, abandoned=abandoned).pages()
 
     @override
@@ -259,7 +266,7 @@ class ResourceStream(StartingStream):
             if fetched:
                 pages: Iterable[Page] = _counted(fetched[1], request_counter.increment)
             else:
-                concurrency = int(self.config.get("max_concurrency") or 1)
+                concurrency = self.settings.max_concurrency
                 pages = self._fetcher(context, start, concurrency=concurrency, on_request=request_counter.increment).pages()
             progress = self.progress
             try:
