@@ -115,6 +115,17 @@ def _number(name: str, value: t.Any, integer: bool) -> tuple[t.Any, str | None]:
     return value, None
 
 
+def secrets_from_environment(config: dict[str, t.Any], prefix: str, environ: t.Mapping[str, str]) -> dict[str, t.Any]:
+    """``--config ENV``'s config with one variable per secret: ``<prefix><NAME>`` (``TAP_RESTGENERIC_SECRETS_<NAME>``)
+    is ``secrets.<name>`` lower-cased (the variable Meltano derives for a sub-setting), over the same name
+    in ``TAP_RESTGENERIC_SECRETS``."""
+    named = {name[len(prefix) :].lower(): value for name, value in environ.items() if name.startswith(prefix) and name != prefix}
+    if named:
+        secrets = config.get("secrets")
+        config["secrets"] = {**(secrets if isinstance(secrets, dict) else {}), **named}
+    return config
+
+
 def secret_values(config: t.Mapping[str, t.Any]) -> list[t.Any]:
     """The values of the ``secrets`` setting as given, before any check (to be redacted from the start)."""
     secrets = config.get("secrets")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import decimal
 import math
+import re
 import typing as t
 
 from tap_restgeneric.schema_inference import schema_types
@@ -133,3 +135,23 @@ def without_key(records: list[dict], keys: t.Sequence[str]) -> list[int]:
         field = keys[0]
         return [index for index, record in enumerate(records) if record.get(field) is None]
     return [index for index, record in enumerate(records) if any(record.get(k) is None for k in keys)]
+
+
+_NUMBER = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def number(value: t.Any) -> int | float | decimal.Decimal | None:
+    """A number given as one or as numeric text (``" 3600 "``, ``"1.5e3"``); None for anything else (a bool too)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str) and _NUMBER.match(value):
+        text = value.strip()
+        return int(text) if text.lstrip("-").isdigit() else decimal.Decimal(text)
+    return None
+
+
+def whole(value: float | decimal.Decimal | None) -> int | None:
+    """A number as a whole number (truncated), None when there is none or it is not finite."""
+    return int(value) if value is not None and math.isfinite(value) else None

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from tap_restgeneric.tap import TapRestGeneric
-from tap_restgeneric.transport.retry import RateLimiter
+from tap_restgeneric.transport.throttle import RateLimiter
 from tests.support import FakeClock
 
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_restgeneric.transport.retry import RateLimiter, retry_after_seconds, retry_delay
+from tap_restgeneric.transport.retry import DEFAULT_ERROR_HANDLER, RetryPolicy, retry_after_seconds
+from tap_restgeneric.transport.throttle import RateLimiter
 from tests.listeners import Listener, Reply, Request
 from tests.support import last_line, run_cli, sync
 
@@ -132,14 +133,14 @@ HANDLER = {"max_retry_after": 30, "backoff_factor": 0.5}
 def test_any_retry_after_value_gives_a_finite_wait_within_the_cap(value, attempt):
     seconds = retry_after_seconds(value)
     assert seconds is None or seconds >= 0
-    delay = retry_delay(HANDLER, Reply429(value), attempt, RateLimiter(None))
+    delay = RetryPolicy.of({**DEFAULT_ERROR_HANDLER, **HANDLER}).delay(Reply429(value), attempt, RateLimiter(None))
     assert math.isfinite(delay) and 0 <= delay <= max(30, 0.5 * 2**attempt)
     if seconds is None:
         assert delay == 0.5 * 2**attempt
 
 
 class Reply429:
-    """A response as retry_delay reads it: its headers."""
+    """A response as RetryPolicy.delay reads it: its headers."""
 
     def __init__(self, retry_after: str) -> None:
         self.headers = {"Retry-After": retry_after}

@@ -239,7 +239,7 @@ def test_an_untrusted_certificate_is_one_line_naming_host_and_reason(ca, clean_t
 
 
 def test_proxy_variables_apply_and_are_read_once_per_origin(monkeypatch):
-    import tap_restgeneric.transport.wire as transport
+    import tap_restgeneric.transport.origins as transport
 
     reads: list[str] = []
     original = transport.get_environ_proxies

@@ -22,8 +22,8 @@ import typing as t
 
 import msgspec
 
-from tap_restgeneric.errors import StreamError
-from tap_restgeneric.paging.paginators import Page, PaginationLoop, Paginator, PaginatorRefused
+from tap_restgeneric.errors import StreamError, stream_line
+from tap_restgeneric.paging.paginators import PaginationLoop, Paginator, PaginatorRefused
 from tap_restgeneric.settings import DEFAULT_MAX_BUFFER_MB, DEFAULT_MAX_PAGES
 
 if t.TYPE_CHECKING:
@@ -32,16 +32,14 @@ if t.TYPE_CHECKING:
 
     import requests
 
+    from tap_restgeneric.paging.page import Page
+
 #: Responses faster than this (seconds) are not worth requesting ahead; see PageFetcher._pages_ahead.
 AHEAD_MIN_LATENCY = 0.003
 #: Full pages read per page more requested ahead (see PageFetcher._pages_ahead).
 RAMP = 2
 #: Pages a new page's records are compared with (by a 16-byte digest each: see PageFetcher._checked).
 RECENT_PAGES = 100
-
-
-class Abandoned(Exception):
-    """A page requested ahead is no longer wanted: its retries stop."""
 
 
 @dataclasses.dataclass
@@ -104,12 +102,12 @@ class PageFetcher:
         seen = self._recent.get(digest)
         if seen is not None:
             if seen == self.pages_read - 1:
-                raise StreamError(
-                    f"stream '{self.stream_name}': page {self.pages_read} has the same {len(records)} records as the page "
+                raise self._error(
+                    f"page {self.pages_read} has the same {len(records)} records as the page "
                     f"before it; the API ignores paginator {self.paginator_type!r}'s parameters (stopping instead of looping)"
                 )
-            raise StreamError(
-                f"stream '{self.stream_name}': page {self.pages_read} has the same {len(records)} records as page {seen}; "
+            raise self._error(
+                f"page {self.pages_read} has the same {len(records)} records as page {seen}; "
                 f"paginator {self.paginator_type!r} is going round in a loop (its next pages lead back to pages already read), "
                 "stopping before writing them again"
             )
@@ -133,31 +131,29 @@ class PageFetcher:
         try:
             paginator.update(page)
         except PaginatorRefused as exc:
-            raise StreamError(f"stream '{self.stream_name}': {exc}") from None
+            raise self._error(str(exc)) from None
         except PaginationLoop as exc:
-            raise StreamError(
-                f"stream '{self.stream_name}': paginator {self.paginator_type!r} would request the "
-                f"same page twice ({exc}); stopping instead of looping"
+            raise self._error(
+                f"paginator {self.paginator_type!r} would request the same page twice ({exc}); stopping instead of looping"
             ) from None
         if paginator.finished:
             page.stop_reason = paginator.stop_reason
-            mismatch = getattr(paginator, "total_mismatch", None)
-            problem = mismatch(page, self.pages_read, self.records_read) if mismatch else None
+            problem = paginator.total_mismatch(page, self.pages_read, self.records_read)
             if problem and self.strict_totals:
-                raise StreamError(f"stream '{self.stream_name}': {problem} (total_mismatch: error)")
+                raise self._error(f"{problem} (total_mismatch: error)")
             if problem and self.logger is not None:
-                self.logger.warning("stream '%s': %s", self.stream_name, problem)
+                self.logger.warning("%s", stream_line(self.stream_name, problem))
             if self.logger is not None and paginator.stop_reason and "maximum_" in paginator.stop_reason:
-                self.logger.warning(
-                    "stream '%s': paging stopped: %s (as configured); the API may have more",
-                    self.stream_name,
-                    paginator.stop_reason,
-                )
+                stopped = f"paging stopped: {paginator.stop_reason} (as configured); the API may have more"
+                self.logger.warning("%s", stream_line(self.stream_name, stopped))
         elif self.pages_read >= self.max_pages:
-            raise StreamError(
-                f"stream '{self.stream_name}': stopped after {self.pages_read:,} pages (the max_pages setting) "
+            raise self._error(
+                f"stopped after {self.pages_read:,} pages (the max_pages setting) "
                 f"while paginator {self.paginator_type!r} still had a next page; raise max_pages if the API really has more"
             )
+
+    def _error(self, message: str) -> StreamError:
+        return StreamError(message, stream=self.stream_name)
 
     def _pages_ahead(self, page: Page | None) -> Iterator[Page]:
         """Pages past the end may be requested when no total tells where it is (at most

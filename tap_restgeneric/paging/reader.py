@@ -14,13 +14,14 @@ import sys
 import typing as t
 
 import msgspec
-from singer_sdk.exceptions import RetriableAPIError
 
-from tap_restgeneric.errors import StreamError
+from tap_restgeneric.errors import StreamError, stream_line
 from tap_restgeneric.output.redact import MASK, REDACTOR, excerpt, redact_tree
-from tap_restgeneric.paging.paginators import Page
+from tap_restgeneric.paging.page import Page
+from tap_restgeneric.paging.response_actions import ResponseAction, first_action
 from tap_restgeneric.paging.selectors import RecordSelector, SelectorMismatch
-from tap_restgeneric.transport.wire import display_url
+from tap_restgeneric.transport.origins import display_url
+from tap_restgeneric.transport.retry import RetriableResponse
 
 if t.TYPE_CHECKING:
     import logging
@@ -32,7 +33,7 @@ ERROR_KEYS = ("error", "errors")
 _UTF8 = {"utf-8", "utf8", "ascii", "us-ascii"}
 
 
-class UnreadableBody(RetriableAPIError):
+class UnreadableBody(RetriableResponse):
     """A response whose body could not be read as JSON: retried, then the stream fails."""
 
 
@@ -46,8 +47,15 @@ class ResponseReader:
         primary_key: t.Sequence[str] = (),
         logger: logging.Logger | None = None,
         decode: t.Callable[[bytes], t.Any] | None = None,
+        *,
+        check: t.Callable[[requests.Response], None] = lambda response: None,
+        actions: t.Sequence[ResponseAction] = (),
     ) -> None:
         self.stream_name = stream_name
+        #: Raises for a status that is an error (the retry policy's ``check``: retried, or fatal).
+        self.check = check
+        #: dlt's response actions of the endpoint (applied before the status is checked).
+        self.actions = tuple(actions)
         self.logger = logger
         self._warned_whole_body = False
         self._warned_secret = False
@@ -56,7 +64,23 @@ class ResponseReader:
         #: The JSON decoder (msgspec's); passed in only to try another decoder's ways of failing.
         self._decode = decode or msgspec.json.Decoder().decode
 
+    def page(self, response: requests.Response, context_label: str = "") -> Page:
+        """A response of a sync as a page: the response actions first (``ignore``: a page without records,
+        and paging ends), then its status checked, then its body read."""
+        if self.actions and first_action(self.actions, response) == "ignore":
+            if self.logger is not None:
+                ignored = f"HTTP {response.status_code} from {display_url(response.url)} ignored (response_actions)"
+                self.logger.info("%s", stream_line(self.stream_name, ignored, context_label))
+            return Page(response, None, [], ignored=True)
+        return self.checked(response)
+
+    def checked(self, response: requests.Response) -> Page:
+        """The response's status checked, then its body read (what the doctor's probes see: no response actions)."""
+        self.check(response)
+        return self(response)
+
     def __call__(self, response: requests.Response) -> Page:
+        """The body read as a page: parsed, its records selected (the status is not looked at)."""
         body = self.parse(response)
         records = self.select(body, response)
         # One search of the body for every secret, and its records masked if it holds one (an API
@@ -75,9 +99,11 @@ class ResponseReader:
         if masked != records and not self._warned_secret and self.logger is not None:
             self._warned_secret = True
             self.logger.warning(
-                "stream '%s': a record holds a secret of the config (an API echoing a credential); it is written as %s",
-                self.stream_name,
-                MASK,
+                "%s",
+                stream_line(
+                    self.stream_name,
+                    f"a record holds a secret of the config (an API echoing a credential); it is written as {MASK}",
+                ),
             )
         return masked
 
@@ -89,30 +115,31 @@ class ResponseReader:
         if response.status_code == 204:  # No Content: a page without records
             return None
         if not content.strip():
-            raise UnreadableBody(f"stream '{self.stream_name}': empty response body {self._where(response)}", response)
+            raise UnreadableBody(f"empty response body {self._where(response)}", response, stream=self.stream_name)
         charset = _charset(response.headers.get("Content-Type", ""))
         if charset and charset not in _UTF8:
             try:
                 content = content.decode(codecs.lookup(charset).name).encode()
             except (LookupError, UnicodeDecodeError) as exc:
                 raise UnreadableBody(
-                    f"stream '{self.stream_name}': response is not valid {charset} "
-                    f"({type(exc).__name__}) {self._where(response)}",
+                    f"response is not valid {charset} ({type(exc).__name__}) {self._where(response)}",
                     response,
+                    stream=self.stream_name,
                 ) from None
         try:
             return self._decode(content)
         except RecursionError:  # msgspec stops at Python's recursion limit: reading it again will not help
             raise StreamError(
-                f"stream '{self.stream_name}': response is JSON nested too deeply to read "
-                f"(close to Python's limit of {sys.getrecursionlimit()} levels) {self._where(response)}"
+                f"response is JSON nested too deeply to read "
+                f"(close to Python's limit of {sys.getrecursionlimit()} levels) {self._where(response)}",
+                stream=self.stream_name,
             ) from None
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             kind = response.headers.get("Content-Type", "no Content-Type")
             raise UnreadableBody(
-                f"stream '{self.stream_name}': response is {_decode_problem(exc)} ({kind}, HTTP {response.status_code}) "
-                f"from {display_url(response.url)}",
+                f"response is {_decode_problem(exc)} ({kind}, HTTP {response.status_code}) from {display_url(response.url)}",
                 response,
+                stream=self.stream_name,
             ) from None
 
     def select(self, body: t.Any, response: requests.Response) -> list:
@@ -120,33 +147,35 @@ class ResponseReader:
             return []
         if self.selector.automatic and isinstance(body, dict) and any(key in body for key in ERROR_KEYS):
             snippet = excerpt(msgspec.json.encode(body).decode())
-            raise StreamError(
-                f"stream '{self.stream_name}': the response is an error, not data {self._where(response)}: {snippet}"
-            )
+            raise StreamError(f"the response is an error, not data {self._where(response)}: {snippet}", stream=self.stream_name)
         try:
             records = self.selector.select_records(body)
         except SelectorMismatch as exc:
-            raise StreamError(f"stream '{self.stream_name}': {exc} in the response {self._where(response)}") from None
+            raise StreamError(f"{exc} in the response {self._where(response)}", stream=self.stream_name) from None
         if self.selector.automatic and len(records) == 1 and records[0] is body and not self._warned_whole_body:
             self._warned_whole_body = True
             if self.logger is not None:
                 self.logger.warning(
-                    "stream '%s': the response is an object without a list of records; it is taken as one record, as dlt "
-                    "does (set data_selector to say where the records are) %s",
-                    self.stream_name,
-                    self._where(response),
+                    "%s",
+                    stream_line(
+                        self.stream_name,
+                        "the response is an object without a list of records; it is taken as one record, as dlt "
+                        f"does (set data_selector to say where the records are) {self._where(response)}",
+                    ),
                 )
         for index, record in enumerate(records):
             if not isinstance(record, dict):
                 raise StreamError(
-                    f"stream '{self.stream_name}': data_selector {self.selector.spec!r} selected a {type(record).__name__} "
-                    f"(item {index}), not an object {self._where(response)}"
+                    f"data_selector {self.selector.spec!r} selected a {type(record).__name__} "
+                    f"(item {index}), not an object {self._where(response)}",
+                    stream=self.stream_name,
                 )
         if records and self.primary_key and not any(key in records[0] for key in self.primary_key):
             snippet = excerpt(msgspec.json.encode(records[0]).decode())
             raise StreamError(
-                f"stream '{self.stream_name}': a record has none of the key properties {', '.join(self.primary_key)}, "
-                f"so the response is probably not data {self._where(response)}: {snippet}"
+                f"a record has none of the key properties {', '.join(self.primary_key)}, "
+                f"so the response is probably not data {self._where(response)}: {snippet}",
+                stream=self.stream_name,
             )
         return records
 

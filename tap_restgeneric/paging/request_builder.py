@@ -103,7 +103,7 @@ class RequestBuilder:
             return path
         return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
 
-    def build(self, token: PageToken) -> HTTPRequest:
+    def build(self, token: PageToken) -> BodyRequest:
         endpoint = self.endpoint
         params, headers, body = endpoint.get("params") or {}, endpoint.get("headers") or {}, endpoint.get("json")
         form = endpoint.get("data")

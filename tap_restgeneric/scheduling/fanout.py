@@ -24,7 +24,7 @@ import queue
 import threading
 import typing as t
 
-from tap_restgeneric.paging.paginators import Page
+from tap_restgeneric.paging.page import Page
 from tap_restgeneric.settings import DEFAULT_MAX_BUFFER_MB
 from tap_restgeneric.state import partition_key
 
@@ -108,8 +108,6 @@ class FanOut:
         self._lock = threading.Lock()
         self._order: dict[t.Any, int] = {}  # key -> when it was submitted
         self._submitted = 0
-        #: Set by the first submitter when the jobs are all known up front (the tap's streams).
-        self.started = False
 
     def submit(self, jobs: Iterable[tuple[t.Mapping[str, t.Any], t.Any]]) -> None:
         """Start fetching these jobs, given as (context, start), in order (a context already under

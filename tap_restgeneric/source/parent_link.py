@@ -14,7 +14,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from tap_restgeneric.errors import RestGenericError
+from tap_restgeneric.errors import RestGenericError, stream_line
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -64,6 +64,30 @@ class ParentLink:
         """The parent fields copied into each child record."""
         return {self.included_name(field): context[self.included_name(field)] for field in self.include}
 
+    def with_included(self, records: list[dict], context: Mapping[str, t.Any] | None) -> list[dict]:
+        """dlt's include_from_parent: the parent's fields, copied into each record (over its own)."""
+        if not (self.include and context):
+            return records
+        included = self.included(context)
+        for record in records:
+            record.update(included)
+        return records
+
+    def schema_with_included(self, schema: dict, parent_schema: dict) -> dict:
+        """The schema with the copied parent fields, typed as in the parent's schema (unless it has them)."""
+        parent_properties = parent_schema.get("properties", {})
+        properties = dict(schema.get("properties", {}))
+        for field in self.include:
+            properties.setdefault(self.included_name(field), parent_properties.get(field, {"type": ["string", "null"]}))
+        return {**schema, "properties": properties}
+
+    def label(self, context: Mapping[str, t.Any] | None) -> str:
+        """How messages name the parent record a context is for: `` (for the 'issues' record with number=3)``."""
+        if not context:
+            return ""
+        values = ", ".join(f"{'.'.join(chain)}={context.get(self.context_key(chain))!r}" for chain in self.fields)
+        return f" (for the '{self.parent}' record with {values})"
+
 
 def child_context(record: Mapping[str, t.Any], links: Iterable[tuple[str, ParentLink]], record_key: t.Any) -> dict[str, t.Any]:
     """The child context of one parent record for the children ``links`` (child name, link).
@@ -76,15 +100,21 @@ def child_context(record: Mapping[str, t.Any], links: Iterable[tuple[str, Parent
             value = _lookup(record, chain)
             if value is None:
                 raise ParentFieldError(
-                    f"stream '{child}': placeholder {link.placeholder(chain)}: the '{link.parent}' record with key "
-                    f"{record_key} has no value at {'.'.join(chain)!r} (its fields: {', '.join(map(str, record))})"
+                    stream_line(
+                        child,
+                        f"placeholder {link.placeholder(chain)}: the '{link.parent}' record with key "
+                        f"{record_key} has no value at {'.'.join(chain)!r} (its fields: {', '.join(map(str, record))})",
+                    )
                 )
             context[link.context_key(chain)] = value
         for field in link.include:
             if field not in record:
                 raise ParentFieldError(
-                    f"stream '{child}': include_from_parent: the '{link.parent}' record with key {record_key} has no "
-                    f"field {field!r} (its fields: {', '.join(map(str, record))})"
+                    stream_line(
+                        child,
+                        f"include_from_parent: the '{link.parent}' record with key {record_key} has no "
+                        f"field {field!r} (its fields: {', '.join(map(str, record))})",
+                    )
                 )
             context[link.included_name(field)] = record[field]
     return context

@@ -42,11 +42,18 @@ from tap_restgeneric.templates import (
     templates_in,
     uses_secrets,
 )
-from tap_restgeneric.transport.auth import API_KEY_LOCATIONS, AUTH_TYPES, OAUTH2_CLIENT_AUTH_METHODS, SECRET_KEYS
+from tap_restgeneric.transport.auth import (
+    API_KEY_LOCATIONS,
+    AUTH_TYPES,
+    OAUTH2_CLIENT_AUTH_METHODS,
+    SECRET_KEYS,
+    basic_credentials,
+)
 from tap_restgeneric.transport.recording import REPLAYED_SECRET
 
 if t.TYPE_CHECKING:
     from tap_restgeneric.source.parent_link import ParentLink
+    from tap_restgeneric.transport.auth_configs import AuthConfig
 
 
 def dialect_schema() -> dict:
@@ -189,18 +196,18 @@ class _Checker:
         if self.problems:
             raise SourceConfigError(self.problems)
         secret_values = [str(v) for v in self.secrets.values() if v not in (None, "")]
-        if auth:
-            secret_values += [str(auth[k]) for k in SECRET_KEYS if auth.get(k)]
-        for resource in resources:
-            endpoint_auth = resource["endpoint"].get("auth") or {}
-            secret_values += [str(endpoint_auth[k]) for k in SECRET_KEYS if endpoint_auth.get(k)]
+        auths = [block for block in (auth, *(r["endpoint"].get("auth") for r in resources)) if block]
+        for block in auths:
+            secret_values += [str(block[k]) for k in SECRET_KEYS if block.get(k)]  # type: ignore[literal-required]
+        basic = [pair for block in auths if (pair := basic_credentials(block)) is not None]
         return Source(
             name=self.name,
             base_url=str(base_url).rstrip("/") if base_url else "",
             headers={k: str(v) for k, v in headers.items()},
-            auth=auth,
+            auth=t.cast("AuthConfig | None", auth),
             resources=resources,
             secret_values=sorted(set(secret_values), key=len, reverse=True),
+            basic_credentials=basic,
             secret_headers=secret_headers,
             error_handler=_deep_merge(DEFAULT_ERROR_HANDLER, client.get("error_handler") or {}),
             notes=self.notes,

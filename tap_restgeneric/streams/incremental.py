@@ -22,7 +22,7 @@ import datetime
 import difflib
 import typing as t
 
-from tap_restgeneric.errors import StreamError
+from tap_restgeneric.errors import StreamError, stream_line
 from tap_restgeneric.values import CursorType, parse_date
 
 if t.TYPE_CHECKING:
@@ -100,8 +100,8 @@ class Window:
         parsed = None if value is None else self.cursor_type.parse(value)
         if value is not None and parsed is None:
             raise StreamError(
-                f"stream '{self.stream}': the incremental {name} value {value!r} is not "
-                f"{self.cursor_type.expected()} like cursor {self.cursor!r}"
+                f"the incremental {name} value {value!r} is not {self.cursor_type.expected()} like cursor {self.cursor!r}",
+                stream=self.stream,
             )
         return parsed
 
@@ -120,8 +120,8 @@ class Window:
         if value is None:
             if self.missing == "raise":
                 raise StreamError(
-                    f"stream '{self.stream}': a record has no cursor field {self.cursor!r} "
-                    "(incremental.on_cursor_value_missing: raise)"
+                    f"a record has no cursor field {self.cursor!r} (incremental.on_cursor_value_missing: raise)",
+                    stream=self.stream,
                 )
             return self.missing == "include"
         start, end = self._start, self._end
@@ -134,8 +134,11 @@ class Window:
             )
             self.warn_once(
                 "incomparable cursor",
-                f"stream '{self.stream}': a record's cursor {self.cursor!r} value {value!r} cannot be compared with the "
-                f"incremental {bounds} (another kind of value); such records are emitted, not filtered",
+                stream_line(
+                    self.stream,
+                    f"a record's cursor {self.cursor!r} value {value!r} cannot be compared with the "
+                    f"incremental {bounds} (another kind of value); such records are emitted, not filtered",
+                ),
             )
             return True
         if start is not None and (parsed[1] <= start[1] if self.start_open else parsed[1] < start[1]):
@@ -177,13 +180,10 @@ class CursorWatch:
             self._first_page_seen = True
             if not any(self.cursor in record for record in records):
                 self._warned = True
+                consequence = "records without it are emitted" if self.backfill else "records without it do not move the bookmark"
+                found = f"in none of the {len(records)} records of the first page ({closest_field(self.cursor, records)})"
                 self.logger.warning(
-                    "stream '%s': incremental.cursor_path %r is in none of the %s records of the first page (%s); %s",
-                    self.stream,
-                    self.cursor,
-                    len(records),
-                    closest_field(self.cursor, records),
-                    "records without it are emitted" if self.backfill else "records without it do not move the bookmark",
+                    "%s", stream_line(self.stream, f"incremental.cursor_path {self.cursor!r} is {found}; {consequence}")
                 )
         self._seen = any(record.get(self.cursor) is not None for record in records)
 
@@ -192,13 +192,8 @@ class CursorWatch:
         page said it all."""
         if not self._warned:
             self._warned = True
-            self.logger.warning(
-                "stream '%s': a record without its cursor field %r (key %s) was emitted; records without it do not "
-                "move the bookmark",
-                self.stream,
-                self.cursor,
-                key_of(record),
-            )
+            emitted = f"a record without its cursor field {self.cursor!r} (key {key_of(record)}) was emitted"
+            self.logger.warning("%s", stream_line(self.stream, f"{emitted}; records without it do not move the bookmark"))
 
     def closing_note(self, records: int) -> str:
         """What the stream's closing line adds: that the bookmark did not move, when records came without it."""
@@ -233,8 +228,9 @@ def sorted_by_params(params: t.Mapping[str, t.Any] | None, cursor: str) -> bool:
 def unsorted_notice(stream: str, cursor: str) -> str:
     """What a stream whose records have no known order should say once: what it means, and the two
     ways to make its bookmark move with each record (README: Reliability, "A killed sync resumes")."""
-    return (
-        f"stream '{stream}': records are not known to arrive in {cursor!r} order, so the bookmark moves only when "
+    return stream_line(
+        stream,
+        f"records are not known to arrive in {cursor!r} order, so the bookmark moves only when "
         "the stream completes (a killed sync reads it again from the last bookmark); if the API returns them in "
-        f"that order, set incremental.row_order: asc, or ask the API to sort in params (e.g. sort: {cursor})"
+        f"that order, set incremental.row_order: asc, or ask the API to sort in params (e.g. sort: {cursor})",
     )

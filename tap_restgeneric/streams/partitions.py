@@ -23,9 +23,13 @@ class IndexedStateManager(StreamStateManager):
 
     _index: dict[str, dict] | None = None
     _indexed: list | None = None
-    cap: int | None = None
-    #: Partitions handed out beyond the cap, by key (kept until the context is settled).
-    _detached: dict[str, dict]
+
+    def __init__(self, *, cap: int | None = None, **sdk_arguments: t.Any) -> None:
+        super().__init__(**sdk_arguments)
+        #: Partitions kept at most (None: no bound).
+        self.cap = cap
+        #: Partitions handed out beyond the cap, by key (kept until the context is settled).
+        self._detached: dict[str, dict] = {}
 
     def _partitions(self) -> tuple[list, dict[str, dict]]:
         partitions: list = self.stream_state.setdefault("partitions", [])
@@ -56,7 +60,7 @@ class IndexedStateManager(StreamStateManager):
         text = partition_key(key)
         found = index.get(text)
         if found is None:
-            detached = self.__dict__.setdefault("_detached", {})
+            detached = self._detached
             found = detached.get(text)
             if found is None:
                 found = {"context": dict(key)}
@@ -84,7 +88,7 @@ class IndexedStateManager(StreamStateManager):
         if not key:
             return
         text = partition_key(key)
-        self.__dict__.get("_detached", {}).pop(text, None)
+        self._detached.pop(text, None)
         partitions, index = self._partitions()
         found = index.pop(text, None)
         if found is None:
@@ -93,3 +97,14 @@ class IndexedStateManager(StreamStateManager):
             partitions.pop()
         else:
             partitions.remove(found)
+
+
+def bookmark_state(
+    manager: StreamStateManager, tap_state: t.Mapping[str, t.Any], stream: str, context: t.Any
+) -> t.Mapping[str, t.Any]:
+    """The state holding the bookmark of a stream's ``context``, read without creating a partition for it
+    (a stream's entry appears in STATE once it syncs, not when its pages are requested ahead)."""
+    if isinstance(manager, IndexedStateManager):
+        return manager.find(context) or {}
+    state: t.Mapping[str, t.Any] = (tap_state.get("bookmarks") or {}).get(stream) or {}
+    return state

@@ -26,10 +26,12 @@ import typing as t
 from singer_sdk import typing as th
 from singer_sdk.plugin_base import _plugin_log_level  # private: the SDK's reading of LOGLEVEL / TAP_<NAME>_LOGLEVEL
 
+from tap_restgeneric.errors import stream_line
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from tap_restgeneric.paging.paginators import Page
+    from tap_restgeneric.paging.page import Page
 
 #: Seconds between the progress lines of a long stream.
 PROGRESS_INTERVAL = 10.0
@@ -85,7 +87,7 @@ class Progress:
                 if now - self._said >= PROGRESS_INTERVAL:
                     self._said = now
                     rate = self.records / max(now - self._started, 1e-9)
-                    self.logger.info("stream '%s': %s records so far (%s/s)", self.name, f"{self.records:,}", f"{rate:,.0f}")
+                    self.logger.info("%s", stream_line(self.name, f"{self.records:,} records so far ({rate:,.0f}/s)"))
         finally:
             self.seconds += time.monotonic() - self._started
             if last is not None and last.stop_reason:
@@ -102,7 +104,8 @@ class Progress:
             stopped = ", ".join(f"{reason} ({count:,})" for reason, count in self.reasons.most_common()) or "no page read"
         dropped = self.dropped_without_key
         without_key = f", {dropped:,} dropped without their key (on_missing_key: drop)" if dropped else ""
-        return (
-            f"stream '{self.name}': {self.records:,} records{without_key}, {self.pages:,} pages{retries}, {self.seconds:.1f} s"
-            f"{parents}; paging stopped: {stopped}{note}"
+        return stream_line(
+            self.name,
+            f"{self.records:,} records{without_key}, {self.pages:,} pages{retries}, {self.seconds:.1f} s"
+            f"{parents}; paging stopped: {stopped}{note}",
         )

@@ -22,160 +22,33 @@ leaves the tap:
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import re
-import socket
-import threading
 import typing as t
 import zlib
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
-from requests.utils import get_environ_proxies, requote_uri
-from typing_extensions import override
+from requests.utils import requote_uri
 
-from tap_restgeneric.errors import StreamError
 from tap_restgeneric.output.redact import REDACTOR
-from tap_restgeneric.transport.deadlines import ACCEPT_ENCODING, ACTIVE, WATCHDOG, Deadline
+from tap_restgeneric.transport.bodies import ResponseTooLarge, read_body, tls_reason
+from tap_restgeneric.transport.deadlines import ACTIVE, WATCHDOG, Deadline
+from tap_restgeneric.transport.origins import EnvironmentSettings, Origin, display_url
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
+    from tap_restgeneric.errors import Subject
     from tap_restgeneric.transport.recording import Tape
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: As requests' ``Session.max_redirects``.
 MAX_REDIRECTS = 30
-_CHUNK = 1 << 16
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-@dataclasses.dataclass(frozen=True)
-class Origin:
-    scheme: str
-    host: str
-    port: int | None
-
-    @classmethod
-    def of(cls, url: str) -> Origin:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        return cls(scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme))
-
-    @override
-    def __str__(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
-
-
-def display_url(url: str) -> str:
-    """The URL without its query string: query values may carry credentials."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 class DeadlineExceeded(requests.exceptions.Timeout):
     """No complete response within the deadline; retried like any timeout."""
-
-
-class ResponseTooLarge(StreamError):
-    """The decoded body passed ``max_response_mb``."""
-
-
-# ---------------------------------------------------------------- the environment
-
-
-def ca_bundle_from_environment() -> str | bool:
-    """``verify`` as plain requests resolves it (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE), and
-    also Python's own SSL_CERT_FILE / SSL_CERT_DIR, which corporate setups often set alone."""
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
-        value = os.environ.get(name)
-        if value:
-            return value
-    return True
-
-
-class EnvironmentSettings:
-    """Proxies per origin and the CA bundle, each read from the environment once."""
-
-    def __init__(self) -> None:
-        self.verify = ca_bundle_from_environment()
-        self._proxies: dict[Origin, dict[str, str]] = {}
-        self._lock = threading.Lock()
-
-    def proxies(self, origin: Origin) -> dict[str, str]:
-        found = self._proxies.get(origin)
-        if found is None:
-            proxies = get_environ_proxies(f"{origin.scheme}://{origin.host}:{origin.port}")
-            found = {key: value for key, value in proxies.items() if key != "no_proxy"}
-            with self._lock:
-                self._proxies[origin] = found
-        return found
-
-
-# ---------------------------------------------------------------- bodies
-
-
-def _decoder(encoding: str) -> t.Any:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib framing, detected
-    raise requests.exceptions.ContentDecodingError(
-        f"unsupported Content-Encoding {encoding!r} (the tap asks for {ACCEPT_ENCODING})"
-    )
-
-
-def read_body(response: requests.Response, max_bytes: int, label: str) -> bytes:
-    """The decoded body, read in chunks and decompressed at most ``max_bytes`` (+1) at a time.
-
-    A gzip body may be several members one after another (RFC 1952, as ``gzip -c a b`` or a
-    server compressing chunk by chunk writes it): each is decoded, within the same bound."""
-    encoding = response.headers.get("Content-Encoding", "")
-    decoder = _decoder(encoding)
-    body = bytearray()
-
-    def too_large() -> ResponseTooLarge:
-        return ResponseTooLarge(
-            f"{label}: response from {display_url(response.url)} is larger than {max_bytes:,} bytes decoded "
-            "(the max_response_mb setting); stopped reading it"
-        )
-
-    def inflate(data: bytes) -> None:
-        nonlocal decoder
-        while len(body) <= max_bytes:  # room for at least one byte: a max_length of 0 means no bound
-            body.extend(decoder.decompress(data, max_bytes + 1 - len(body)))
-            data = decoder.unconsumed_tail
-            if data:
-                continue
-            following = decoder.unused_data if decoder.eof else b""
-            if not following.strip(b"\0"):  # no next member (zero padding after the last is allowed)
-                return
-            decoder = _decoder(encoding)
-            data = following
-
-    for chunk in response.raw.stream(_CHUNK, decode_content=False):
-        if decoder is None:
-            body += chunk
-        else:
-            inflate(chunk)
-        if len(body) > max_bytes:
-            raise too_large()
-    if decoder is not None:
-        body += decoder.flush()
-        if len(body) > max_bytes:
-            raise too_large()
-    return bytes(body)
-
-
-# ---------------------------------------------------------------- sending
 
 
 class Transport:
@@ -192,7 +65,7 @@ class Transport:
         *,
         session: requests.Session,
         origin: Origin,
-        label: str,
+        about: Subject,
         timeout: float,
         max_bytes: int,
         logger: logging.Logger,
@@ -210,7 +83,8 @@ class Transport:
         #: Its responses carry credentials (an OAuth2 token endpoint's): recorded with them masked.
         self.holds_credentials = holds_credentials
         self.origin = origin
-        self.label = label
+        #: What its errors and log lines are about (a stream, or a token endpoint).
+        self.about = about
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.logger = logger
@@ -243,18 +117,17 @@ class Transport:
             if response.status_code not in REDIRECT_STATUSES or "Location" not in response.headers:
                 return response
             bare = self._redirected(bare, response)
-        raise StreamError(f"{self.label}: more than {MAX_REDIRECTS} redirects from {display_url(request.url or '')}")
+        raise self.about.error(f"more than {MAX_REDIRECTS} redirects from {display_url(request.url or '')}")
 
     def _log_foreign(self, origin: Origin, url: str) -> None:
         if origin not in self._logged_origins:
             self._logged_origins.add(origin)
             downgrade = " (https to http)" if self.origin.scheme == "https" and origin.scheme == "http" else ""
             self.logger.info(
-                "%s: %s is another origin than %s%s: requested without credentials",
-                self.label,
-                display_url(url),
-                self.origin,
-                downgrade,
+                "%s",
+                self.about.line(
+                    f"{display_url(url)} is another origin than {self.origin}{downgrade}: requested without credentials"
+                ),
             )
 
     def _without_credentials(self, request: requests.PreparedRequest, origin: Origin) -> requests.PreparedRequest:
@@ -278,9 +151,8 @@ class Transport:
         if body:
             text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
             if self.secret_body or REDACTOR.contains(text):
-                raise StreamError(
-                    f"{self.label}: not sending the request body to {origin}, another origin than {self.origin}: "
-                    "it holds credentials"
+                raise self.about.error(
+                    f"not sending the request body to {origin}, another origin than {self.origin}: it holds credentials"
                 )
         return stripped
 
@@ -312,10 +184,10 @@ class Transport:
                 proxies=self.environment.proxies(origin),
                 verify=self.environment.verify,
             )
-            body = read_body(response, self.max_bytes, self.label)
+            body = read_body(response, self.max_bytes, self.about)
             _raise_if_expired(deadline)  # the watchdog's shutdown can read as a clean end of the body
         except requests.exceptions.SSLError as exc:
-            raise StreamError(f"{self.label}: TLS error with {origin}: {_tls_reason(exc)}") from None
+            raise self.about.error(f"TLS error with {origin}: {tls_reason(exc)}") from None
         except ResponseTooLarge:
             if response is not None:
                 response.close()
@@ -352,30 +224,3 @@ class Transport:
 def _raise_if_expired(deadline: Deadline) -> None:
     if deadline.expired:
         raise DeadlineExceeded
-
-
-def connection_problem(exc: BaseException) -> str:
-    """What went wrong with a connection, in a few words (no URL: it may hold a query)."""
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in str(seen.args[:1]):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror) or "Name or service not known" in str(seen.args[:1]):
-            return "host name not found"
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
-    text = str(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return text if text.startswith("no complete response") else "timed out"
-    return type(exc).__name__
-
-
-_SSL_REASON = re.compile(r"\[SSL[^\]]*\] ([^(]*?) \(_ssl\.c")
-
-
-def _tls_reason(exc: requests.exceptions.SSLError) -> str:
-    """``certificate verify failed: unable to get local issuer certificate`` out of the
-    nested urllib3/ssl message, with a hint when the certificate is the problem."""
-    found = _SSL_REASON.search(str(exc))
-    reason = found.group(1) if found else type(exc).__name__
-    hint = " (for a private CA, set REQUESTS_CA_BUNDLE or SSL_CERT_FILE to its bundle)" if "certificate" in reason else ""
-    return f"{reason}{hint}"

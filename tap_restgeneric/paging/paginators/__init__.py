@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 
 from tap_restgeneric.paging.paginators.auto import AutoPaginator
-from tap_restgeneric.paging.paginators.base import Page, PaginationLoop, Paginator, PaginatorRefused, SinglePagePaginator
+from tap_restgeneric.paging.paginators.base import PaginationLoop, Paginator, PaginatorRefused, SinglePagePaginator
 from tap_restgeneric.paging.paginators.links import (
     CursorPaginator,
     HeaderCursorPaginator,
@@ -27,7 +27,7 @@ from tap_restgeneric.paging.paginators.links import (
 )
 from tap_restgeneric.paging.paginators.ranges import OffsetPaginator, PageNumberPaginator
 
-__all__ = ["PAGINATORS", "PAGINATOR_ALIASES", "Page", "PaginationLoop", "Paginator", "PaginatorRefused", "paginator_options"]
+__all__ = ["PAGINATORS", "PAGINATOR_ALIASES", "PaginationLoop", "Paginator", "PaginatorRefused", "paginator_options"]
 
 PAGINATORS: dict[str, type[Paginator]] = {
     cls.type_name: cls

@@ -31,12 +31,15 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_restgeneric.paging.paginators.base import Page, Paginator, PaginatorRefused, SinglePagePaginator
-from tap_restgeneric.paging.paginators.links import CursorPaginator, HeaderLinkPaginator, JSONLinkPaginator, _is_link
-from tap_restgeneric.paging.paginators.ranges import PageNumberPaginator, _number
+from tap_restgeneric.paging.paginators.base import Paginator, PaginatorRefused, SinglePagePaginator, is_link
+from tap_restgeneric.paging.paginators.links import CursorPaginator, HeaderLinkPaginator, JSONLinkPaginator
+from tap_restgeneric.paging.paginators.ranges import PageNumberPaginator
+from tap_restgeneric.values import number
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams.rest import HTTPRequest
+
+    from tap_restgeneric.paging.page import Page
 
 PAGE_COUNT_KEYS = ("total_pages", "pages", "totalpages")
 _LINK_KEYS = ("href", "url")
@@ -113,12 +116,12 @@ class AutoPaginator(Paginator):
         chosen: Paginator
         if page.response.links.get("next", {}).get("url"):
             chosen, self.seen = HeaderLinkPaginator(stop_after_empty_page=empty_stops), 'a Link rel="next" header'
-        elif reference and isinstance(reference[1], str) and _is_link(reference[1]):
+        elif reference and isinstance(reference[1], str) and is_link(reference[1]):
             chosen, self.seen = (
                 JSONLinkPaginator(next_url_path=list(reference[0]), stop_after_empty_page=empty_stops),
                 f"a next URL at {_dotted(reference[0])}",
             )
-        elif counted and _number(counted[1]) is not None:
+        elif counted and number(counted[1]) is not None:
             chosen, self.seen = (
                 PageNumberPaginator(total_path=list(counted[0]), page=1, stop_after_empty_page=empty_stops),
                 f"a page count at {_dotted(counted[0])}",
@@ -158,10 +161,10 @@ class AutoPaginator(Paginator):
         other = None
         if kind in ("json_link", "cursor") and page.response.links.get("next", {}).get("url"):
             other = 'a Link rel="next" header'
-        elif kind == "header_link" and (found := _next_reference(page.body)) and isinstance(found[1], str) and _is_link(found[1]):
+        elif kind == "header_link" and (found := _next_reference(page.body)) and isinstance(found[1], str) and is_link(found[1]):
             other = f"a next URL at {_dotted(found[0])}"
         elif kind != "page_number" and self.count_path is not None:
-            count = _number(_at(page.body, self.count_path))
+            count = number(_at(page.body, self.count_path))
             if count is not None and count > self.pages:
                 other = f"a page count of {count} at {_dotted(self.count_path)}, and {self.pages} pages were read"
         if other:

@@ -1,4 +1,4 @@
-"""The paginator protocol: the ``Page`` a paginator decides from, and the ``Paginator`` base.
+"""The paginator protocol: the ``Paginator`` base, deciding from the ``Page`` just read.
 
 ``update(page)`` is the one decision (the package docstring says why it is not the SDK's
 ``advance(response)``): the empty-page rule, then the subclass's ``stop_rule(page)``, then
@@ -7,29 +7,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
+from urllib.parse import urlsplit
 
 from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    import requests
     from singer_sdk.streams.rest import HTTPRequest
 
-
-@dataclasses.dataclass(slots=True)
-class Page:
-    """One response, its parsed body and the records the selector found in it."""
-
-    response: requests.Response
-    body: t.Any
-    records: list
-    #: Set by a response action ``ignore``: no records, and paging ends (dlt's IgnoreResponseException).
-    ignored: bool = False
-    #: Why paging stopped after this page (set on the last page once the paginator has decided).
-    stop_reason: str | None = None
-    #: Bytes of the body as read (decompressed): what the page weighs while it waits to be read.
-    size: int = 0
+    from tap_restgeneric.paging.page import Page
 
 
 class PaginatorRefused(Exception):
@@ -98,6 +84,15 @@ class Paginator:
     def last_value(self, page: Page | None) -> t.Any | None:  # noqa: ARG002
         """The last token that can hold records, when the pages seen so far tell it."""
         return None
+
+    def total_mismatch(self, page: Page, pages_read: int, records_read: int) -> str | None:  # noqa: ARG002
+        """When paging has ended: how the total the API stated differs from what was read (None: it does not)."""
+        return None
+
+
+def is_link(value: str) -> bool:
+    """Whether a next-page value is a URL (absolute, or a path on the API's host), not a cursor token."""
+    return value.startswith("/") or urlsplit(value).scheme in ("http", "https")
 
 
 def says_no_more(value: t.Any) -> bool:

@@ -4,21 +4,18 @@ as a link (absolute or relative URL) or as a cursor sent back in a query paramet
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from typing_extensions import override
 
-from tap_restgeneric.paging.paginators.base import Page, Paginator, put_token, says_no_more
+from tap_restgeneric.paging.paginators.base import Paginator, is_link, put_token, says_no_more
 from tap_restgeneric.paging.selectors import JSONPath
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams.rest import HTTPRequest
 
+    from tap_restgeneric.paging.page import Page
     from tap_restgeneric.templates import Template
-
-
-def _is_link(value: str) -> bool:
-    return value.startswith("/") or urlsplit(value).scheme in ("http", "https")
 
 
 class _NextReference(Paginator):
@@ -36,7 +33,7 @@ class _NextReference(Paginator):
     def _reference(self, page: Page, value: t.Any) -> t.Any:
         if value in (None, "", {}, []) or value is False:
             return None
-        if isinstance(value, str) and (self.values_are_links or _is_link(value)):
+        if isinstance(value, str) and (self.values_are_links or is_link(value)):
             return urljoin(page.response.url, value)
         return value
 
@@ -44,7 +41,7 @@ class _NextReference(Paginator):
     def apply(self, request: HTTPRequest, token: t.Any) -> None:
         if token is None:
             return
-        if isinstance(token, str) and _is_link(token):
+        if isinstance(token, str) and is_link(token):
             # The link carries the query of the next page; the config's params were for page one.
             request.url = token
             request.params = {}

@@ -7,18 +7,14 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_restgeneric.paging.paginators.base import Page, Paginator, put_token, says_no_more
+from tap_restgeneric.paging.paginators.base import Paginator, put_token, says_no_more
 from tap_restgeneric.paging.selectors import JSONPath
+from tap_restgeneric.values import number, whole
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams.rest import HTTPRequest
 
-
-def _number(value: t.Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    from tap_restgeneric.paging.page import Page
 
 
 class _RangePaginator(Paginator):
@@ -45,7 +41,7 @@ class _RangePaginator(Paginator):
 
     def total(self, page: Page | None) -> int | None:
         """The total ``page`` states (pages or items), if it states one."""
-        return _number(self.total_path.first(page.body)) if self.total_path and page else None
+        return whole(number(self.total_path.first(page.body))) if self.total_path and page else None
 
     def _end_from_total(self, total: int) -> int:
         """The first token past the records, given the stated total."""
@@ -76,6 +72,7 @@ class _RangePaginator(Paginator):
     #: What the stated total counts: pages (page_number) or records (offset).
     total_counts: t.ClassVar[str]
 
+    @override
     def total_mismatch(self, page: Page, pages_read: int, records_read: int) -> str | None:
         """When paging ended by the data (not a configured maximum) and the last page stated a total
         other than what was read: the API's total and the count, said (a short load is not silent)."""
