@@ -145,7 +145,7 @@ def _reconcile_object(schema: dict, record: dict, where: _Where) -> tuple[dict, 
         else:
             mode, what = contract.data_type, f"field {name!r}: a {type(value).__name__} where the schema says {_describe(prop)}"
         if mode == "freeze":
-            raise StreamError(f"stream '{where.stream}': {what} in the record with key {where.key} (schema_contract freeze)")
+            raise StreamError(f"{what} in the record with key {where.key} (schema_contract freeze)", stream=where.stream)
         if mode == "discard_row":
             raise _DropRow
         if mode == "discard_value":

@@ -183,7 +183,7 @@ SETTINGS = th.PropertiesList(
             "Answer every request from a recording made with record_dir, offline and without secrets (the --replay DIR flag)."
         ),
     ),
-    METRICS_LOG_LEVEL,  # (beside what it decides, in http.progress)
+    METRICS_LOG_LEVEL,  # (beside what it decides, in streams.progress)
     th.Property(
         "user_agent",
         th.StringType,

@@ -161,8 +161,8 @@ def test_retry_after_http_date_is_honoured_and_capped():
 
 
 def test_exponential_backoff_without_retry_after():
-    stream = _clients_stream()
-    assert [stream.parts.sender.retry_delay(RuntimeError("x"), attempt=n) for n in range(4)] == pytest.approx([0.01, 0.02, 0.04, 0.08])
+    sender = _clients_stream().parts.sender
+    assert [sender.retry_delay(RuntimeError("x"), attempt=n) for n in range(4)] == pytest.approx([0.01, 0.02, 0.04, 0.08])
 
 
 def _clients_stream():

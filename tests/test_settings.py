@@ -1,0 +1,25 @@
+"""The typed settings: one field per setting the tap declares, with the same defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tap_restgeneric.settings import Settings
+from tap_restgeneric.tap import SETTINGS
+
+
+def test_every_setting_is_a_field_with_the_declared_default():
+    fields = {field.name: field for field in dataclasses.fields(Settings)}
+    declared = SETTINGS["properties"]
+    assert set(fields) - {"template_config", "batch_config"} == set(declared)
+    for name, prop in declared.items():
+        if "default" in prop:
+            assert fields[name].default == prop["default"], name
+
+
+def test_settings_are_read_once_from_the_config():
+    settings = Settings.of({"api": "learning", "max_concurrency": 4, "secrets": {"api_key": "k3y-value"}, "region": "eu"})
+    assert (settings.api, settings.max_concurrency, settings.stream_concurrency) == ("learning", 4, 8)
+    assert settings.max_buffer_bytes == 32 * 1024 * 1024
+    assert settings.template_config == {"api": "learning", "max_concurrency": 4, "region": "eu"}  # no secrets
+    assert dict(settings.secrets) == {"api_key": "k3y-value"}
