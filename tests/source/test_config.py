@@ -289,7 +289,7 @@ def test_numeric_settings_from_the_environment(sandbox):
 def test_a_secret_per_environment_variable_with_config_env(sandbox):
     """TAP_RESTGENERIC_SECRETS_<NAME> is secrets.<name>, lower-cased as Meltano derives the variable
     of a sub-setting, over the same name in TAP_RESTGENERIC_SECRETS."""
-    from tests.test_parent_child import tracker_source
+    from tests.streams.test_parent_child import tracker_source
 
     source = tracker_source(sandbox)
     source["client"]["auth"]["token"] = "{{ secrets.tracker_token }}"
@@ -309,7 +309,7 @@ def test_a_secret_per_environment_variable_with_config_env(sandbox):
 
 
 def test_a_relative_source_file_is_found_in_meltanos_project_root_or_the_current_directory(sandbox, tmp_path):
-    from tests.test_parent_child import config_for, tracker_source
+    from tests.streams.test_parent_child import config_for, tracker_source
 
     project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
     (project / "sources").mkdir(parents=True)

@@ -15,7 +15,7 @@ from tap_restgeneric.source import PRESETS, preset_path
 from tap_restgeneric.source.written import written_schema, written_schema_text
 from tests.support import run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 VALIDATOR = jsonschema.Draft202012Validator(written_schema())
 README_SOURCES = [
     block
@@ -53,7 +53,7 @@ def test_shorthands_pass_and_mistakes_do_not():
 
 
 def test_it_is_shipped_and_printed(tmp_path):
-    shipped = Path(__file__).resolve().parent.parent / "tap_restgeneric/source/dialect.written.schema.json"
+    shipped = Path(__file__).resolve().parent.parent.parent / "tap_restgeneric/source/dialect.written.schema.json"
     assert shipped.read_text() == written_schema_text()
     out = run_cli(["--dialect-schema"])
     assert out.returncode == 0

@@ -423,7 +423,7 @@ def test_a_child_stream_says_once_that_it_begins(sandbox, tracker, tmp_path):
     """examples/tracker.yaml: one start line per child stream (not one per parent record), and one
     closing line; the per-parent lines are there at DEBUG."""
     config = {
-        "source_file": str(Path(__file__).resolve().parent.parent / "examples/tracker.yaml"),
+        "source_file": str(Path(__file__).resolve().parent.parent.parent / "examples/tracker.yaml"),
         "base_url": sandbox.base_url("tracker"),
         "secrets": {"api_key": CANARY},
     }

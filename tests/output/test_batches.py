@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.streams.test_parent_child import config_for, tracker, tracker_source  # noqa: F401 - tracker is a fixture
 from tests.support import last_line, run_cli, sync
 from tests.test_loader import rows, run_loader
-from tests.test_parent_child import config_for, tracker, tracker_source  # noqa: F401 - tracker is a fixture
 
 RECORDS = [{"id": i, "name": f"n{i}"} for i in range(1, 6)]
 SCHEMA = {"properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tap_restgeneric.sandbox import SandboxServer
+from tests.streams.test_parent_child import tracker_source
 from tests.support import CANARY, CANARY_FORMS, assert_no_canary, last_line, preset_config, run_cli
-from tests.test_parent_child import tracker_source
 
 
 def records(out) -> list[tuple]:
@@ -147,7 +147,7 @@ def test_an_oauth2_token_is_not_recorded(httpserver, tmp_path):
 
 def test_the_readme_example_replays_offline_as_written(sandbox, tmp_path):
     """README "Record and replay": its commands, run as written (the sandbox's port for 8765)."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
     section = readme[readme.index("### Record and replay") :]
     commands = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
     assert commands is not None
