@@ -97,7 +97,7 @@ class Settings:
         return int(float(self.max_buffer_mb) * _MIB)
 
 
-def _number(name: str, value: t.Any, integer: bool) -> tuple[t.Any, str | None]:
+def _setting_number(name: str, value: t.Any, integer: bool) -> tuple[t.Any, str | None]:
     if isinstance(value, bool):
         return value, f"{name}: expected a number, got {value!r}"
     if isinstance(value, (str, decimal.Decimal, float)) and not isinstance(value, int):
@@ -148,7 +148,7 @@ def _checked(settings: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> 
         types = schema_types(prop)
         if checked.get(name) is None or not {"integer", "number"} & set(types):
             continue
-        checked[name], problem = _number(name, checked[name], integer="number" not in types)
+        checked[name], problem = _setting_number(name, checked[name], integer="number" not in types)
         if problem:
             problems.append(problem)
     if problems:

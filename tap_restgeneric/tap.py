@@ -286,15 +286,9 @@ class TapRestGeneric(Tap):
         self._register_secrets(source.secret_values, source.basic_credentials)
         for note in source.notes:
             self.logger.info(note)
+        loggers = (self.logger, self.metrics_logger)
         runtime = Runtime(
-            settings=self.settings,
-            logger=self.logger,
-            metrics_logger=self.metrics_logger,
-            initialized_at=self.initialized_at,
-            scheduler=self.scheduler,
-            limiter=self.rate_limiter,
-            tape=self.tape,
-            samples_schemas=self.samples_schemas,
+            self.settings, *loggers, self.initialized_at, self.scheduler, self.rate_limiter, self.tape, self.samples_schemas
         )
         authenticator_for = self._authenticators(source)
         client_authenticator = authenticator_for(source.auth)

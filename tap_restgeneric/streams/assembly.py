@@ -144,15 +144,15 @@ def build_parts(
         check=lambda response: policy.check(response, name),
         actions=[ResponseAction.parse(action) for action in endpoint.get("response_actions") or ()],
     )
-    pages = PageSource(
+    pages = PageSource(  # what a request is built from, how it is sent and read, and the page loop's bounds
         stream=name,
         endpoint=endpoint,
         link=link,
         builder=builder,
+        template_context={"secrets": dict(source.secrets), "config": settings.template_config},
         sender=sender,
         reader=reader,
         settings=settings,
-        template_context={"secrets": dict(source.secrets), "config": settings.template_config},
         identity=key.identity(),
         notes=notes,
         logger=logger,
@@ -186,8 +186,11 @@ def build_parts(
         parent=parent.schema if parent is not None else None,
         describe_key=key.describe,
     )
-    records = RecordSource(
+    records = RecordSource(  # where a context's pages come from, then what each page's records go through
         stream=name,
+        pages=pages,
+        scheduler=runtime.scheduler,
+        max_concurrency=settings.max_concurrency,
         link=link,
         incremental=incremental,
         cursor_type=lambda: schema.cursor_type,
@@ -196,11 +199,7 @@ def build_parts(
         cursor_watch=cursor_watch,
         progress=progress,
         emitter=emitter,
-        sender=sender,
         notes=notes,
-        pages=pages,
-        scheduler=runtime.scheduler,
-        max_concurrency=settings.max_concurrency,
     )
 
     started = datetime.datetime.fromtimestamp(runtime.initialized_at / 1000.0, tz=datetime.timezone.utc)
@@ -218,7 +217,7 @@ def build_parts(
             stream=name,
             incremental=incremental,
             start_date=settings.start_date,
-            cursor_type=lambda: schema.cursor_type,
+            cursor_type_of=lambda: schema.cursor_type,
             sync_started=started,
             cursor_watch=cursor_watch,
             key=key,

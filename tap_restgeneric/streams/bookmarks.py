@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from singer_sdk.exceptions import InvalidStreamSortException
@@ -34,35 +35,27 @@ if t.TYPE_CHECKING:
     from tap_restgeneric.values import CursorType
 
 
+@dataclasses.dataclass(kw_only=True)
 class Bookmarks:
     """The start and the bookmark of one incremental stream (see the module docstring).
 
-    ``cursor_type`` is asked for when first needed: it reads the stream's schema, which may be
+    ``cursor_type_of()`` is asked for when first needed: it reads the stream's schema, which may be
     sampled from the API (not at construction). ``sync_started`` is when the tap started."""
 
-    def __init__(
-        self,
-        *,
-        stream: str,
-        incremental: IncrementalConfig,
-        start_date: str | None,
-        cursor_type: Callable[[], CursorType],
-        sync_started: datetime.datetime,
-        cursor_watch: CursorWatch,
-        key: RequiredKey,
-        notes: Notes,
-    ) -> None:
-        self.stream = stream
-        self.incremental = incremental
-        self.cursor = incremental["cursor_path"]
-        self.start_date = start_date
-        self._cursor_type = cursor_type
-        self.sync_started = sync_started
-        self.cursor_watch = cursor_watch
-        self.key = key
-        self.notes = notes
-        #: The last bookmark value compared with, and its parsed form (one parse per bookmark, not per record).
-        self._seen: tuple[t.Any, t.Any] | None = None
+    stream: str
+    incremental: IncrementalConfig
+    start_date: str | None
+    cursor_type_of: Callable[[], CursorType]
+    sync_started: datetime.datetime
+    cursor_watch: CursorWatch
+    key: RequiredKey
+    notes: Notes
+    #: The last bookmark value compared with, and its parsed form (one parse per bookmark, not per record).
+    _seen: tuple[t.Any, t.Any] | None = dataclasses.field(default=None, init=False)
+
+    @property
+    def cursor(self) -> str:
+        return self.incremental["cursor_path"]
 
     @property
     def backfill(self) -> bool:
@@ -71,7 +64,7 @@ class Bookmarks:
 
     @property
     def cursor_type(self) -> CursorType:
-        return self._cursor_type()
+        return self.cursor_type_of()
 
     def start(self, bookmark: t.Mapping[str, t.Any]) -> t.Any:
         """Where a context's requests start, given the state that holds its bookmark."""

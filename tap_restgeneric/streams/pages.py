@@ -4,6 +4,7 @@ read into a ``Page`` (``ResponseReader``), by the page loop (``PageFetcher``).""
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from tap_restgeneric.paging.page_loop import PageFetcher
@@ -27,36 +28,23 @@ if t.TYPE_CHECKING:
     from tap_restgeneric.transport.sender import Sender
 
 
+@dataclasses.dataclass(kw_only=True)
 class PageSource:
     """The pages of one stream (``link``: a child's parent, whose fields its requests read)."""
 
-    def __init__(
-        self,
-        *,
-        stream: str,
-        endpoint: EndpointConfig,
-        link: ParentLink | None,
-        builder: RequestBuilder,
-        sender: Sender,
-        reader: ResponseReader,
-        settings: Settings,
-        template_context: t.Mapping[str, t.Any],
-        identity: Callable[[dict], t.Any] | None,
-        notes: Notes,
-        logger: logging.Logger,
-    ) -> None:
-        self.stream = stream
-        self.endpoint = endpoint
-        self.link = link
-        self.builder = builder
-        self.sender = sender
-        self.reader = reader
-        self.settings = settings
-        #: What a cursor paginator's templates see as ``secrets`` and ``config``.
-        self.template_context = template_context
-        self.identity = identity
-        self.notes = notes
-        self.logger = logger
+    stream: str
+    endpoint: EndpointConfig
+    link: ParentLink | None
+    builder: RequestBuilder
+    sender: Sender
+    reader: ResponseReader
+    settings: Settings
+    #: What a cursor paginator's templates see as ``secrets`` and ``config``.
+    template_context: t.Mapping[str, t.Any]
+    #: What makes two records the same for the loop guard (None: their whole content).
+    identity: Callable[[dict], t.Any] | None
+    notes: Notes
+    logger: logging.Logger
 
     def paginator(self) -> Paginator:
         """A new paginator of the endpoint's config (one per context: it keeps the tokens it requested)."""

@@ -9,6 +9,7 @@ pages end (a child's, once for all its parents, when the parent's sync is done).
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from tap_restgeneric.streams.incremental import Window
@@ -27,45 +28,28 @@ if t.TYPE_CHECKING:
     from tap_restgeneric.streams.pages import PageSource
     from tap_restgeneric.streams.processing import Steps
     from tap_restgeneric.streams.progress import Progress
-    from tap_restgeneric.transport.sender import Sender
     from tap_restgeneric.values import CursorType
 
 
+@dataclasses.dataclass(kw_only=True)
 class RecordSource:
     """The records of one stream's contexts (see the module docstring)."""
 
-    def __init__(
-        self,
-        *,
-        stream: str,
-        link: ParentLink | None,
-        incremental: IncrementalConfig | None,
-        cursor_type: Callable[[], CursorType],
-        steps: Steps,
-        key: RequiredKey,
-        cursor_watch: CursorWatch | None,
-        progress: Progress,
-        emitter: RecordEmitter,
-        sender: Sender,
-        notes: Notes,
-        pages: PageSource,
-        scheduler: Scheduler,
-        max_concurrency: int,
-    ) -> None:
-        self.stream = stream
-        self.pages = pages
-        self.scheduler = scheduler
-        self.max_concurrency = max_concurrency
-        self.link = link
-        self.incremental = incremental
-        self.cursor_type = cursor_type
-        self.steps = steps
-        self.key = key
-        self.cursor_watch = cursor_watch
-        self.progress = progress
-        self.emitter = emitter
-        self.sender = sender
-        self.notes = notes
+    stream: str
+    link: ParentLink | None
+    incremental: IncrementalConfig | None
+    #: How the cursor's values compare (asked for when first needed: the stream's schema decides it).
+    cursor_type: Callable[[], CursorType]
+    steps: Steps
+    key: RequiredKey
+    cursor_watch: CursorWatch | None
+    progress: Progress
+    emitter: RecordEmitter
+    notes: Notes
+    #: The stream's pages, fetched here when the scheduler did not request them ahead.
+    pages: PageSource
+    scheduler: Scheduler
+    max_concurrency: int
 
     def of(
         self,
@@ -139,7 +123,7 @@ class RecordSource:
         """The stream's closing line (see ``progress``), with what its cursor did."""
         progress = self.progress
         note = self.cursor_watch.closing_note(progress.records) if self.cursor_watch is not None else ""
-        self.notes.logger.info(progress.summary(self.sender.retried, note))
+        self.notes.logger.info(progress.summary(self.pages.sender.retried, note))
 
 
 def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:

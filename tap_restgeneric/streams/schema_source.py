@@ -13,6 +13,7 @@ parent's schema) and dlt's ``columns`` hint, whose types win.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import typing as t
 
@@ -34,6 +35,7 @@ INFERENCE_MAX_RECORDS = 1000
 INFERENCE_MAX_PARENTS = 20
 
 
+@dataclasses.dataclass(kw_only=True)
 class SchemaSource:
     """One stream's schema (see the module docstring).
 
@@ -41,32 +43,22 @@ class SchemaSource:
     the stream does not sample); ``parent`` is a child's parent's schema source, whose sampled records
     and schema the child's are made under; ``describe_key`` names a parent record in errors."""
 
-    def __init__(
-        self,
-        *,
-        resource: ResourceConfig,
-        declared: dict | None,
-        method: str,
-        path: str,
-        tape: Tape | None,
-        start_date: str | None,
-        sample: Callable[[t.Any], Iterator[list[dict]]] | None,
-        parent: SchemaSource | None = None,
-        describe_key: Callable[[dict], t.Any] = lambda record: None,
-    ) -> None:
-        self.resource = resource
-        self.name = resource["name"]
-        self.declared = declared
-        self.method = method
-        self.path = path
-        self.tape = tape
-        self.start_date = start_date
-        self.sample = sample
-        self.parent = parent
-        self.describe_key = describe_key
-        #: No schema was declared or sampled (the doctor has nothing to compare its sample with).
-        self.unknown = False
-        self._catalog: dict | None = None
+    resource: ResourceConfig
+    declared: dict | None
+    method: str
+    path: str
+    tape: Tape | None
+    start_date: str | None
+    sample: Callable[[t.Any], Iterator[list[dict]]] | None
+    parent: SchemaSource | None = None
+    describe_key: Callable[[dict], t.Any] = lambda record: None
+    #: No schema was declared or sampled (the doctor has nothing to compare its sample with).
+    unknown: bool = dataclasses.field(default=False, init=False)
+    _catalog: dict | None = dataclasses.field(default=None, init=False)
+
+    @property
+    def name(self) -> str:
+        return self.resource["name"]
 
     def use_catalog(self, catalog_schema: dict) -> None:
         """The SDK applied ``--catalog``: a stream without a declared schema runs with the catalog's (and a

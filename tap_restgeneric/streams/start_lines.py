@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import typing as t
 
@@ -26,18 +27,16 @@ if t.TYPE_CHECKING:
     from tap_restgeneric.source.parent_link import ParentLink
 
 
+@dataclasses.dataclass
 class StartLines:
     """The start lines of one stream (``link``: a child's parent; ``incremental``: its cursor, if any)."""
 
-    def __init__(
-        self, stream: str, link: ParentLink | None, incremental: IncrementalConfig | None, logger: logging.Logger
-    ) -> None:
-        self.stream = stream
-        self.link = link
-        self.incremental = incremental
-        self.logger = logger
-        self._began = False
-        self._told_unsorted = False
+    stream: str
+    link: ParentLink | None
+    incremental: IncrementalConfig | None
+    logger: logging.Logger
+    _began: bool = dataclasses.field(default=False, init=False)
+    _told_unsorted: bool = dataclasses.field(default=False, init=False)
 
     def beginning(self, message: str, args: tuple, level: int, replication_method: str) -> tuple[str, tuple, int]:
         """The SDK's "Beginning sync of …" line as a child says it: once, the parents' at DEBUG (any other

@@ -107,6 +107,8 @@ def _register(connection: t.Any) -> None:
 
 
 class _TrackedHTTPConnection(HTTPConnection):
+    """A connection whose socket the deadline of the thread using it can reach (see ``_register``)."""
+
     @override
     def connect(self) -> None:
         super().connect()
@@ -118,16 +120,8 @@ class _TrackedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _TrackedHTTPSConnection(HTTPSConnection):
-    @override
-    def connect(self) -> None:
-        super().connect()
-        _register(self)
-
-    @override
-    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _register(self)
-        super().request(*args, **kwargs)
+class _TrackedHTTPSConnection(_TrackedHTTPConnection, HTTPSConnection):
+    """The same for https (``_TrackedHTTPConnection``'s hooks, then ``HTTPSConnection``'s own)."""
 
 
 class _TrackedHTTPPool(HTTPConnectionPool):

@@ -10,6 +10,7 @@ read for, the status or problem, and the URL.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import typing as t
 
@@ -70,32 +71,21 @@ class RequestMetric:
         metrics.log(self.logger, metrics.Point("timer", metric=metric, value=response.elapsed.total_seconds(), tags=tags))
 
 
+@dataclasses.dataclass(kw_only=True)
 class Sender:
     """Sends one stream's requests (see the module docstring); ``retried`` counts the requests sent again."""
 
-    def __init__(
-        self,
-        *,
-        stream: str,
-        transport: Transport,
-        session: requests.Session,
-        policy: RetryPolicy,
-        limiter: RateLimiter,
-        user_agent: str,
-        logger: logging.Logger,
-        on_response: Callable[[requests.Response, t.Any], None] = lambda response, context: None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.stream = stream
-        self.transport = transport
-        self.session = session
-        self.policy = policy
-        self.limiter = limiter
-        self.user_agent = user_agent
-        self.logger = logger
-        self.on_response = on_response
-        self.sleep = sleep
-        self.retried = 0
+    stream: str
+    transport: Transport
+    session: requests.Session
+    policy: RetryPolicy
+    limiter: RateLimiter
+    user_agent: str
+    logger: logging.Logger
+    #: Said of each response received (the SDK's request-duration METRIC line).
+    on_response: Callable[[requests.Response, t.Any], None] = lambda response, context: None
+    sleep: Callable[[float], None] = time.sleep
+    retried: int = dataclasses.field(default=0, init=False)
 
     def prepare(self, request: BuiltRequest, context_label: str = "") -> requests.PreparedRequest:
         """The request as it goes on the wire, without credentials (``Transport`` adds them per hop, and

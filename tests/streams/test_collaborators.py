@@ -82,7 +82,7 @@ def bookmarks(**incremental) -> Bookmarks:
         stream="items",
         incremental={"cursor_path": "updated_at", **incremental},
         start_date="2023-01-01",
-        cursor_type=lambda: MOMENTS,
+        cursor_type_of=lambda: MOMENTS,
         sync_started=datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc),
         cursor_watch=CursorWatch("items", "updated_at", LOGGER),
         key=key(),
@@ -128,9 +128,8 @@ def test_the_records_of_a_context_carry_their_parent_fields_pass_the_steps_and_t
         cursor_watch=None,
         progress=Progress("comments", LOGGER),
         emitter=emitter("evolve"),
-        sender=None,  # type: ignore[arg-type]  # said only in the closing line of a top-level stream
         notes=Notes("comments", LOGGER),
-        pages=None,  # type: ignore[arg-type]  # pages are given here
+        pages=None,  # type: ignore[arg-type]  # pages are given to read() here
         scheduler=None,  # type: ignore[arg-type]
         max_concurrency=1,
     )

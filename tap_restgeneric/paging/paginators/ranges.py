@@ -25,7 +25,6 @@ class _RangePaginator(Paginator):
     def __init__(
         self,
         first: int,
-        *,
         limit: int | None,
         total_path: t.Any,
         has_more_path: t.Any,
@@ -131,14 +130,8 @@ class PageNumberPaginator(_RangePaginator):
         stop_after_empty_page: bool = True,
     ) -> None:
         self.base_page = next((v for v in (base_page, start_from_page) if v is not None), 1)
-        super().__init__(
-            page if page is not None else self.base_page,
-            limit=limit,
-            total_path=total_path,
-            has_more_path=has_more_path,
-            maximum=maximum_page,
-            stop_after_empty_page=stop_after_empty_page,
-        )
+        first = page if page is not None else self.base_page
+        super().__init__(first, limit, total_path, has_more_path, maximum_page, stop_after_empty_page)
         self.page_param = page_param
         self.limit_param = limit_param
         self.page_body_path = page_body_path
@@ -196,14 +189,7 @@ class OffsetPaginator(_RangePaginator):
         limit_body_path: str | None = None,
         stop_after_empty_page: bool = True,
     ) -> None:
-        super().__init__(
-            offset,
-            limit=limit,
-            total_path=total_path,
-            has_more_path=has_more_path,
-            maximum=maximum_offset,
-            stop_after_empty_page=stop_after_empty_page,
-        )
+        super().__init__(offset, limit, total_path, has_more_path, maximum_offset, stop_after_empty_page)
         self.step = limit
         self.offset_param = offset_param
         self.limit_param = limit_param
