@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import re
 import typing as t
@@ -84,26 +83,6 @@ class StreamError(RestGenericError):
         if self.stream is not None:
             return stream_line(self.stream, self.message, self.context)
         return f"{self.subject}: {self.message}" if self.subject else self.message
-
-    def for_context(self, context: str) -> StreamError:
-        """This error naming the parent record ``context`` labels (unless it names one, or no stream)."""
-        if not context or self.context or self.stream is None:
-            return self
-        named = copy.copy(self)
-        named.context = context
-        named.args = (named.text,)
-        return named
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM stopped the sync (a BaseException: nothing on the way may swallow it)."""
-
-    def __init__(self, signum: int, state: dict | None) -> None:
-        super().__init__(f"signal {signum}")
-        self.signum = signum
-        #: The STATE to write last: it covers the records written before the signal (None: the
-        #: last STATE written already does, as with batch files).
-        self.state = state
 
 
 @dataclasses.dataclass(frozen=True)
