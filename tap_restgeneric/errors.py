@@ -85,6 +85,17 @@ class StreamError(RestGenericError):
         return f"{self.subject}: {self.message}" if self.subject else self.message
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM stopped the sync (a BaseException: nothing on the way may swallow it)."""
+
+    def __init__(self, signum: int, state: dict | None) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+        #: The STATE to write last: it covers the records written before the signal (None: the
+        #: last STATE written already does, as with batch files).
+        self.state = state
+
+
 @dataclasses.dataclass(frozen=True)
 class Subject:
     """What a part's messages are about: a stream, or something else (``OAuth2 token request to …``)."""
