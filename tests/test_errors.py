@@ -8,13 +8,12 @@ from tap_restgeneric.errors import StreamError, Subject, stream_line
 def test_a_stream_error_names_its_stream_and_the_parent_record_it_was_read_for():
     error = StreamError("HTTP 404 Not Found from https://api.example.com/x", stream="comments")
     assert str(error) == "stream 'comments': HTTP 404 Not Found from https://api.example.com/x"
-    named = error.for_context(" (for the 'issues' record with number=3)")
+    named = StreamError(error.message, stream="comments", context=" (for the 'issues' record with number=3)")
     assert (
         str(named)
         == "stream 'comments' (for the 'issues' record with number=3): HTTP 404 Not Found from https://api.example.com/x"
     )
-    assert (named.stream, named.message) == ("comments", error.message)
-    assert named.for_context(" (for another)") is named
+    assert (named.stream, named.context, named.message) == ("comments", " (for the 'issues' record with number=3)", error.message)
 
 
 def test_an_error_about_something_else_says_what_it_is_about():
