@@ -261,8 +261,8 @@ def key_and_cursor_cost(samples: int = 200_000) -> str:
     twice (the window's start, and the bookmark: values.CursorType)."""
     import timeit
 
-    from tap_restgeneric.http.incremental import Window
     from tap_restgeneric.sandbox.data import bench_record
+    from tap_restgeneric.streams.incremental import Window
     from tap_restgeneric.values import CursorType, without_key
 
     records = [bench_record(i) for i in range(1, 101)]
@@ -298,9 +298,9 @@ def processing_steps_cost(samples: int = 20_000) -> str:
     exclude; compiled once, run in the bounded Jinja sandbox), on this benchmark's records."""
     import timeit
 
-    from tap_restgeneric.http.processing import Steps
     from tap_restgeneric.sandbox.data import bench_record
     from tap_restgeneric.source.steps import compile_steps
+    from tap_restgeneric.streams.processing import Steps
 
     written = [
         {"filter": "{{ record.active }}"},

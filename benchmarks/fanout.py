@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from inprocess import sync_lines
 
-from tap_restgeneric.http.fanout import DEFAULT_MAX_CONCURRENCY
 from tap_restgeneric.sandbox import SandboxServer
 from tap_restgeneric.sandbox.apis.tracker import Tracker
+from tap_restgeneric.settings import DEFAULT_MAX_CONCURRENCY
 
 SECRET = "bench-secret"
 

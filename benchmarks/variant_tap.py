@@ -11,7 +11,7 @@ import sys
 from singer_sdk.plugin_base import SingerWriter
 
 from tap_restgeneric import cli, tap
-from tap_restgeneric.http import transport
+from tap_restgeneric.transport import origins as transport
 
 variant = sys.argv.pop(1)
 if variant == "sdk-output":

@@ -11,6 +11,8 @@ import typing as t
 
 from singer_sdk.about import TextFormatter
 
+from tap_restgeneric.schema_inference import schema_types
+
 if t.TYPE_CHECKING:
     from singer_sdk.about import AboutInfo
 
@@ -32,9 +34,8 @@ def about_text(info: AboutInfo) -> str:
 
 
 def _type_name(schema: dict) -> str:
-    types = schema.get("type")
-    if types is None:
+    if schema.get("type") is None:
         return "object" if "properties" in schema or "additionalProperties" in schema else "any"
-    named = [types] if isinstance(types, str) else [kind for kind in types if kind != "null"]
+    named = [kind for kind in schema_types(schema) if kind != "null"]
     kind = " or ".join(named)
     return f"{kind} (date-time)" if schema.get("format") == "date-time" else kind

@@ -27,6 +27,7 @@ import isodate
 from dateutil import parser as dateutil_parser
 
 from tap_restgeneric.errors import RestGenericError
+from tap_restgeneric.values import number
 
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
@@ -209,24 +210,12 @@ def is_zero_duration(duration: Duration | None) -> bool:
 CursorKind = t.Literal["date-time", "number", "string"]
 #: What a parsed cursor value is: an aware UTC datetime, a number, or text.
 Comparable: t.TypeAlias = datetime.datetime | int | float | decimal.Decimal | str
-_NUMBER = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
-
-
-def _number(value: t.Any) -> int | float | decimal.Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str) and _NUMBER.match(value):
-        text = value.strip()
-        return int(text) if text.lstrip("-").isdigit() else decimal.Decimal(text)
-    return None
 
 
 def infer_kind(value: t.Any) -> CursorKind:
     """The kind of cursor a sample value shows: an ISO 8601 date or date-time, a number (or
     numeric text: ``"9" < "10"`` as numbers), else text compared as text."""
-    if _number(value) is not None:
+    if number(value) is not None:
         return "number"
     if isinstance(value, str):
         return "string" if _or_none(parse_iso8601, value) is None else "date-time"
@@ -254,10 +243,10 @@ class CursorValues:
         if self.kind == "date-time":
             return parse_datetime_any(value, (ISO_8601,), "cursor value")
         if self.kind == "number":
-            number = _number(value)
-            if number is None:
+            parsed = number(value)
+            if parsed is None:
                 raise DatetimeParseError(value, ("a number",), "cursor value")
-            return number
+            return parsed
         if not isinstance(value, str):
             raise DatetimeParseError(value, ("text",), "cursor value")
         return value

@@ -24,22 +24,20 @@ import sys
 import typing as t
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from typing_extensions import override
 
 from tap_restgeneric.errors import RestGenericError
-from tap_restgeneric.http.incremental import closest_field
-from tap_restgeneric.http.paginators import PaginationLoop, PaginatorRefused
-from tap_restgeneric.http.stream import ResourceStream
-from tap_restgeneric.http.transport import display_url
 from tap_restgeneric.output.redact import REDACTOR
+from tap_restgeneric.paging.paginators import PaginationLoop, PaginatorRefused
 from tap_restgeneric.schema_drift import Contract, reconcile
+from tap_restgeneric.source.parent_link import child_context
+from tap_restgeneric.streams.incremental import closest_field
+from tap_restgeneric.streams.stream import ResourceStream
 from tap_restgeneric.tap import TapRestGeneric
+from tap_restgeneric.transport.origins import display_url
 from tap_restgeneric.values import start_value_problems
 
 if t.TYPE_CHECKING:
-    from singer_sdk import Stream
-
-    from tap_restgeneric.http.paginators import Page
+    from tap_restgeneric.paging.page import Page
 
 #: Sampled records whose fields are compared with the schema.
 SAMPLE = 100
@@ -91,12 +89,12 @@ def lists_in(body: t.Any, prefix: str = "", depth: int = 3) -> list[str]:
 
 def probe(stream: ResourceStream, context: t.Any) -> Row:
     row = Row(stream.name)
-    paginator, prepare = stream.requests_for(context)
+    paginator, prepare = stream.parts.pages.requests_for(context, stream.starting_value(context))
     page = _page(stream, row, prepare(paginator.current_value))
     if page is None:
         return row
     row.records = len(page.records)
-    row.sample = stream.processed(stream.with_parent_fields(page.records, context))
+    row.sample = stream.parts.records.as_written(page.records, context)
     try:
         paginator.update(page)
     except (PaginationLoop, PaginatorRefused) as exc:
@@ -120,21 +118,22 @@ def probe(stream: ResourceStream, context: t.Any) -> Row:
 
 
 def _page(stream: ResourceStream, row: Row, prepared: t.Any) -> Page | None:
+    sender = stream.parts.sender
     try:
-        response = stream.send_once(prepared)
+        response = sender.send_once(prepared)
     except Exception as exc:  # noqa: BLE001 - any failure to connect is the row's problem
         row.problems.append(f"request to {display_url(prepared.url or '')} failed: {type(exc).__name__}: {exc}")
         return None
     row.status = row.status or response.status_code
     try:
-        return stream.read(response)
+        return sender.read_once(response, stream.parts.pages.reader.checked)
     except (FatalAPIError, RetriableAPIError, RestGenericError) as exc:
         problem = str(exc)
         if response.status_code in (401, 403):
             problem += "; hint: the credentials were refused (secrets, client.auth)"
         elif "matched nothing" in problem or "not data" in problem:
             try:
-                found = lists_in(stream.parse_body(response))
+                found = lists_in(stream.parts.pages.reader.parse(response))
             except Exception:  # noqa: BLE001 - the hint is best effort
                 found = []
             if found == [BODY_IS_THE_LIST]:
@@ -163,9 +162,10 @@ def _check_sample(stream: ResourceStream, row: Row) -> None:
             if not any(cursor in record for record in sample):  # in none of them: most likely misspelt
                 problem += f" ({closest_field(cursor, sample)})"
             row.problems.append(problem)
-        if not stream.schema_unknown:
-            row.problems.extend(start_value_problems(stream.name, incremental, stream.schema, stream.config.get("start_date")))
-    if stream.schema_unknown:  # no schema declared: nothing to compare the sample with
+        if not stream.parts.schema.unknown:
+            start_date = stream.parts.settings.start_date
+            row.problems.extend(start_value_problems(stream.name, incremental, stream.schema, start_date))
+    if stream.parts.schema.unknown:  # no schema declared: nothing to compare the sample with
         return
     changes: list[str] = []
     for record in sample:
@@ -178,24 +178,19 @@ def _check_sample(stream: ResourceStream, row: Row) -> None:
 class DoctorTap(TapRestGeneric):
     """The tap, with streams that do not sample the API for a schema: the probes are the only requests."""
 
-    @override
-    def discover_streams(self) -> list[Stream]:
-        streams = super().discover_streams()
-        for stream in streams:
-            if isinstance(stream, ResourceStream):
-                stream.sample_for_schema = False
-        return streams
+    samples_schemas = False
 
 
 def doctor(tap: TapRestGeneric) -> list[Row]:
     """One row per selected stream, parents first; an unselected ancestor is probed (not shown)
     for the record its descendants are probed under."""
     rows: dict[str, Row] = {}
-    streams = [s for s in tap.streams.values() if isinstance(s, ResourceStream)]
+    streams = {name: s for name, s in tap.streams.items() if isinstance(s, ResourceStream)}
 
     def row_for(stream: ResourceStream) -> Row:
         if stream.name not in rows:
-            rows[stream.name] = _safe_probe(stream, row_for)
+            parent = streams[stream.link.parent] if stream.link is not None else None
+            rows[stream.name] = _safe_probe(stream, parent, row_for)
         return rows[stream.name]
 
     ordered = _parents_first(streams)
@@ -205,32 +200,33 @@ def doctor(tap: TapRestGeneric) -> list[Row]:
     return [rows[s.name] for s in ordered if s.selected and s.name in rows]
 
 
-def _safe_probe(stream: ResourceStream, row_for: t.Callable[[ResourceStream], Row]) -> Row:
+def _safe_probe(stream: ResourceStream, parent: ResourceStream | None, row_for: t.Callable[[ResourceStream], Row]) -> Row:
     """``probe`` under the first record of the parent's probe; anything that goes wrong is the row's problem."""
     try:
         context = None
-        if stream.link is not None and isinstance(stream.parent, ResourceStream):
-            parent_row = row_for(stream.parent)
+        if stream.link is not None and parent is not None:
+            parent_row = row_for(parent)
             if not parent_row.sample:
-                return Row(stream.name, problems=[f"no record of '{stream.parent.name}' to probe it under"])
-            context = stream.sampling_contexts(parent_row.sample[:1], stream.parent)[0]
+                return Row(stream.name, problems=[f"no record of '{parent.name}' to probe it under"])
+            record = parent_row.sample[0]
+            context = child_context(record, [(stream.name, stream.link)], parent.parts.key.describe(record))
         return probe(stream, context)
     except Exception as exc:  # noqa: BLE001 - a row per stream, whatever fails
         text = str(exc) if isinstance(exc, RestGenericError) else f"{type(exc).__name__}: {exc}"
         return Row(stream.name, problems=[" ".join(text.split())])
 
 
-def _parents_first(streams: list[ResourceStream]) -> list[ResourceStream]:
+def _parents_first(streams: dict[str, ResourceStream]) -> list[ResourceStream]:
     ordered: list[ResourceStream] = []
 
     def add(stream: ResourceStream) -> None:
         if stream in ordered:
             return
-        if isinstance(stream.parent, ResourceStream):
-            add(stream.parent)
+        if stream.link is not None:
+            add(streams[stream.link.parent])
         ordered.append(stream)
 
-    for stream in streams:
+    for stream in streams.values():
         add(stream)
     return ordered
 

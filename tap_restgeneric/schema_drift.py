@@ -14,7 +14,7 @@ import re
 import typing as t
 
 from tap_restgeneric.errors import SourceConfigError, StreamError
-from tap_restgeneric.schema_inference import infer_value_schema, merge_schemas, nullable
+from tap_restgeneric.schema_inference import infer_value_schema, merge_schemas, nullable, schema_types
 
 MODES = ("evolve", "freeze", "discard_value", "discard_row")
 DATE_PATTERNS = {
@@ -34,10 +34,9 @@ _CLASSES: dict[str, tuple[type, ...]] = {
 
 def python_types(prop: t.Mapping[str, t.Any]) -> frozenset[type] | None:
     """The classes a JSON value of this schema may have (None: any)."""
-    kinds = prop.get("type")
+    kinds = schema_types(prop)
     if not kinds:
         return None
-    kinds = [kinds] if isinstance(kinds, str) else kinds
     if any(kind not in _CLASSES for kind in kinds):
         return None
     return frozenset(cls for kind in kinds for cls in _CLASSES[kind])
@@ -146,7 +145,7 @@ def _reconcile_object(schema: dict, record: dict, where: _Where) -> tuple[dict, 
         else:
             mode, what = contract.data_type, f"field {name!r}: a {type(value).__name__} where the schema says {_describe(prop)}"
         if mode == "freeze":
-            raise StreamError(f"stream '{where.stream}': {what} in the record with key {where.key} (schema_contract freeze)")
+            raise StreamError(f"{what} in the record with key {where.key} (schema_contract freeze)", stream=where.stream)
         if mode == "discard_row":
             raise _DropRow
         if mode == "discard_value":
@@ -188,15 +187,10 @@ def _reconcile_nested(prop: dict, value: t.Any, where: _Where) -> tuple[t.Any, d
 def _union(prop: t.Mapping[str, t.Any], seen: t.Mapping[str, t.Any]) -> dict:
     """A schema that admits what ``prop`` admits and the value just seen (no format: it no longer holds)."""
     merged = merge_schemas(dict(prop), dict(seen))
-    kinds = {*_kinds(prop), *_kinds(seen), "null"}
+    kinds = {*schema_types(prop), *schema_types(seen), "null"}
     widened = {k: v for k, v in merged.items() if k != "format"}
     widened["type"] = sorted(kinds)
     return widened
-
-
-def _kinds(prop: t.Mapping[str, t.Any]) -> list[str]:
-    kinds = prop.get("type", [])
-    return [kinds] if isinstance(kinds, str) else list(kinds)
 
 
 def _describe(prop: t.Mapping[str, t.Any]) -> str:

@@ -21,7 +21,7 @@ def infer_schema(records: t.Iterable[dict], required: t.Sequence[str] = (), desc
     properties = {key: nullable(schema) for key, schema in merged.items()}
     for key in required:
         schema = properties.setdefault(key, {"type": ["string", "null"]})
-        types = [t_ for t_ in _types(schema) if t_ != "null"] or ["string"]
+        types = [t_ for t_ in schema_types(schema) if t_ != "null"] or ["string"]
         schema["type"] = types[0] if len(types) == 1 else types
     schema = {"type": "object", "properties": properties}
     if description:
@@ -31,8 +31,9 @@ def infer_schema(records: t.Iterable[dict], required: t.Sequence[str] = (), desc
     return schema
 
 
-def _types(schema: dict) -> list[str]:
-    value = schema.get("type", [])
+def schema_types(prop: t.Mapping[str, t.Any]) -> list[str]:
+    """A JSON Schema's ``type`` as a list (``"string"`` -> ``["string"]``; none: ``[]``)."""
+    value = prop.get("type") or []
     return [value] if isinstance(value, str) else list(value)
 
 
@@ -66,11 +67,11 @@ def infer_value_schema(value: t.Any, depth: int = MAX_INFERRED_DEPTH) -> dict:
 def merge_schemas(a: dict | None, b: dict) -> dict:
     if a is None:
         return b
-    types = sorted(set(_types(a)) | set(_types(b)))
+    types = sorted(set(schema_types(a)) | set(schema_types(b)))
     if "integer" in types and "number" in types:
         types.remove("integer")
     merged: dict[str, t.Any] = {"type": types}
-    formats = {s.get("format") for s in (a, b) if "string" in _types(s)}
+    formats = {s.get("format") for s in (a, b) if "string" in schema_types(s)}
     if len(formats) == 1 and None not in formats:
         merged["format"] = formats.pop()
     if "object" in types:
@@ -90,7 +91,7 @@ def merge_schemas(a: dict | None, b: dict) -> dict:
 
 
 def nullable(schema: dict) -> dict:
-    types = _types(schema)
+    types = schema_types(schema)
     if "null" not in types:
         types.append("null")
     out = dict(schema, type=types)

@@ -14,6 +14,7 @@ date-time cursor would otherwise compare with every record as text and drop them
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 from tap_restgeneric.errors import StateError, config_path
@@ -128,3 +129,8 @@ def _kind(value: t.Any) -> str:
 def _short(value: t.Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def partition_key(context: t.Mapping[str, t.Any]) -> str:
+    """The key of a state partition's context (and of a job fetched ahead for it): its JSON text."""
+    return json.dumps(context, sort_keys=True, default=str)

@@ -16,32 +16,38 @@ from typing_extensions import override
 
 from tap_restgeneric.about import about_text
 from tap_restgeneric.errors import Interrupted, SourceConfigError
-from tap_restgeneric.http.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth, register_secrets
-from tap_restgeneric.http.fanout import (
-    DEFAULT_MAX_BUFFER_MB,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_STREAM_CONCURRENCY,
-    FanOut,
-    PageBudget,
-)
-from tap_restgeneric.http.pages import DEFAULT_MAX_PAGES
-from tap_restgeneric.http.progress import METRICS_LOG_LEVEL, metrics_level
-from tap_restgeneric.http.recording import Tape
-from tap_restgeneric.http.retry import RateLimiter
-from tap_restgeneric.http.stream import ResourceStream, stream_class_for
-from tap_restgeneric.http.transport import DEFAULT_MAX_RESPONSE_MB, DEFAULT_REQUEST_TIMEOUT, response_limits
-from tap_restgeneric.http.tree import DEFAULT_MAX_PARENT_BOOKMARKS
-from tap_restgeneric.output.batches import batch_config_problems
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
+from tap_restgeneric.scheduling.fanout import PageBudget
+from tap_restgeneric.scheduling.scheduler import Scheduler
 from tap_restgeneric.schema_drift import MODES
+from tap_restgeneric.settings import (
+    DEFAULT_MAX_BUFFER_MB,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_PARENT_BOOKMARKS,
+    DEFAULT_MAX_RESPONSE_MB,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_STREAM_CONCURRENCY,
+    Settings,
+    check_settings,
+    secret_values,
+    secrets_from_environment,
+)
 from tap_restgeneric.source import PRESETS, Invocation, load_source, preset_schema
-from tap_restgeneric.source.settings import check_settings
 from tap_restgeneric.state import check_bookmarks, check_shape
+from tap_restgeneric.streams.assembly import Runtime, StreamParts, build_parts
+from tap_restgeneric.streams.progress import METRICS_LOG_LEVEL, metrics_level
+from tap_restgeneric.streams.stream import ResourceStream, link_children
+from tap_restgeneric.transport.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth
+from tap_restgeneric.transport.recording import Tape
+from tap_restgeneric.transport.retry import RetryPolicy
+from tap_restgeneric.transport.throttle import RateLimiter
 
 if t.TYPE_CHECKING:
-    import threading
     from types import FrameType
+
+    from tap_restgeneric.source.model import Source
 
 
 def _choice(name: str, values: list[str], description: str) -> th.Property:
@@ -177,7 +183,7 @@ SETTINGS = th.PropertiesList(
             "Answer every request from a recording made with record_dir, offline and without secrets (the --replay DIR flag)."
         ),
     ),
-    METRICS_LOG_LEVEL,  # (beside what it decides, in http.progress)
+    METRICS_LOG_LEVEL,  # (beside what it decides, in streams.progress)
     th.Property(
         "user_agent",
         th.StringType,
@@ -193,6 +199,8 @@ class TapRestGeneric(Tap):
     message_writer_class = BufferedSingerWriter
     #: The catalog depends on the settings (the source's resources): --discover checks them too.
     dynamic_catalog = True
+    #: Whether a stream without a schema samples the API for one at discovery (the doctor's tap does not).
+    samples_schemas: t.ClassVar[bool] = True
 
     config_jsonschema = SETTINGS
 
@@ -200,18 +208,9 @@ class TapRestGeneric(Tap):
     @override
     def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805 - a class property, as the SDK's
         """``--config ENV``: the SDK's ``TAP_RESTGENERIC_<SETTING>`` variables, and one variable per
-        secret: ``TAP_RESTGENERIC_SECRETS_<NAME>`` is ``secrets.<name>`` lower-cased (the variable
-        Meltano derives for a sub-setting), over the same name in ``TAP_RESTGENERIC_SECRETS``.
-        (A private SDK hook: the SDK reads it, and a ``.env`` file, for ``parse_env_config``.)"""
-        config = super()._env_var_config
-        prefix = f"{cls._env_var_prefix}SECRETS_"
-        named = {
-            name[len(prefix) :].lower(): value for name, value in os.environ.items() if name.startswith(prefix) and name != prefix
-        }
-        if named:
-            secrets = config.get("secrets")
-            config["secrets"] = {**(secrets if isinstance(secrets, dict) else {}), **named}
-        return config
+        secret (see ``settings.secrets_from_environment``). (A private SDK hook: the SDK reads it, and a
+        ``.env`` file, for ``parse_env_config``.)"""
+        return secrets_from_environment(super()._env_var_config, f"{cls._env_var_prefix}SECRETS_", os.environ)
 
     @classmethod
     @override
@@ -226,17 +225,14 @@ class TapRestGeneric(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Private SDK hook: the first place that sees the settings, before the SDK can log them.
         # Register secrets before anything else can log the config.
-        secrets = self._config.get("secrets")
-        if isinstance(secrets, dict):
-            REDACTOR.add(*secrets.values())
+        self._register_secrets(secret_values(self._config))
         install_log_redaction()
         # Numbers given as strings become numbers, and ranges and dates are checked, in the tap's
         # one-line format (the SDK's own validation would log a report and raise).
         checked, problems = check_settings(self._config, self.config_jsonschema)
         self._config.update(checked)
-        self.metrics_logger.setLevel(metrics_level(checked.get("metrics_log_level"), self.name))  # (the SDK's: LOGLEVEL)
-        if self._config.get("batch_config") is not None:
-            problems += batch_config_problems(self._config["batch_config"])
+        level = Settings.of(checked).metrics_log_level
+        self.metrics_logger.setLevel(metrics_level(level, self.name))  # (the SDK's: LOGLEVEL)
         if problems:
             if raise_errors:
                 raise SourceConfigError(problems)
@@ -251,63 +247,105 @@ class TapRestGeneric(Tap):
         check_bookmarks(self.state, cursors)
 
     @functools.cached_property
+    def settings(self) -> Settings:
+        """The settings, typed, as every part of the tap reads them (built once, from the checked config)."""
+        return Settings.of(self.config)
+
+    @functools.cached_property
     def tape(self) -> Tape | None:
-        """``--record`` / ``--replay``: every response saved, or answered from a recording (see http.recording)."""
-        return Tape.of(self.config)
+        """``--record`` / ``--replay``: every response saved, or answered from a recording (see transport.recording)."""
+        return Tape.of(self.settings)
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
-        return RateLimiter(self.config.get("max_requests_per_second"), int(self.config.get("max_concurrency") or 1))
+        return RateLimiter(self.settings.max_requests_per_second, self.settings.max_concurrency)
 
     @functools.cached_property
-    def streams_ahead(self) -> FanOut:
-        """The top-level streams' pages, requested while the streams before them are written (the
-        SDK writes one stream after another: the output stays that of a sequential sync)."""
+    def scheduler(self) -> Scheduler:
+        """The one scheduler of the run, handed to every stream: which pages are requested ahead of their
+        turn (later streams, children of upcoming parents), under one byte budget."""
+        settings = self.settings
+        return Scheduler(
+            stream_concurrency=settings.stream_concurrency,
+            max_concurrency=settings.max_concurrency,
+            budget=PageBudget(settings.max_buffer_bytes),
+            upcoming=self._upcoming_streams,
+        )
 
-        def pages(context: t.Any, start: t.Any, cancelled: threading.Event) -> t.Iterator[t.Any]:
-            return t.cast("ResourceStream", self.streams[context["stream"]]).pages_ahead(None, start, cancelled)
-
-        return FanOut("streams", int(self.config.get("stream_concurrency") or 1), pages, budget=PageBudget.of(self.config))
+    def _upcoming_streams(self) -> list[str]:
+        """The top-level streams this sync reads, in the order the SDK syncs them."""
+        return [
+            stream.name
+            for stream in self.streams.values()
+            if isinstance(stream, ResourceStream) and stream.link is None and (stream.selected or stream.has_selected_descendents)
+        ]
 
     @override
     def discover_streams(self) -> list[Stream]:
-        source = load_source(self.config, Invocation.from_environment(os.environ))
-        REDACTOR.add(*source.secret_values)
+        source = load_source(self.settings, Invocation.from_environment(os.environ))
+        self._register_secrets(source.secret_values, source.basic_credentials)
         for note in source.notes:
             self.logger.info(note)
-        if source.replayed_secrets:  # the streams' requests read them as they read any secret
-            self._config["secrets"] = {**(self._config.get("secrets") or {}), **source.replayed_secrets}
+        loggers = (self.logger, self.metrics_logger)
+        runtime = Runtime(
+            self.settings, *loggers, self.initialized_at, self.scheduler, self.rate_limiter, self.tape, self.samples_schemas
+        )
+        authenticator_for = self._authenticators(source)
+        client_authenticator = authenticator_for(source.auth)
+        preset = self.settings.api
+        by_name = {resource["name"]: resource for resource in source.resources}
+        parts: dict[str, StreamParts] = {}
+
+        def parts_of(name: str) -> StreamParts:  # a parent's parts are built before its children's
+            if name not in parts:
+                resource = by_name[name]
+                endpoint_auth = resource["endpoint"].get("auth")  # dlt's endpoint-level auth replaces the client's
+                parts[name] = build_parts(
+                    runtime,
+                    source,
+                    resource,
+                    authenticator=authenticator_for(endpoint_auth) if endpoint_auth else client_authenticator,
+                    declared_schema=resource.get("schema") or (preset_schema(preset, name) if preset else None),
+                    parent=parts_of(resource["parent"].parent) if resource["parent"] else None,
+                )
+            return parts[name]
+
+        streams = [ResourceStream(self, parts_of(name)) for name in by_name]
+        link_children(streams)
+        for stream in streams:
+            pages = stream.parts.pages.ahead
+            if stream.link is None:
+                self.scheduler.add_stream(stream.name, pages, stream.starting_value)
+            else:
+                key = stream.bookmark_key if stream.partitioned_by_parent else None  # parents sharing a bookmark: one job
+                self.scheduler.add_child(stream.name, pages, stream.starting_value, key)
+        return list(streams)
+
+    def _authenticators(self, source: Source) -> t.Callable[[t.Any], OriginScopedAuth]:
+        """How an auth block of the source becomes its authenticator, scoped to the origin of ``base_url``."""
         runtime = AuthRuntime(
-            timeout=response_limits(self.config)[0],
-            max_bytes=response_limits(self.config)[1],
-            error_handler=source.error_handler,
+            timeout=float(self.settings.request_timeout),
+            max_bytes=self.settings.max_response_bytes,
+            policy=RetryPolicy.of(source.error_handler),
             rate_limiter=self.rate_limiter,
             logger=self.logger,
+            redactor=REDACTOR,
             tape=self.tape,
         )
 
-        def authenticator_for(auth: dict | None) -> OriginScopedAuth:
-            register_secrets(auth)
+        def authenticator_for(auth: t.Any) -> OriginScopedAuth:
             return OriginScopedAuth(AUTH_TYPES[auth["type"]].build(auth, runtime) if auth else None, source.base_url)
 
-        client_authenticator = authenticator_for(source.auth)
-        preset = self.config.get("api")
-        by_name = {resource["name"]: resource for resource in source.resources}
-        streams: dict[str, ResourceStream] = {}
+        return authenticator_for
 
-        def stream(name: str) -> ResourceStream:  # a parent's stream is built before its children's
-            if name not in streams:
-                resource = by_name[name]
-                parent = stream(resource["parent"].parent) if resource["parent"] else None
-                stream_class = stream_class_for(
-                    source, resource, preset_schema(preset, name) if preset else None, type(parent) if parent else None
-                )
-                endpoint_auth = resource["endpoint"].get("auth")  # dlt's endpoint-level auth replaces the client's
-                authenticator = authenticator_for(endpoint_auth) if endpoint_auth else client_authenticator
-                streams[name] = stream_class(self, authenticator, self.rate_limiter, parent, self.streams_ahead.budget)
-            return streams[name]
-
-        return [stream(name) for name in by_name]
+    @staticmethod
+    def _register_secrets(values: t.Iterable[t.Any], basic: t.Iterable[tuple[str, str]] = ()) -> None:
+        """The one place the config's secrets are registered for redaction: the ``secrets`` setting's as
+        soon as the config is seen, the auth blocks' once the source is read (tokens obtained at run time
+        are registered by the authenticator that obtains them, with the redactor it is given)."""
+        REDACTOR.add(*values)
+        for user, password in basic:
+            REDACTOR.add_basic(user, password)
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
@@ -324,11 +362,11 @@ class TapRestGeneric(Tap):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # With batch files, records read since the last BATCH are in a file not announced yet (and
         # one may be between its bookmark and its file): the last STATE written is the one that holds.
-        state = None if self.config.get("batch_config") else _without_progress_markers(copy.deepcopy(self.state))
+        state = None if self.settings.batch_config else _without_progress_markers(copy.deepcopy(self.state))
         stop = Interrupted(signum, state)
         writer = self.message_writer
-        if isinstance(writer, BufferedSingerWriter) and writer.busy:
-            writer.stop_after_write = stop  # raised once the line being written is whole
+        if isinstance(writer, BufferedSingerWriter):
+            writer.interrupt(stop)  # raised now, or once the line being written is whole
             return
         raise stop
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import decimal
 import math
+import re
 import typing as t
+
+from tap_restgeneric.schema_inference import schema_types
 
 #: Kinds of cursor values (a ``Comparable`` is a kind and a value that compares within it).
 MOMENT, NUMBER, TEXT = "date-time", "number", "text"
@@ -58,8 +62,7 @@ class CursorType:
     def of(cls, field: str, prop: t.Mapping[str, t.Any] | None) -> CursorType:
         if not prop:
             return cls(field)
-        declared = prop.get("type") or []
-        types = {declared} if isinstance(declared, str) else set(declared)
+        types = set(schema_types(prop))
         types.discard("null")
         if types and types <= {"integer", "number"}:
             return cls(field, NUMBER)
@@ -109,7 +112,7 @@ def start_value_problems(stream: str, incremental: t.Mapping[str, t.Any], schema
     where, value = (f"{stream}: incremental.initial_value", initial) if initial is not None else ("start_date", start_date)
     if not declared:
         return []
-    types = {declared["type"]} if isinstance(declared.get("type"), str) else set(declared.get("type") or [])
+    types = set(schema_types(declared))
     numeric = sorted({"integer", "number"} & types)
     cursor_type = CursorType.of(cursor, declared)
     problems = []
@@ -132,3 +135,23 @@ def without_key(records: list[dict], keys: t.Sequence[str]) -> list[int]:
         field = keys[0]
         return [index for index, record in enumerate(records) if record.get(field) is None]
     return [index for index, record in enumerate(records) if any(record.get(k) is None for k in keys)]
+
+
+_NUMBER = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def number(value: t.Any) -> int | float | decimal.Decimal | None:
+    """A number given as one or as numeric text (``" 3600 "``, ``"1.5e3"``); None for anything else (a bool too)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str) and _NUMBER.match(value):
+        text = value.strip()
+        return int(text) if text.lstrip("-").isdigit() else decimal.Decimal(text)
+    return None
+
+
+def whole(value: float | decimal.Decimal | None) -> int | None:
+    """A number as a whole number (truncated), None when there is none or it is not finite."""
+    return int(value) if value is not None and math.isfinite(value) else None

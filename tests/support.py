@@ -16,8 +16,8 @@ import typing as t
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
-from tap_restgeneric.http.retry import RateLimiter
 from tap_restgeneric.tap import TapRestGeneric
+from tap_restgeneric.transport.throttle import RateLimiter
 
 CANARY = "canary-S3cr3t/+&=v4lue"  # a distinctive secret with characters that URL-encode
 CANARY_FORMS = (

@@ -10,8 +10,8 @@ import pytest
 
 from tap_restgeneric.sandbox.apis.tracker import Tracker
 from tap_restgeneric.tap import TapRestGeneric
+from tests.streams.test_parent_child import INITIAL, config_for, tracker_source
 from tests.support import catalog_selecting, last_line, preset_config, run_cli
-from tests.test_parent_child import INITIAL, config_for, tracker_source
 
 # The tap's own settings: every property of its config schema that the SDK does not add.
 OWN_SETTINGS = list(TapRestGeneric.config_jsonschema["properties"])

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from tap_restgeneric.sandbox.apis.tracker import Tracker
+from tests.streams.test_parent_child import config_for, tracker_source
 from tests.support import CANARY, catalog_selecting, run_cli
-from tests.test_parent_child import config_for, tracker_source
 
 
 @pytest.fixture

@@ -245,7 +245,7 @@ def test_meltano_invoke_runs_the_taps_own_flags(meltano, tmp_path):
     from the start values (it ignores the state), replay sends nothing to the API."""
     from tap_restgeneric.sandbox.apis.tracker import Tracker
     from tap_restgeneric.source.written import written_schema_text
-    from tests.test_parent_child import INITIAL
+    from tests.streams.test_parent_child import INITIAL
 
     env = {"TAP_RESTGENERIC__TRACKER_BASE_URL": SANDBOX.base_url("tracker"), "TARGET_JSONL_DESTINATION_PATH": str(tmp_path)}
     SANDBOX.tracker = Tracker()

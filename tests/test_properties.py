@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tap_restgeneric.errors import SourceConfigError, StreamError
-from tap_restgeneric.http.reading import ResponseReader, UnreadableBody
+from tap_restgeneric.paging.reader import ResponseReader, UnreadableBody
+from tap_restgeneric.settings import check_settings
 from tap_restgeneric.source import load_source
-from tap_restgeneric.source.settings import check_settings
 from tap_restgeneric.tap import TapRestGeneric
 
 BASE = {

@@ -12,8 +12,8 @@ import pytest
 from werkzeug import Response
 
 from tap_restgeneric.errors import StreamError
-from tap_restgeneric.http.retry import retry_after_seconds
 from tap_restgeneric.tap import TapRestGeneric
+from tap_restgeneric.transport.retry import retry_after_seconds
 from tests.support import CANARY, last_line, preset_config, run_cli, sync
 
 CLIENTS = "/operations/v1/master/client"
@@ -144,7 +144,7 @@ def test_cli_error_is_one_line_nonzero_and_keeps_records_already_emitted(sandbox
 )
 def test_retry_after_seconds_are_honoured_and_capped(header, expected):
     stream = _clients_stream()
-    assert stream.retry_delay(_retriable(header), attempt=2) == pytest.approx(expected)
+    assert stream.parts.sender.retry_delay(_retriable(header), attempt=2) == pytest.approx(expected)
 
 
 def test_retry_after_http_date_is_seconds_from_now():
@@ -157,12 +157,12 @@ def test_retry_after_http_date_is_seconds_from_now():
 def test_retry_after_http_date_is_honoured_and_capped():
     stream = _clients_stream()
     when = email.utils.formatdate(time.time() + 3600, usegmt=True)  # an hour from now: more than max_retry_after
-    assert stream.retry_delay(_retriable(when), attempt=0) == 60.0
+    assert stream.parts.sender.retry_delay(_retriable(when), attempt=0) == 60.0
 
 
 def test_exponential_backoff_without_retry_after():
-    stream = _clients_stream()
-    assert [stream.retry_delay(RuntimeError("x"), attempt=n) for n in range(4)] == pytest.approx([0.01, 0.02, 0.04, 0.08])
+    sender = _clients_stream().parts.sender
+    assert [sender.retry_delay(RuntimeError("x"), attempt=n) for n in range(4)] == pytest.approx([0.01, 0.02, 0.04, 0.08])
 
 
 def _clients_stream():

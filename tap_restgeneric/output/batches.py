@@ -119,8 +119,9 @@ class BatchFiles:
         name = errno.errorcode.get(exc.errno) if exc.errno is not None else None
         code = f" ({name})" if name else ""
         return StreamError(
-            f"stream '{self._stream}': cannot write batch file {path}: {reason}{code}; the file was removed and no BATCH "
-            "message names it (the last STATE covers the files announced before it)"
+            f"cannot write batch file {path}: {reason}{code}; the file was removed and no BATCH "
+            "message names it (the last STATE covers the files announced before it)",
+            stream=self._stream,
         )
 
     def close_as_message(self) -> SDKBatchMessage:

@@ -244,6 +244,12 @@ class Redactor:
         return text
 
 
+#: The process's one redactor. It is process-wide because what it guards is: the logging handlers (its
+#: filter), the message writer the SDK makes, and the CLI's last error line, which is written after the tap
+#: object is gone. The secrets of the config are registered in one place (``TapRestGeneric._register_secrets``:
+#: the ``secrets`` setting when the config is first seen, the auth blocks' once the source is read); a
+#: credential obtained at run time is registered where it is obtained (an OAuth2 token by its authenticator,
+#: given this redactor; a token response by the recording that saves it).
 REDACTOR = Redactor()
 
 

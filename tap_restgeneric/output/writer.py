@@ -85,10 +85,9 @@ class BufferedSingerWriter(GenericSingerWriter):
         self._suffix_time: t.Any = None
         self._suffix_version: t.Any = None
         self._suffix = b"}\n"
-        #: True while a line is being written; a signal handler then leaves ``stop_after_write``
-        #: to be raised once the line is whole (raising inside the write could cut it in two).
+        #: True while a line is being written (see ``interrupt``).
         self.busy = False
-        self.stop_after_write: BaseException | None = None
+        self._interrupted: BaseException | None = None
 
     @override
     def serialize_message(self, message: t.Any) -> bytes:
@@ -119,7 +118,7 @@ class BufferedSingerWriter(GenericSingerWriter):
         self.busy = True
         STDOUT.get().write(line)
         self.busy = False
-        if self.stop_after_write is not None:
+        if self._interrupted is not None:
             self._stop()
 
     def _write_other(self, message: t.Any) -> None:
@@ -135,11 +134,18 @@ class BufferedSingerWriter(GenericSingerWriter):
         out.write(self.serialize_message(message))
         out.flush()
         self.busy = False
-        if self.stop_after_write is not None:
+        if self._interrupted is not None:
             self._stop()
 
+    def interrupt(self, stop: BaseException) -> None:
+        """Raise ``stop`` (a signal's): now, or, while a line is being written, once it is whole (raising
+        inside the write could cut it in two); a signal handler calls it."""
+        if not self.busy:
+            raise stop
+        self._interrupted = stop
+
     def _stop(self) -> t.NoReturn:
-        stop, self.stop_after_write = self.stop_after_write, None
+        stop, self._interrupted = self._interrupted, None
         assert stop is not None
         raise stop
 

@@ -8,7 +8,7 @@ dlt writes a child resource two ways, and both become the same Jinja template:
 ``{resources.issues.number}`` becomes ``{{ resources["issues"]["number"] }}``, and
 ``{incremental.start_value}`` becomes ``{{ incremental["start_value"] }}``; a string that already
 holds ``{{`` is Jinja and is left as written. A child's parent and the fields it reads are then
-found in its compiled templates (:class:`~tap_restgeneric.http.parents.ParentLink`).
+found in its compiled templates (:class:`~tap_restgeneric.source.parent_link.ParentLink`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import re
 import typing as t
 
 from tap_restgeneric.errors import config_path
-from tap_restgeneric.http.parents import ParentLink
-from tap_restgeneric.http.request_builder import INCREMENTAL_NAMES
+from tap_restgeneric.paging.request_builder import INCREMENTAL_NAMES
+from tap_restgeneric.source.parent_link import ParentLink
 from tap_restgeneric.templates import templates_in
 
 if t.TYPE_CHECKING:

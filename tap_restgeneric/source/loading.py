@@ -23,6 +23,8 @@ from tap_restgeneric.errors import NoSourceError, SourceConfigError
 if t.TYPE_CHECKING:
     import yaml
 
+    from tap_restgeneric.settings import Settings
+
 
 def _package_file(name: str) -> t.Any:
     return importlib_resources.files("tap_restgeneric").joinpath(name)
@@ -88,14 +90,15 @@ class Invocation:
         return 'e.g. {"api": "learning"} or {"source_file": "my_api.yaml"} in the --config file'
 
 
-def raw_source(settings: t.Mapping[str, t.Any], invocation: Invocation | None = None) -> tuple[str, t.Any]:
+def raw_source(settings: Settings, invocation: Invocation | None = None) -> tuple[str, t.Any]:
     """(name, config as written) of the source the settings name; dlt shorthands expanded."""
     name, raw = _read(settings, invocation or Invocation(Path.cwd()))
     return name, expand_shorthands(raw) if isinstance(raw, dict) else raw
 
 
-def _read(settings: t.Mapping[str, t.Any], invocation: Invocation) -> tuple[str, t.Any]:
-    chosen = [key for key in ("api", "source", "source_file") if settings.get(key) not in (None, "", {})]
+def _read(settings: Settings, invocation: Invocation) -> tuple[str, t.Any]:
+    given = {"api": settings.api, "source": settings.source, "source_file": settings.source_file}
+    chosen = [key for key, value in given.items() if value not in (None, "", {})]
     if not chosen:
         raise NoSourceError(
             [
@@ -111,7 +114,7 @@ def _read(settings: t.Mapping[str, t.Any], invocation: Invocation) -> tuple[str,
             [f"settings {' and '.join(f'`{k}`' for k in chosen)} are both set: set exactly one of `api`, `source`, `source_file`"]
         )
     key = chosen[0]
-    value = settings[key]
+    value = given[key]
     if key == "api":
         if value not in PRESETS:
             raise SourceConfigError([f"api: {value!r} is not one of {', '.join(PRESETS)}"])

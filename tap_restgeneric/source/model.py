@@ -5,40 +5,16 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_restgeneric.transport.retry import DEFAULT_ERROR_HANDLER, ErrorHandlerConfig
+
 if t.TYPE_CHECKING:
-    from tap_restgeneric.http.parents import ParentLink
+    from tap_restgeneric.paging.paginators.configs import PaginatorConfig
+    from tap_restgeneric.source.incremental_config import IncrementalConfig
+    from tap_restgeneric.source.parent_link import ParentLink
+    from tap_restgeneric.transport.auth_configs import AuthConfig
 
 
 WRITE_DISPOSITIONS = ("append", "replace", "merge", "skip")
-DEFAULT_RETRY_STATUS_CODES = (429, 500, 502, 503, 504)
-
-
-class ErrorHandlerConfig(t.TypedDict, total=False):
-    retry_on_status_codes: list[int]
-    max_retries: int
-    backoff_factor: float
-    max_retry_after: float
-
-
-DEFAULT_ERROR_HANDLER: ErrorHandlerConfig = {
-    "retry_on_status_codes": list(DEFAULT_RETRY_STATUS_CODES),
-    "max_retries": 5,
-    "backoff_factor": 1,
-    "max_retry_after": 60,
-}
-
-
-class IncrementalConfig(t.TypedDict, total=False):
-    cursor_path: str
-    start_param: str | None
-    end_param: str | None
-    initial_value: t.Any
-    end_value: t.Any
-    row_order: str | None
-    lag: float | None
-    range_start: str | None
-    range_end: str | None
-    on_cursor_value_missing: str | None
 
 
 class EndpointConfig(t.TypedDict, total=False):
@@ -49,11 +25,11 @@ class EndpointConfig(t.TypedDict, total=False):
     json: t.Any
     headers: dict[str, t.Any]
     data_selector: str | list[str] | None
-    paginator: dict[str, t.Any]  # "type" plus that type's options; templates compiled
+    paginator: PaginatorConfig  # templates compiled
     incremental: IncrementalConfig | None
     error_handler: ErrorHandlerConfig
     response_actions: list[dict[str, t.Any]]  # dlt's, as written (status_code, content, action)
-    auth: dict[str, t.Any] | None  # dlt's endpoint-level auth (rendered), instead of the client's
+    auth: AuthConfig | None  # dlt's endpoint-level auth (rendered), instead of the client's
     data: t.Any  # dlt's form (a mapping) or raw (a string) request body
 
 
@@ -77,9 +53,12 @@ class Source:
     name: str
     base_url: str
     headers: dict[str, str]
-    auth: dict[str, t.Any] | None
+    auth: AuthConfig | None
     resources: list[ResourceConfig]
+    #: Every credential the config holds (the ``secrets`` setting's, and the auth blocks' secret keys),
+    #: and the user and password pairs sent as HTTP Basic: the tap registers them for redaction.
     secret_values: list[str] = field(default_factory=list)
+    basic_credentials: list[tuple[str, str]] = field(default_factory=list)
     #: client.headers whose templates read secrets: credentials, sent only to base_url's origin.
     secret_headers: frozenset[str] = frozenset()
     #: client.error_handler over the defaults: the retry policy of requests outside any resource (OAuth2 tokens).
@@ -88,3 +67,5 @@ class Source:
     notes: list[str] = field(default_factory=list)
     #: Secrets a replay stands placeholders in for (``replay_dir`` set, the secret not).
     replayed_secrets: dict[str, str] = field(default_factory=dict)
+    #: What ``secrets`` names in the templates: the setting's, and the placeholders of a replay.
+    secrets: dict[str, t.Any] = field(default_factory=dict)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import typing as t
 
 from tap_restgeneric.errors import config_path
-from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, paginator_options
-from tap_restgeneric.http.selectors import JSONPath
+from tap_restgeneric.paging.paginators import PAGINATOR_ALIASES, paginator_options
+from tap_restgeneric.paging.selectors import JSONPath
 from tap_restgeneric.templates import PAGINATOR_NAMES, Template
 
 

@@ -1,12 +1,15 @@
 """``processing_steps`` in the source config: each step checked and compiled before any request
-(see :mod:`tap_restgeneric.http.processing` for what they do)."""
+(see :mod:`tap_restgeneric.streams.processing` for what they do)."""
 
 from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.http.processing import STEP_KINDS, STEP_NAMES
 from tap_restgeneric.templates import Template, compile_tree, is_template
+
+#: Names a processing step's templates may use.
+STEP_NAMES = frozenset({"record", "config"})
+STEP_KINDS = ("filter", "map", "exclude")
 
 
 def compile_steps(steps: t.Any, where: str, report: t.Callable[[str], None]) -> list[tuple[str, t.Any]]:

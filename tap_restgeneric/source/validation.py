@@ -3,7 +3,7 @@
 The whole config is checked before any request; every problem is reported with its path
 (``resources[3].endpoint.paginator.type``) and, where it applies, the valid values. The JSON
 Schema (``dialect.schema.json``) types every key; the lists of paginator and auth types in it
-are filled from the registries in ``tap_restgeneric.http`` (their one source).
+are filled from the registries in ``tap_restgeneric.paging`` and ``tap_restgeneric.transport`` (their one source).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, config_path
-from tap_restgeneric.http.actions import ACTIONS
-from tap_restgeneric.http.auth import API_KEY_LOCATIONS, AUTH_TYPES, OAUTH2_CLIENT_AUTH_METHODS, SECRET_KEYS
-from tap_restgeneric.http.paginators import PAGINATOR_ALIASES, PAGINATORS
-from tap_restgeneric.http.recording import REPLAYED_SECRET
-from tap_restgeneric.http.selectors import JSONPath
+from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, config_path, format_path
 from tap_restgeneric.output.redact import excerpt
+from tap_restgeneric.paging.paginators import PAGINATOR_ALIASES, PAGINATORS
+from tap_restgeneric.paging.response_actions import ACTIONS
+from tap_restgeneric.paging.selectors import JSONPath
 from tap_restgeneric.schema_drift import Contract
+from tap_restgeneric.settings import Settings
 from tap_restgeneric.source.family import bind_path_params, bind_resolve_params, check_family, dlt_placeholders, parent_link
 from tap_restgeneric.source.hints import column_schemas, ignored_hints
 from tap_restgeneric.source.loading import Invocation, _package_file, raw_source
@@ -40,13 +39,21 @@ from tap_restgeneric.templates import (
     STATIC_NAMES,
     compile_tree,
     render_tree,
-    template_config,
     templates_in,
     uses_secrets,
 )
+from tap_restgeneric.transport.auth import (
+    API_KEY_LOCATIONS,
+    AUTH_TYPES,
+    OAUTH2_CLIENT_AUTH_METHODS,
+    SECRET_KEYS,
+    basic_credentials,
+)
+from tap_restgeneric.transport.recording import REPLAYED_SECRET
 
 if t.TYPE_CHECKING:
-    from tap_restgeneric.http.parents import ParentLink
+    from tap_restgeneric.source.parent_link import ParentLink
+    from tap_restgeneric.transport.auth_configs import AuthConfig
 
 
 def dialect_schema() -> dict:
@@ -63,14 +70,6 @@ def dialect_schema() -> dict:
 DIALECT_SCHEMA = dialect_schema()
 #: dlt's ``params: {name: {type: incremental, …}}``: the incremental's keys, the parameter being its start_param.
 PARAM_INCREMENTAL_KEYS = {"type", *DIALECT_SCHEMA["$defs"]["incremental"]["properties"]} - {"start_param", "end_param"}
-
-
-def format_path(parts: t.Iterable[t.Any]) -> str:
-    """``resources[3].endpoint.paginator``; a key that is not a plain name is quoted (``headers['X Y']``)."""
-    text = ""
-    for part in parts:
-        text = config_path(text, part)
-    return text
 
 
 def _schema_problem(error: jsonschema.ValidationError) -> str:
@@ -132,9 +131,12 @@ def _deep_merge(base: t.Any, override: t.Any) -> t.Any:
     return copy.deepcopy(override)
 
 
-def load_source(settings: t.Mapping[str, t.Any], invocation: Invocation | None = None) -> Source:
+def load_source(settings: Settings | t.Mapping[str, t.Any], invocation: Invocation | None = None) -> Source:
     """Read the source named by the settings and validate all of it, or raise SourceConfigError.
-    ``invocation``: where a relative ``source_file`` is (default: the current directory)."""
+    ``invocation``: where a relative ``source_file`` is (default: the current directory); a plain
+    mapping is read as the settings it holds."""
+    if not isinstance(settings, Settings):
+        settings = Settings.of(settings)
     name, source = raw_source(settings, invocation)
     if not isinstance(source, dict):
         raise SourceConfigError(
@@ -149,7 +151,7 @@ def load_source(settings: t.Mapping[str, t.Any], invocation: Invocation | None =
 class _Checker:
     """Semantic checks and assembly, after the structure passed the JSON Schema."""
 
-    def __init__(self, settings: t.Mapping[str, t.Any], name: str, source: dict) -> None:
+    def __init__(self, settings: Settings, name: str, source: dict) -> None:
         self.settings = settings
         self.name = name
         self.source = source
@@ -157,20 +159,19 @@ class _Checker:
         self.client_paginator: dict | None = None
         self.notes: list[str] = []
         self.replayed_secrets: dict[str, str] = {}
-        secrets = settings.get("secrets")
-        self.secrets = dict(secrets) if isinstance(secrets, dict) else {}  # its type is the settings' check
-        self.static_context = {"secrets": self.secrets, "config": template_config(settings)}
+        self.secrets = dict(settings.secrets)
+        self.static_context = {"secrets": self.secrets, "config": settings.template_config}
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
 
     def run(self) -> Source:
         client = self.source.get("client", {})
-        base_url = self.settings.get("base_url") or client.get("base_url")
+        base_url = self.settings.base_url or client.get("base_url")
         if not base_url:
             self.problem("client.base_url", "required (or set the `base_url` setting)")
         elif not _is_http_url(str(base_url)):
-            where = "base_url" if self.settings.get("base_url") else "client.base_url"
+            where = "base_url" if self.settings.base_url else "client.base_url"
             self.problem(where, f"{base_url!r} is not an http(s) URL with a host (e.g. https://api.example.com/v1)")
         auth = self._auth(client.get("auth"))
         headers, compiled_headers = self._static(client.get("headers", {}), "client.headers")
@@ -195,22 +196,23 @@ class _Checker:
         if self.problems:
             raise SourceConfigError(self.problems)
         secret_values = [str(v) for v in self.secrets.values() if v not in (None, "")]
-        if auth:
-            secret_values += [str(auth[k]) for k in SECRET_KEYS if auth.get(k)]
-        for resource in resources:
-            endpoint_auth = resource["endpoint"].get("auth") or {}
-            secret_values += [str(endpoint_auth[k]) for k in SECRET_KEYS if endpoint_auth.get(k)]
+        auths = [block for block in (auth, *(r["endpoint"].get("auth") for r in resources)) if block]
+        for block in auths:
+            secret_values += [str(block[k]) for k in SECRET_KEYS if block.get(k)]  # type: ignore[literal-required]
+        basic = [pair for block in auths if (pair := basic_credentials(block)) is not None]
         return Source(
             name=self.name,
             base_url=str(base_url).rstrip("/") if base_url else "",
             headers={k: str(v) for k, v in headers.items()},
-            auth=auth,
+            auth=t.cast("AuthConfig | None", auth),
             resources=resources,
             secret_values=sorted(set(secret_values), key=len, reverse=True),
+            basic_credentials=basic,
             secret_headers=secret_headers,
             error_handler=_deep_merge(DEFAULT_ERROR_HANDLER, client.get("error_handler") or {}),
             notes=self.notes,
             replayed_secrets=self.replayed_secrets,
+            secrets=self.secrets,
         )
 
     def _compile(self, value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:
@@ -221,7 +223,7 @@ class _Checker:
             return None
         for template in templates_in(compiled):
             for missing in (n for n in template.secret_names if self.secrets.get(n) in (None, "")):
-                if self.settings.get("replay_dir"):  # a replay needs no secret: a placeholder stands in
+                if self.settings.replay_dir:  # a replay needs no secret: a placeholder stands in
                     self.secrets[missing] = self.replayed_secrets[missing] = REPLAYED_SECRET
                     continue
                 self.problem(

@@ -1,1 +1,3 @@
-"""Sending one request: credentials per origin, auth (OAuth2, session login, JWT), rate budgets, token store."""
+"""Sending one request: origin and credentials per origin, redirects, deadlines, bounded bodies, the retry
+policy, the rate limiter and rate budgets, the auth types (OAuth2, session login, JWT, selective) with the
+token store, and recording/replay."""

@@ -1,1 +1,0 @@
-"""The HTTP side of a stream: sending requests, retries, auth, paging and record selection."""

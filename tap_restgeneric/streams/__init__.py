@@ -1,0 +1,1 @@
+"""The one SDK stream class and the collaborators it delegates to."""
