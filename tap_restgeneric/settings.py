@@ -16,7 +16,9 @@ every record.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import decimal
+import os
 import typing as t
 
 import jsonschema
@@ -45,6 +47,9 @@ DEFAULT_MAX_PAGES = 1_000_000
 #: Parents an incremental child resource keeps a bookmark for.
 DEFAULT_MAX_PARENT_BOOKMARKS = 10_000
 USER_AGENT = "tap-restgeneric/0.1"
+#: Fixes the instant a sync takes for "now" (an ISO 8601 date-time with its offset): for tests and the
+#: Airbyte oracle, whose goldens were made with the CDK's clock frozen. Not a setting users need.
+NOW_ENV = "TAP_RESTGENERIC_TEST_NOW"
 _MIB = 1024 * 1024
 
 
@@ -78,6 +83,9 @@ class Settings:
     #: What ``config`` names in a template: the config except ``secrets`` (so that a secret is only
     #: ever read as ``secrets.NAME``, and so known to be a credential), every key as given.
     template_config: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: The one "now" of a sync (the end of its date windows, ``now_utc()`` in templates), taken when the
+    #: settings are built, in UTC; ``TAP_RESTGENERIC_TEST_NOW`` fixes it.
+    now: datetime.datetime = dataclasses.field(default_factory=lambda: sync_now(os.environ))
 
     @classmethod
     def of(cls, config: t.Mapping[str, t.Any]) -> Settings:
@@ -95,6 +103,22 @@ class Settings:
     @property
     def max_buffer_bytes(self) -> int:
         return int(float(self.max_buffer_mb) * _MIB)
+
+
+def sync_now(environ: t.Mapping[str, str]) -> datetime.datetime:
+    """The instant a sync takes for "now": ``TAP_RESTGENERIC_TEST_NOW`` when set (checked by
+    :func:`check_settings`), else the clock, in UTC."""
+    fixed = _fixed_now(environ.get(NOW_ENV))
+    return fixed or datetime.datetime.now(datetime.timezone.utc)
+
+
+def _fixed_now(text: str | None) -> datetime.datetime | None:
+    if not text:
+        return None
+    moment = parse_date(text)
+    if moment is None or moment.tzinfo is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc)
 
 
 def _setting_number(name: str, value: t.Any, integer: bool) -> tuple[t.Any, str | None]:
@@ -163,6 +187,9 @@ def _checked(settings: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> 
             problems.append(excerpt(f"{where}: expected {expected}, got {error.instance!r}", 300))
         elif error.validator != "format":
             problems.append(excerpt(f"{where}: {error.message}", 300))
+    fixed_now = os.environ.get(NOW_ENV)
+    if fixed_now and _fixed_now(fixed_now) is None:
+        problems.append(f"{NOW_ENV}: {fixed_now!r} is not an ISO 8601 date-time with its offset (e.g. 2026-01-15T12:34:56Z)")
     start_date = checked.get("start_date")
     if isinstance(start_date, str) and parse_date(start_date) is None:
         problems.append(
