@@ -12,9 +12,7 @@ import zipfile
 import pytest
 import requests
 
-from tap_restgeneric.errors import SourceConfigError
-from tap_restgeneric.http.deadlines import new_session
-from tap_restgeneric.http.transport import Origin, Transport
+from tap_restgeneric.errors import SourceConfigError, Subject
 from tap_restgeneric.paging.compressed import GzipDecoder, ZipDecoder
 from tap_restgeneric.paging.decoder_config import build_decoder, describe
 from tap_restgeneric.paging.decoders import (
@@ -28,6 +26,9 @@ from tap_restgeneric.paging.decoders import (
     decode_documents,
     iter_documents,
 )
+from tap_restgeneric.transport.deadlines import new_session
+from tap_restgeneric.transport.origins import Origin
+from tap_restgeneric.transport.wire import Transport
 
 
 def decode(spec, body: bytes, content_type: str = "", max_bytes: int = 1 << 20):
@@ -343,7 +344,12 @@ def test_describe_for_the_doctor():
 def fetch(httpserver, path: str) -> requests.Response:
     url = httpserver.url_for(path)
     transport = Transport(
-        session=new_session(), origin=Origin.of(url), label="test", timeout=30, max_bytes=10 << 20, logger=logging.getLogger("t")
+        session=new_session(),
+        origin=Origin.of(url),
+        about=Subject(other="test"),
+        timeout=30,
+        max_bytes=10 << 20,
+        logger=logging.getLogger("t"),
     )
     return transport.send(requests.Request("GET", url).prepare())
 

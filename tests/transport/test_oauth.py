@@ -9,12 +9,14 @@ import pytest
 import requests
 from werkzeug import Response
 
-from tap_restgeneric.http.deadlines import new_session
-from tap_restgeneric.http.transport import Origin, Transport
+from tap_restgeneric.errors import Subject
 from tap_restgeneric.output.redact import REDACTOR
+from tap_restgeneric.transport.deadlines import new_session
 from tap_restgeneric.transport.oauth import OAuth2Settings, OAuth2Tokens, OAuthError, find_value
+from tap_restgeneric.transport.origins import Origin
 from tap_restgeneric.transport.renewal import send_authenticated
 from tap_restgeneric.transport.token_store import TokenStore, TokenStoreError
+from tap_restgeneric.transport.wire import Transport
 from tests.support import FakeClock, call_in_threads
 from tests.transport.oauth_server import RotatingTokenEndpoint
 
@@ -204,7 +206,7 @@ def test_through_the_origin_scoped_transport(httpserver):
     transport = Transport(
         session=new_session(),
         origin=Origin.of(url),
-        label="token",
+        about=Subject(other="token"),
         timeout=30,
         max_bytes=1 << 20,
         logger=logging.getLogger("t"),
