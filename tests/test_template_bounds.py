@@ -86,12 +86,22 @@ def respond(request: Request) -> Reply:
 PLACES = ["params", "path", "headers", "processing map", "processing filter", "paginator"]
 
 
-@pytest.mark.parametrize("place", PLACES)
-@pytest.mark.parametrize("attack", list(ATTACKS))
-def test_a_template_with_a_huge_result_is_one_line_naming_its_place(place, attack, tmp_path):
+def one_expression(template: str) -> bool:
+    return template.startswith("{{") and template.count("{{") == 1
+
+
+#: Every attack in every place, but a processing filter only takes one expression.
+CASES = [
+    (attack, place)
+    for place in PLACES
+    for attack, (template, _) in ATTACKS.items()
+    if place != "processing filter" or one_expression(template)
+]
+
+
+@pytest.mark.parametrize(("attack", "place"), CASES)
+def test_a_template_with_a_huge_result_is_one_line_naming_its_place(attack, place, tmp_path):
     template, reason = ATTACKS[attack]
-    if place == "processing filter" and not (template.startswith("{{") and template.count("{{") == 1):
-        pytest.skip("a filter is one expression")
     with Listener("127.0.0.1", respond) as api:
         cfg, where = config(api, place, template)
         out = run_cli([], cfg, tmp_path, timeout=60)
