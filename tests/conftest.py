@@ -22,6 +22,17 @@ def pytest_unconfigure(config):
 
 
 @pytest.fixture
+def fresh_sandbox():
+    """A sandbox of its own, its data as generated (the shared one is changed by
+    other tests: advance() rewrites an API's records, and a test that advances one must not leave it
+    changed for the tests after it, whichever worker runs them)."""
+    server = SandboxServer(secret=CANARY, port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def sandbox():
     """The shared sandbox, with no pending faults and a clean request log."""
     SANDBOX.clear_requests()

@@ -146,7 +146,7 @@ def test_a_killed_incremental_sync_resumes_from_its_last_state_and_loses_nothing
         if bookmark(state):
             bookmarks.append(bookmark(state))
         if kill_after is None:
-            assert process.returncode == 0
+            assert process.returncode == 0, process.stderr.read()[-800:] if process.stderr else ""
     assert seen == set(all_ids)  # every record delivered at least once across the runs
     assert bookmarks == sorted(bookmarks)  # bookmarks never move backwards
     assert bookmark(state) == max(r["updated_at"] for r in sandbox.records("operations", "registrations_incremental"))

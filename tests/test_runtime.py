@@ -185,7 +185,8 @@ def _retriable(retry_after: str):
 # ---------------------------------------------------------------- incremental
 
 
-def test_incremental_over_two_runs_with_state(sandbox):
+def test_incremental_over_two_runs_with_state(fresh_sandbox):
+    sandbox = fresh_sandbox  # it advances the API's data
     config = preset_config(sandbox, "operations")
     first = sync(config)
     all_ids = sandbox.ids("operations", "registrations_incremental")

@@ -17,27 +17,21 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tap_restgeneric.sandbox import SandboxServer
 from tap_restgeneric.source import PRESETS
 from tests.support import CANARY, PRESET_SECRET_NAME, run_cli
+
+if TYPE_CHECKING:
+    from tap_restgeneric.sandbox import SandboxServer
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent.parent / "examples" / "tracker.yaml"
 _TIME_EXTRACTED = re.compile(rb'"time_extracted":"[^"]*"')
 #: Comments added between the tracker's two runs, by issue number: new records of some parents.
 NEW_COMMENTS_ON = (1, 2, 7, 7, 10)
-
-
-@pytest.fixture
-def fresh_sandbox():
-    """A sandbox of its own, its data as generated (the shared one is changed by other tests)."""
-    server = SandboxServer(secret=CANARY, port=0)
-    server.start()
-    yield server
-    server.stop()
 
 
 def condensed(stdout: bytes, sandbox: SandboxServer) -> str:
