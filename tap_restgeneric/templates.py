@@ -91,7 +91,7 @@ def _bracket_depth(source: str) -> int:
 
 
 STATIC_NAMES = frozenset({"secrets", "config"})
-REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources"}
+REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources", "partition"}
 PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record"}
 
 

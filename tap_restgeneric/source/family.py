@@ -28,7 +28,7 @@ if t.TYPE_CHECKING:
     Problem = Callable[[str, str], None]
 
 #: The namespaces of dlt's single-brace placeholders.
-NAMESPACES = ("resources", "incremental")
+NAMESPACES = ("resources", "incremental", "partition")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[^{}.\s]+)*)\}")
 _RESOLVE_KEYS = {"type", "resource", "field"}
 REQUEST_PARTS = ("path", "params", "json", "data", "headers")

@@ -29,6 +29,7 @@ from tap_restgeneric.streams.processing import Steps
 from tap_restgeneric.streams.progress import Progress
 from tap_restgeneric.streams.records import RecordSource
 from tap_restgeneric.streams.schema_source import SchemaSource
+from tap_restgeneric.streams.slices import SliceReads
 from tap_restgeneric.streams.start_lines import StartLines
 from tap_restgeneric.streams.tree import FullTableVersion, ParentBookmarks, SentSchemas, StateThrottle
 from tap_restgeneric.transport.deadlines import new_session
@@ -73,6 +74,8 @@ class StreamParts:
     full_table: FullTableVersion
     #: dlt's ``row_order: asc``, or params asking the API to sort by the cursor: records in cursor order.
     is_sorted: bool
+    #: Date windows and list partitions (None: the resource has neither, one range per context).
+    slices: SliceReads | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,6 +237,19 @@ def build_parts(
         sent_schemas=SentSchemas(),
         full_table=FullTableVersion(),
         is_sorted=_sorted(endpoint),
+        slices=SliceReads(
+            stream=name,
+            windows=resource["windows"],
+            partitions=resource["partitions"],
+            settings=settings,
+            pages=pages,
+            records=records,
+            scheduler=runtime.scheduler,
+            notes=notes,
+            is_sorted=_sorted(endpoint),
+        )
+        if resource["windows"] is not None or resource["partitions"]
+        else None,
     )
 
 

@@ -115,9 +115,19 @@ class ResourceStream(RESTStream):
         with self.get_http_request_counter() as request_counter:
             request_counter.with_context(context)
             children = [child.name for child in self.child_streams]
+            slices = self.parts.slices
+            if slices is not None:  # date windows and partitions: a STATE after each finished window
+                state = self.state_manager.get_context_state(context)
+                yield from slices.read(context, state, self._checkpoint, request_counter.increment, self._prefetch_children)
+                return
             yield from self.parts.records.of(
                 context, self.starting_value, request_counter.increment, self._prefetch_children, children
             )
+
+    def _checkpoint(self) -> None:
+        """A STATE now (a window finished: every record before it was written)."""
+        self.state_manager.is_flushed = False
+        super()._write_state_message()
 
     def starting_value(self, context: t.Any) -> t.Any:
         """The incremental start of one context's requests (None: a full-table stream)."""
@@ -177,7 +187,7 @@ class ResourceStream(RESTStream):
         # Private SDK hook: the SDK reads the cursor as record[key], fails on a record without it and
         # compares values as text; see streams.bookmarks.
         bookmarks = self.parts.bookmarks
-        if bookmarks is not None and self.replication_method == "INCREMENTAL":
+        if bookmarks is not None and self.replication_method == "INCREMENTAL" and self.parts.slices is None:
             in_order = self.is_sorted and self.state_partitioning_keys is None  # as the SDK's increment_state
             state = self.state_manager.get_context_state(context)
             bookmarks.advance(state, latest_record, in_order=in_order, check_sorted=self.check_sorted)
@@ -186,7 +196,7 @@ class ResourceStream(RESTStream):
     def _write_starting_replication_value(self, context: t.Any) -> None:
         # Private SDK hook, called for each context before its records: the start written into the state is
         # the one sent (lag, initial_value), said once for a child (see streams.start_lines).
-        if self.incremental:
+        if self.incremental and self.parts.slices is None:  # (windows say where they start in the doctor)
             state = self.state_manager.get_context_state(context)
             in_order = self.is_sorted and self.state_partitioning_keys is None
             self.parts.start_lines.started(
