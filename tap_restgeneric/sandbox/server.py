@@ -1,4 +1,4 @@
-"""The sandbox HTTP server: the five seed APIs (plus ``bench``) on loopback.
+"""The sandbox HTTP server: the five seed APIs (plus ``bench``, ``tracker`` and ``reports``) on loopback.
 
 Stdlib only.  HTTP/1.1 with keep-alive (every response carries Content-Length),
 one daemon thread per connection, encoded page bodies cached per request shape
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import data as D
+from .apis import reports
 from .apis.tracker import TRACKER_AUTH, Tracker
 from .httpd import SandboxHTTPServer
 from .pages import PageBuilder, authorized
@@ -140,7 +141,7 @@ class SandboxServer:
         return f"http://{host}:{self.port}"
 
     def base_url(self, api: str) -> str:
-        if api not in D.APIS and api != "tracker":
+        if api not in D.APIS and api not in ("tracker", "reports"):
             raise KeyError(f"unknown api {api!r}; known: {', '.join(D.APIS)}")
         return f"{self.url}/{api}"
 
@@ -252,6 +253,10 @@ class SandboxServer:
             if not authorized(TRACKER_AUTH, self.secret, query, headers):
                 return error_response(401, "unauthorized")
             return self.tracker.answer(rest, query, self.url + path.split("?", maxsplit=1)[0])
+        if api == "reports":  # date windows and partitions: a 31-day cap, accounts, unsorted records
+            if not authorized(reports.REPORTS_AUTH, self.secret, query, headers):
+                return error_response(401, "unauthorized")
+            return reports.answer(rest, query)
         spec = D.APIS.get(api)
         if spec is None:
             return error_response(404, "not found")

@@ -175,7 +175,8 @@ def build_parts(
 
     def sample(context: t.Any) -> Iterator[list[dict]]:
         """A context's first pages as their records will be written (discovery's, for a schema)."""
-        for page in pages.fetcher(context, None, concurrency=1).pages():
+        piece = slices.first() if slices is not None else None  # a windowed or partitioned resource's first slice
+        for page in pages.fetcher(context, None, concurrency=1, piece=piece).pages():
             yield records.as_written(page.records, context)
 
     schema = SchemaSource(
@@ -205,6 +206,21 @@ def build_parts(
         notes=notes,
     )
 
+    slices = (
+        SliceReads(
+            stream=name,
+            windows=resource["windows"],
+            partitions=resource["partitions"],
+            settings=settings,
+            pages=pages,
+            records=records,
+            scheduler=runtime.scheduler,
+            notes=notes,
+            is_sorted=_sorted(endpoint),
+        )
+        if resource["windows"] is not None or resource["partitions"]
+        else None
+    )
     started = datetime.datetime.fromtimestamp(runtime.initialized_at / 1000.0, tz=datetime.timezone.utc)
     return StreamParts(
         resource=resource,
@@ -237,19 +253,7 @@ def build_parts(
         sent_schemas=SentSchemas(),
         full_table=FullTableVersion(),
         is_sorted=_sorted(endpoint),
-        slices=SliceReads(
-            stream=name,
-            windows=resource["windows"],
-            partitions=resource["partitions"],
-            settings=settings,
-            pages=pages,
-            records=records,
-            scheduler=runtime.scheduler,
-            notes=notes,
-            is_sorted=_sorted(endpoint),
-        )
-        if resource["windows"] is not None or resource["partitions"]
-        else None,
+        slices=slices,
     )
 
 

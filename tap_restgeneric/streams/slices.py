@@ -163,6 +163,13 @@ class SliceReads:
         start_text, end_text = window.formatted(windows.datetime_format)
         return Slice(plan.partition, window.start, window.end, tuple(injections), start_text, end_text)
 
+    def first(self) -> Slice | None:
+        """The first slice a first sync requests (discovery samples it for a schema)."""
+        for plan in self.plans(self.saved({})):
+            for window in plan.windows:
+                return self.piece(plan, window)
+        return None
+
     def describe(self, state: dict) -> list[str]:
         """What a sync would request, per partition (the doctor's): its windows' first, last and count."""
         lines = []
