@@ -7,6 +7,7 @@ For date windows and list partitions. Bearer auth (the sandbox's secret).
   :data:`PAGE_SIZE` per page, as ``{"data": [...], "page": N, "total_pages": M}``. Records inside a
   range come **unsorted** (a fixed shuffle). A range longer than :data:`MAX_DAYS` days, a missing or
   malformed date, or an end before the start is a 400 naming the problem; an unknown account a 404.
+  ``order=desc``: newest first (a data feed).
 - ``GET /reports/v1/accounts``: the accounts, one page.
 
 Each account has an activity every :data:`EVERY_HOURS` hours from 2024-01-01 to the end of 2025
@@ -81,7 +82,10 @@ def answer(rest: str, query: dict) -> Response:
     if (end - start).days + 1 > MAX_DAYS:
         return error_response(400, f"the range may not exceed {MAX_DAYS} days ({start} to {end} is {(end - start).days + 1})")
     found = [a for a in activities(account) if start.isoformat() <= a["updated_at"][:10] <= end.isoformat()]
-    found.sort(key=lambda a: mix(int(a["id"].rsplit("-", 1)[1]), 99))  # unsorted within a range
+    if last_param(query, "order") == "desc":  # a data feed: newest first
+        found.sort(key=lambda a: a["updated_at"], reverse=True)
+    else:
+        found.sort(key=lambda a: mix(int(a["id"].rsplit("-", 1)[1]), 99))  # unsorted within a range
     page = int_param(query, "page", 1, 1)
     pages = max(1, math.ceil(len(found) / PAGE_SIZE))
     chunk = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
