@@ -108,7 +108,7 @@ def _partition_bookmark_problems(stream: str, where: str, table: t.Any) -> list[
         return []
     at = config_path(where, "partition_bookmarks")
     return [
-        f"stream {stream!r}: {config_path(at, key)}: expected {{\"cursor\": <a string>}}, got {_kind(held)}"
+        f'stream {stream!r}: {config_path(at, key)}: expected {{"cursor": <a string>}}, got {_kind(held)}'
         for key, held in table.items()
         if not isinstance(held, dict) or not isinstance(held.get("cursor"), (str, type(None)))
     ]

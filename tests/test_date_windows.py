@@ -100,9 +100,7 @@ def test_the_readme_example_reads_every_account_in_31_day_windows_with_a_state_a
     }
 
 
-def test_the_next_run_starts_at_each_partitions_bookmark_inclusively_and_a_new_partition_at_the_start(
-    sandbox, monkeypatch
-):
+def test_the_next_run_starts_at_each_partitions_bookmark_inclusively_and_a_new_partition_at_the_start(sandbox, monkeypatch):
     monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-07-20T00:00:00Z")
     state = {
         "bookmarks": {
@@ -222,7 +220,9 @@ def test_a_data_feed_stops_paging_at_the_first_page_older_than_the_bookmark(sand
     incremental = {"initial_value": "2024-03-25T00:00:00Z", "is_data_feed": True}
     params = {"start_date": "2024-03-01", "end_date": "2024-03-31", "order": "desc"}
     out = sync(windowed(sandbox, incremental, params=params, partitions=[{"name": "account", "values": ["acme"]}]))
-    newest_first = sorted((a for a in activities("acme") if a["updated_at"][:7] == "2024-03"), key=lambda a: a["updated_at"], reverse=True)
+    newest_first = sorted(
+        (a for a in activities("acme") if a["updated_at"][:7] == "2024-03"), key=lambda a: a["updated_at"], reverse=True
+    )
     newer = [a for a in newest_first if a["updated_at"] >= "2024-03-25T00:00:00Z"]
     pages = len(newer) // 10 + 1  # up to the page holding the first older record
     assert [r.query["page"][0] for r in sandbox.requests] == [str(p) for p in range(1, pages + 1)]
@@ -236,15 +236,37 @@ def test_partitions_are_the_cartesian_product_sent_where_each_list_says(sandbox,
         {"name": "region", "values": ["eu", "us"], "inject_into": "header", "field_name": "X-Region"},
         {"name": "kind", "values": ["charge", "refund"], "inject_into": "request_parameter", "field_name": "kind"},
     ]
-    out = sync(windowed(sandbox, {"initial_value": "2024-01-15", "datetime_format": "%Y-%m-%d",
-                                  "cursor_datetime_formats": ["%Y-%m-%dT%H:%M:%SZ"],
-                                  "start_time_option": {"inject_into": "request_parameter", "field_name": "start_date"},
-                                  "end_time_option": {"inject_into": "header", "field_name": "X-End", "datetime_format": "%d/%m/%Y"}},
-                       params={"end_date": "{{ incremental.end_value }}"}, partitions=partitions))
-    seen = [(r.path.split("/")[4], r.headers["x-region"], r.query["kind"][0], r.query["start_date"][0], r.query["end_date"][0], r.headers["x-end"]) for r in sandbox.requests if r.query.get("page") == ["1"]]
+    out = sync(
+        windowed(
+            sandbox,
+            {
+                "initial_value": "2024-01-15",
+                "datetime_format": "%Y-%m-%d",
+                "cursor_datetime_formats": ["%Y-%m-%dT%H:%M:%SZ"],
+                "start_time_option": {"inject_into": "request_parameter", "field_name": "start_date"},
+                "end_time_option": {"inject_into": "header", "field_name": "X-End", "datetime_format": "%d/%m/%Y"},
+            },
+            params={"end_date": "{{ incremental.end_value }}"},
+            partitions=partitions,
+        )
+    )
+    seen = [
+        (
+            r.path.split("/")[4],
+            r.headers["x-region"],
+            r.query["kind"][0],
+            r.query["start_date"][0],
+            r.query["end_date"][0],
+            r.headers["x-end"],
+        )
+        for r in sandbox.requests
+        if r.query.get("page") == ["1"]
+    ]
     assert seen == [
         (account, region, kind, "2024-01-15", "2024-01-20", "20/01/2024")
-        for account in ACCOUNTS for region in ("eu", "us") for kind in ("charge", "refund")
+        for account in ACCOUNTS
+        for region in ("eu", "us")
+        for kind in ("charge", "refund")
     ]
     assert len(out.states[-1]["bookmarks"]["activity"]["partition_bookmarks"]) == 12
     key = json.dumps({"account": "acme", "kind": "charge", "region": "eu"}, sort_keys=True)
@@ -270,22 +292,35 @@ def test_past_the_partition_cap_a_partition_keeps_no_bookmark_and_is_read_from_t
 
 def test_bookmarks_are_compared_as_dates_not_as_text(sandbox, monkeypatch):
     monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-02-10T00:00:00Z")
-    incremental = {"initial_value": "01/01/2024", "datetime_format": "%d/%m/%Y", "step": "P31D", "cursor_granularity": "P1D",
-                   "cursor_datetime_formats": ["%Y-%m-%dT%H:%M:%SZ"]}
-    params = {"start_date": "{{ incremental.start_value[6:] }}-{{ incremental.start_value[3:5] }}-{{ incremental.start_value[:2] }}",
-              "end_date": "{{ incremental.end_value[6:] }}-{{ incremental.end_value[3:5] }}-{{ incremental.end_value[:2] }}"}
+    incremental = {
+        "initial_value": "01/01/2024",
+        "datetime_format": "%d/%m/%Y",
+        "step": "P31D",
+        "cursor_granularity": "P1D",
+        "cursor_datetime_formats": ["%Y-%m-%dT%H:%M:%SZ"],
+    }
+    params = {
+        "start_date": "{{ incremental.start_value[6:] }}-{{ incremental.start_value[3:5] }}-{{ incremental.start_value[:2] }}",
+        "end_date": "{{ incremental.end_value[6:] }}-{{ incremental.end_value[3:5] }}-{{ incremental.end_value[:2] }}",
+    }
     state = {"bookmarks": {"activity": {"partition_bookmarks": {json.dumps({"account": "acme"}): {"cursor": "31/01/2024"}}}}}
     out = sync(windowed(sandbox, incremental, params=params, partitions=[{"name": "account", "values": ["acme"]}]), state=state)
     assert ranges(sandbox, "acme") == [("2024-01-31", "2024-02-10")]
     # "09/02/2024" sorts before "31/01/2024" as text; as dates it is later, and it is the bookmark.
-    assert out.states[-1]["bookmarks"]["activity"]["partition_bookmarks"][json.dumps({"account": "acme"})] == {"cursor": "09/02/2024"}
+    assert out.states[-1]["bookmarks"]["activity"]["partition_bookmarks"][json.dumps({"account": "acme"})] == {
+        "cursor": "09/02/2024"
+    }
 
 
 def test_a_cursor_no_format_reads_stops_the_stream_naming_the_value_and_the_formats(sandbox, monkeypatch):
     monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-20T00:00:00Z")
-    incremental = {"initial_value": "2024-01-15", "datetime_format": "%Y-%m-%d", "cursor_datetime_formats": ["%s"],
-                   "start_time_option": {"inject_into": "request_parameter", "field_name": "start_date"},
-                   "end_time_option": {"inject_into": "request_parameter", "field_name": "end_date"}}
+    incremental = {
+        "initial_value": "2024-01-15",
+        "datetime_format": "%Y-%m-%d",
+        "cursor_datetime_formats": ["%s"],
+        "start_time_option": {"inject_into": "request_parameter", "field_name": "start_date"},
+        "end_time_option": {"inject_into": "request_parameter", "field_name": "end_date"},
+    }
     out, error = sync_until_error(windowed(sandbox, incremental, partitions=[{"name": "account", "values": ["acme"]}]))
     assert error is not None
     assert "stream 'activity': cursor 'updated_at' value '2024-01-" in str(error)
@@ -325,15 +360,20 @@ def test_a_state_whose_partition_bookmarks_are_not_objects_is_refused_naming_the
     (tmp_path / "s.json").write_text(json.dumps({"bookmarks": {"activity": {"partition_bookmarks": {"acme": "2024-01-01"}}}}))
     out = run_cli(["--config", str(tmp_path / "c.json"), "--state", str(tmp_path / "s.json")], env=ENV)
     assert out.returncode != 0
-    assert "bookmarks.activity.partition_bookmarks.acme: expected {\"cursor\": <a string>}, got a string ('2024-01-01')" in out.stderr
+    assert (
+        "bookmarks.activity.partition_bookmarks.acme: expected {\"cursor\": <a string>}, got a string ('2024-01-01')"
+        in out.stderr
+    )
     assert not sandbox.requests
 
 
 def test_windows_need_a_start(sandbox):
     source = example_source(sandbox)
     del source["resources"][0]["endpoint"]["incremental"]["initial_value"]
-    out, error = sync_until_error(config(sandbox, source))
-    assert error is not None and "date windows need a start: set incremental.initial_value or the start_date setting" in str(error)
+    _, error = sync_until_error(config(sandbox, source))
+    assert error is not None and "date windows need a start: set incremental.initial_value or the start_date setting" in str(
+        error
+    )
 
 
 def test_window_keys_are_checked_up_front_naming_the_key(sandbox, tmp_path):
@@ -348,3 +388,18 @@ def test_window_keys_are_checked_up_front_naming_the_key(sandbox, tmp_path):
     assert "resources[0].endpoint.incremental.cursor_granularity: required with step" in out.stderr
     assert not sandbox.requests
 
+
+def test_the_doctor_lists_each_partitions_windows_and_probes_only_the_first(sandbox, tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps(config(sandbox)))
+    out = run_cli(["--config", str(tmp_path / "c.json"), "--doctor"], env=ENV)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[1:] == [
+        f"    partition account={account}: 6 windows, first 2024-01-01 .. 2024-01-31, last 2024-06-04 .. 2024-06-15"
+        for account in ACCOUNTS
+    ]
+    # Only the first window of the first account is probed: its first page and the next one.
+    assert [(r.path, r.query) for r in sandbox.requests] == [
+        (ACTIVITY.format("acme"), {"start_date": ["2024-01-01"], "end_date": ["2024-01-31"], "page": [str(page)]})
+        for page in (1, 2)
+    ]

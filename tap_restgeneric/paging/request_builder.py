@@ -102,7 +102,13 @@ class RequestBuilder:
             incremental["start_value"] = incremental["last_value"] = piece.start_text
             incremental["end_value"] = piece.end_text
         partition = dict(piece.partition) if piece is not None else {}
-        return {"secrets": self.secrets, "config": self.config, "incremental": incremental, "resources": resources, "partition": partition}
+        return {
+            "secrets": self.secrets,
+            "config": self.config,
+            "incremental": incremental,
+            "resources": resources,
+            "partition": partition,
+        }
 
     def url(self, start: t.Any, resources: t.Mapping[str, t.Any], piece: Slice | None = None) -> str:
         path = self.endpoint["path"]

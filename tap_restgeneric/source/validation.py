@@ -325,7 +325,12 @@ class _Checker:
             columns=column_schemas(merged.get("columns"), f"{where}.columns", self.problem),
             processing_steps=compile_steps(merged.get("processing_steps"), f"{where}.processing_steps", self.problems.append),
             selected=merged.get("selected", True) and disposition != "skip",
-            windows=window_config(endpoint.get("incremental"), f"{where}.endpoint.incremental", self.problem),
+            windows=window_config(
+                endpoint.get("incremental"),
+                f"{where}.endpoint.incremental",
+                self.problem,
+                partitioned=bool(merged.get("partitions")),
+            ),
             partitions=list_partitions(merged.get("partitions"), f"{where}.partitions", self.problem, self._rendered),
         )
 

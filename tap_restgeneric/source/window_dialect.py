@@ -18,6 +18,8 @@ from tap_restgeneric.source.window_config import ListPartition, RequestOption, W
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tap_restgeneric.datetimes import Duration
+
     Problem = Callable[[str, str], None]
 
 #: The keys that turn an incremental into date windows.
@@ -42,20 +44,20 @@ DEFAULT_WINDOW_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_PARTITIONS = 100_000
 
 
-def window_config(incremental: t.Mapping[str, t.Any] | None, where: str, problem: Problem) -> WindowConfig | None:
-    """The windows of ``endpoint.incremental`` (None: it has none of the window keys)."""
-    if not incremental or not WINDOW_KEYS & set(incremental):
+def window_config(
+    incremental: t.Mapping[str, t.Any] | None, where: str, problem: Problem, *, partitioned: bool = False
+) -> WindowConfig | None:
+    """The windows of ``endpoint.incremental`` (None: it has none of the window keys). A partitioned
+    resource's incremental is always one (one window per partition without ``step``): each partition
+    keeps its bookmark as windows do."""
+    if not incremental or not (partitioned or WINDOW_KEYS & set(incremental)):
         return None
-    durations = {}
-    for key in ("step", "cursor_granularity", "lookback_window"):
-        try:
-            durations[key] = parse_duration(incremental[key], config_path(where, key)) if key in incremental else None
-        except DurationError as exc:
-            problem(config_path(where, key), str(exc).split(": ", 1)[1])
-            durations[key] = None
+    durations = {key: _duration(incremental, key, where, problem) for key in ("step", "cursor_granularity", "lookback_window")}
     if ("step" in incremental) != ("cursor_granularity" in incremental):
         given, missing = ("step", "cursor_granularity") if "step" in incremental else ("cursor_granularity", "step")
-        problem(config_path(where, missing), f"required with {given} (the end of one window and the start of the next differ by it)")
+        problem(
+            config_path(where, missing), f"required with {given} (the end of one window and the start of the next differ by it)"
+        )
     fmt = incremental.get("datetime_format") or DEFAULT_WINDOW_FORMAT
     config = WindowConfig(
         cursor_field=incremental["cursor_path"],
@@ -82,8 +84,21 @@ def window_config(incremental: t.Mapping[str, t.Any] | None, where: str, problem
                 problem(config_path(where, key), str(exc))
     for key in ("start_time_option", "end_time_option"):
         if (incremental.get(key) or {}).get("inject_into") == "path":
-            problem(config_path(config_path(where, key), "inject_into"), "a window bound cannot go into the path (read it as {incremental.start_value} there)")
+            problem(
+                config_path(config_path(where, key), "inject_into"),
+                "a window bound cannot go into the path (read it as {incremental.start_value} there)",
+            )
     return config
+
+
+def _duration(incremental: t.Mapping[str, t.Any], key: str, where: str, problem: Problem) -> Duration | None:
+    if key not in incremental:
+        return None
+    try:
+        return parse_duration(incremental[key], config_path(where, key))
+    except DurationError as exc:
+        problem(config_path(where, key), str(exc).split(": ", 1)[1])
+        return None
 
 
 def _text(value: t.Any) -> str | None:

@@ -114,7 +114,11 @@ def build_parts(
     notes = Notes(name, logger)
     progress = Progress(name, logger)
     key = RequiredKey(name, resource["primary_key"], drop=settings.on_missing_key == "drop", progress=progress, notes=notes)
-    if incremental and resource["windows"] is None and (problems := start_value_problems(name, incremental, declared_schema, settings.start_date)):
+    if (
+        incremental
+        and resource["windows"] is None
+        and (problems := start_value_problems(name, incremental, declared_schema, settings.start_date))
+    ):
         raise SourceConfigError(problems)
     builder = RequestBuilder(endpoint, source.base_url, source.headers, source.secrets, settings.template_config)
     sender = Sender(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 import typing as t
 
 from tap_restgeneric.datetimes import ISO_8601, DatetimeParseError, format_datetime, parse_datetime_any
@@ -124,7 +125,9 @@ class SliceReads:
         elif self.settings.start_date:
             start = parse_datetime_any(self.settings.start_date, (ISO_8601, *formats), "start_date")
         else:
-            raise StreamError("date windows need a start: set incremental.initial_value or the start_date setting", stream=self.stream)
+            raise StreamError(
+                "date windows need a start: set incremental.initial_value or the start_date setting", stream=self.stream
+            )
         if windows.min_datetime is not None:
             start = max(start, parse_datetime_any(windows.min_datetime, formats, "incremental.min_datetime"))
         if windows.max_datetime is not None:
@@ -147,7 +150,9 @@ class SliceReads:
                 yield _Plan(key, partition, iter([None]))
                 continue
             bookmark = None if saved.windows.backfill else saved.get(key)
-            yield _Plan(key, partition, iter_windows(spec, bookmark), WindowBookmarks(spec, bookmark), RecordRange.of(spec, bookmark))
+            yield _Plan(
+                key, partition, iter_windows(spec, bookmark), WindowBookmarks(spec, bookmark), RecordRange.of(spec, bookmark)
+            )
 
     def piece(self, plan: _Plan, window: Window | None) -> Slice:
         """What the requests of one partition's window carry."""
@@ -159,7 +164,13 @@ class SliceReads:
             return Slice(plan.partition, injections=tuple(injections))
         for option, moment in ((windows.start_option, window.start), (windows.end_option, window.end)):
             if option is not None:
-                injections.append((option.inject_into, option.field_name, format_datetime(moment, option.datetime_format or windows.datetime_format)))
+                injections.append(
+                    (
+                        option.inject_into,
+                        option.field_name,
+                        format_datetime(moment, option.datetime_format or windows.datetime_format),
+                    )
+                )
         start_text, end_text = window.formatted(windows.datetime_format)
         return Slice(plan.partition, window.start, window.end, tuple(injections), start_text, end_text)
 
@@ -170,18 +181,28 @@ class SliceReads:
                 return self.piece(plan, window)
         return None
 
-    def describe(self, state: dict) -> list[str]:
-        """What a sync would request, per partition (the doctor's): its windows' first, last and count."""
+    def describe(self, state: dict, most: int = 20) -> list[str]:
+        """What a sync would request, per partition (the doctor's): its windows' first, last and count
+        (the first ``most`` partitions, then how many more)."""
         lines = []
-        for plan in self.plans(self.saved(state)):
+        count = len(partition_product(self.partitions))
+        for plan in itertools.islice(self.plans(self.saved(state)), most):
             name = ", ".join(f"{k}={v}" for k, v in plan.partition.items()) or "(one partition)"
-            windows = [w for w in plan.windows if w is not None]
-            if not windows:
+            first = last = None
+            windows = 0
+            for window in plan.windows:  # counted, not kept: a small step over years is many
+                if window is not None:
+                    first, last, windows = first or window, window, windows + 1
+            if first is None or last is None or self.windows is None:
                 lines.append(f"partition {name}" if self.windows is None else f"partition {name}: no window to request")
                 continue
-            fmt = self.windows.datetime_format if self.windows else ISO_8601
-            first, last = windows[0].formatted(fmt), windows[-1].formatted(fmt)
-            lines.append(f"partition {name}: {len(windows)} windows, first {first[0]} .. {first[1]}, last {last[0]} .. {last[1]}")
+            (start, end), (last_start, last_end) = (
+                first.formatted(self.windows.datetime_format),
+                last.formatted(self.windows.datetime_format),
+            )
+            lines.append(f"partition {name}: {windows} windows, first {start} .. {end}, last {last_start} .. {last_end}")
+        if count > most:
+            lines.append(f"... and {count - most:,} more partitions")
         return lines
 
     def read(
@@ -246,9 +267,9 @@ class SliceReads:
                 bookmarks.observe(window, value)
                 newest = value if newest is None or value > newest else newest
             yield record
-            if self.is_sorted and not windows.backfill and newest is not None and count % self.checkpoint_every == 0:
-                if saved.put(plan.key, newest):  # in order: every record before it was written
-                    checkpoint()
+            in_order = self.is_sorted and not windows.backfill and newest is not None
+            if in_order and count % self.checkpoint_every == 0 and saved.put(plan.key, t.cast("datetime.datetime", newest)):
+                checkpoint()  # sorted: every record up to this one was written
         bookmark = bookmarks.finish(window)
         if not windows.backfill and saved.put(plan.key, bookmark):
             checkpoint()

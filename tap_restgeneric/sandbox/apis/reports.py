@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import typing as t
 
 from tap_restgeneric.sandbox.fields import EPOCH_2024, ApiSpec, iso, mix
 from tap_restgeneric.sandbox.protocol import Response, error_response, int_param, json_body, last_param
@@ -73,10 +74,8 @@ def answer(rest: str, query: dict) -> Response:
     if account not in ACCOUNTS:
         return error_response(404, f"no account {account!r}")
     start, end = _day(query, "start_date"), _day(query, "end_date")
-    for bad in (start, end):
-        if isinstance(bad, str):
-            return error_response(400, bad)
-    assert isinstance(start, datetime.date) and isinstance(end, datetime.date)
+    if isinstance(start, str) or isinstance(end, str):
+        return error_response(400, start if isinstance(start, str) else t.cast("str", end))
     if end < start:
         return error_response(400, f"end_date {end} is before start_date {start}")
     if (end - start).days + 1 > MAX_DAYS:
