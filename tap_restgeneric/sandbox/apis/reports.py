@@ -62,8 +62,8 @@ def _day(query: dict, name: str) -> datetime.date | str:
         return f"{name} is not a date: {text!r}"
 
 
-def answer(rest: str, query: dict) -> Response:
-    """Answer ``GET /reports<rest>``."""
+def answer(rest: str, query: dict, max_days: int = MAX_DAYS) -> Response:
+    """Answer ``GET /reports<rest>`` (``max_days``: the longest range, both ends inclusive)."""
     rest = "/" + rest.strip("/")
     if rest == "/v1/accounts":
         return Response(200, json_body({"data": [{"id": name} for name in ACCOUNTS]}))
@@ -78,8 +78,8 @@ def answer(rest: str, query: dict) -> Response:
         return error_response(400, start if isinstance(start, str) else t.cast("str", end))
     if end < start:
         return error_response(400, f"end_date {end} is before start_date {start}")
-    if (end - start).days + 1 > MAX_DAYS:
-        return error_response(400, f"the range may not exceed {MAX_DAYS} days ({start} to {end} is {(end - start).days + 1})")
+    if (end - start).days + 1 > max_days:
+        return error_response(400, f"the range may not exceed {max_days} days ({start} to {end} is {(end - start).days + 1})")
     found = [a for a in activities(account) if start.isoformat() <= a["updated_at"][:10] <= end.isoformat()]
     if last_param(query, "order") == "desc":  # a data feed: newest first
         found.sort(key=lambda a: a["updated_at"], reverse=True)
