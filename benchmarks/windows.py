@@ -77,7 +77,10 @@ def config(base_url: str, concurrency: int) -> dict:
                 {
                     "name": "activity",
                     "primary_key": "id",
-                    "schema": {"properties": {name: {"type": "string"} for name in ("id", "account", "kind", "updated_at")} | {"amount": {"type": "integer"}}},
+                    "schema": {
+                        "properties": {name: {"type": "string"} for name in ("id", "account", "kind", "updated_at")}
+                        | {"amount": {"type": "integer"}}
+                    },
                     "partitions": [{"name": "account", "values": "{{ config.accounts }}"}],
                     "endpoint": {
                         "path": "/v1/accounts/{partition.account}/activity",

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tap_restgeneric.sandbox.apis.reports import ACCOUNTS, activities
+from tap_restgeneric.streams import slices
 from tests.support import CANARY, assert_no_canary, run_cli, sync, sync_until_error, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -403,3 +404,73 @@ def test_the_doctor_lists_each_partitions_windows_and_probes_only_the_first(sand
         (ACTIVITY.format("acme"), {"start_date": ["2024-01-01"], "end_date": ["2024-01-31"], "page": [str(page)]})
         for page in (1, 2)
     ]
+
+
+def test_a_sorted_stream_also_checkpoints_inside_a_window(sandbox, monkeypatch):
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-31T23:00:00Z")
+    monkeypatch.setattr(slices, "SORTED_CHECKPOINT_EVERY", 5)
+    incremental = {**example_source(sandbox)["resources"][0]["endpoint"]["incremental"], "row_order": "asc"}
+    out = sync(windowed(sandbox, incremental, params={"order": "asc"}, partitions=[{"name": "account", "values": ["acme"]}]))
+    records = out.records("activity")
+    assert [r["updated_at"] for r in records] == sorted(r["updated_at"] for r in records)
+    key = json.dumps({"account": "acme"})
+    seen, checkpoints = 0, []
+    for message in out.messages:  # each STATE's bookmark against the records written before it
+        if message["type"] == "RECORD":
+            seen += 1
+        elif message["type"] == "STATE":
+            table = message["value"].get("bookmarks", {}).get("activity", {}).get("partition_bookmarks", {})
+            checkpoints += [(seen, table[key]["cursor"])] if key in table else []
+    days = [r["updated_at"][:10] for r in records]
+    moved = [(count, day) for count, day in checkpoints if count % 5 == 0 and count < len(records)]
+    assert moved and all(day == days[count - 1] for count, day in moved)  # the newest record written, inside the window
+    assert checkpoints[-1] == (len(records), "2024-01-31")
+
+
+def test_the_lookback_moves_back_a_start_taken_from_the_bookmark_only(sandbox, monkeypatch):
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-03-20T00:00:00Z")
+    incremental = {**example_source(sandbox)["resources"][0]["endpoint"]["incremental"], "lookback_window": "P5D"}
+    partitions = [{"name": "account", "values": ["acme", "globex"]}]
+    state = {"bookmarks": {"activity": {"partition_bookmarks": {json.dumps({"account": "acme"}): {"cursor": "2024-03-10"}}}}}
+    sync(windowed(sandbox, incremental, partitions=partitions), state=state)
+    assert ranges(sandbox, "acme") == [("2024-03-05", "2024-03-20")]
+    assert ranges(sandbox, "globex")[0] == ("2024-01-01", "2024-01-31")  # a configured start is not moved back
+
+
+def test_window_bounds_and_partition_values_go_into_a_json_body(sandbox, monkeypatch):
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-20T00:00:00Z")
+    incremental = {
+        "initial_value": "2024-01-15",
+        "datetime_format": "%Y-%m-%d",
+        "cursor_datetime_formats": ["%Y-%m-%dT%H:%M:%SZ"],
+        "start_time_option": {"inject_into": "body_json", "field_name": "from", "datetime_format": "%s"},
+        "end_time_option": {"inject_into": "body_json", "field_name": "to"},
+    }
+    partitions = [
+        {"name": "account", "values": ["acme"]},
+        {"name": "team", "values": ["a", "b"], "inject_into": "body_json", "field_name": "team"},
+    ]
+    params = {"start_date": "{{ incremental.start_value }}", "end_date": "{{ incremental.end_value }}"}
+    sync(windowed(sandbox, incremental, params=params, partitions=partitions, method="POST", json={"fixed": 1}))
+    assert [(r.method, json.loads(r.body)) for r in sandbox.requests] == [
+        ("POST", {"fixed": 1, "team": team, "from": "1705276800", "to": "2024-01-20"}) for team in ("a", "b")
+    ]
+
+
+def test_meltanos_state_merge_keeps_every_partitions_bookmark(sandbox, monkeypatch):
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-20T00:00:00Z")
+    meltano_python = ROOT / ".tools" / "bin" / "python"
+    if not meltano_python.exists():
+        pytest.fail("Meltano is not installed: run `bash scripts/setup.sh` (it installs Meltano into .tools/)")
+    first = sync({**config(sandbox, max_concurrency=1), "accounts": ["acme"]}).states[-1]
+    second = sync({**config(sandbox, max_concurrency=1), "accounts": ["globex"]}).states[-1]
+    merge = "import json, sys; from meltano.core.utils import merge; a, b = json.load(sys.stdin); print(json.dumps(merge(a, b)))"
+    merged = json.loads(
+        subprocess.run(
+            [str(meltano_python), "-c", merge], input=json.dumps([second, first]), capture_output=True, text=True, check=True
+        ).stdout
+    )
+    sandbox.clear_requests()
+    sync(config(sandbox, max_concurrency=1), state=merged)
+    assert ranges(sandbox, "acme") == ranges(sandbox, "globex") == [("2024-01-20", "2024-01-20")]
+    assert ranges(sandbox, "initech") == [("2024-01-01", "2024-01-20")]

@@ -46,6 +46,8 @@ if t.TYPE_CHECKING:
 PARTITION_BOOKMARKS = "partition_bookmarks"
 #: Slices submitted to the fan-out ahead of the one read, per thread (what waits stays bounded).
 SLICES_AHEAD = 4
+#: Records between checkpoints inside a window of a sorted stream (as the stream's STATE_MSG_FREQUENCY).
+SORTED_CHECKPOINT_EVERY = 1000
 
 
 class PartitionBookmarks:
@@ -111,8 +113,6 @@ class SliceReads:
     scheduler: Scheduler
     notes: Notes
     is_sorted: bool
-    #: Records between checkpoints inside a window of a sorted stream.
-    checkpoint_every: int = 1000
 
     def spec(self) -> WindowSpec | None:
         """The window settings, evaluated with the sync's now (None: partitions without windows)."""
@@ -268,7 +268,7 @@ class SliceReads:
                 newest = value if newest is None or value > newest else newest
             yield record
             in_order = self.is_sorted and not windows.backfill and newest is not None
-            if in_order and count % self.checkpoint_every == 0 and saved.put(plan.key, t.cast("datetime.datetime", newest)):
+            if in_order and count % SORTED_CHECKPOINT_EVERY == 0 and saved.put(plan.key, t.cast("datetime.datetime", newest)):
                 checkpoint()  # sorted: every record up to this one was written
         bookmark = bookmarks.finish(window)
         if not windows.backfill and saved.put(plan.key, bookmark):

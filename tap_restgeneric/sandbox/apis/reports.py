@@ -7,7 +7,7 @@ For date windows and list partitions. Bearer auth (the sandbox's secret).
   :data:`PAGE_SIZE` per page, as ``{"data": [...], "page": N, "total_pages": M}``. Records inside a
   range come **unsorted** (a fixed shuffle). A range longer than :data:`MAX_DAYS` days, a missing or
   malformed date, or an end before the start is a 400 naming the problem; an unknown account a 404.
-  ``order=desc``: newest first (a data feed).
+  ``order=asc``: sorted by ``updated_at``; ``order=desc``: newest first (a data feed).
 - ``GET /reports/v1/accounts``: the accounts, one page.
 
 Each account has an activity every :data:`EVERY_HOURS` hours from 2024-01-01 to the end of 2025
@@ -81,8 +81,8 @@ def answer(rest: str, query: dict, max_days: int = MAX_DAYS) -> Response:
     if (end - start).days + 1 > max_days:
         return error_response(400, f"the range may not exceed {max_days} days ({start} to {end} is {(end - start).days + 1})")
     found = [a for a in activities(account) if start.isoformat() <= a["updated_at"][:10] <= end.isoformat()]
-    if last_param(query, "order") == "desc":  # a data feed: newest first
-        found.sort(key=lambda a: a["updated_at"], reverse=True)
+    if last_param(query, "order") in ("asc", "desc"):  # sorted on request (desc: a data feed, newest first)
+        found.sort(key=lambda a: a["updated_at"], reverse=last_param(query, "order") == "desc")
     else:
         found.sort(key=lambda a: mix(int(a["id"].rsplit("-", 1)[1]), 99))  # unsorted within a range
     page = int_param(query, "page", 1, 1)
