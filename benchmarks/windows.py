@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import threading
@@ -53,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         with self.server.lock:
             self.server.seen.append(self.path)
@@ -131,9 +132,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--check", action="store_true", help="compare the output with a sequential sync's")
     args = parser.parse_args()
-    import os  # noqa: PLC0415 - the sync's now, fixed before any tap is made
-
-    os.environ["TAP_RESTGENERIC_TEST_NOW"] = NOW
+    os.environ["TAP_RESTGENERIC_TEST_NOW"] = NOW  # the sync's now, fixed before any tap is made
     latency = args.latency_ms / 1000
     needed = WINDOWS * len(ACCOUNTS)
     floor = needed * latency

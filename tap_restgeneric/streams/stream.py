@@ -103,31 +103,21 @@ class ResourceStream(RESTStream):
     def bookmark_cursor(self) -> CursorType | None:
         """The cursor a bookmark in STATE is read as (None: this sync reads none: a full-table stream, a
         backfill with end_value, or a stream that is neither selected nor a parent of one)."""
-        bookmarks = self.parts.bookmarks
-        if bookmarks is None or bookmarks.backfill:
-            return None
-        return self.parts.schema.cursor_type if self.selected or self.has_selected_descendents else None
+        bookmarks, read = self.parts.bookmarks, self.selected or self.has_selected_descendents
+        return self.parts.schema.cursor_type if bookmarks is not None and not bookmarks.backfill and read else None
 
     # ------------------------------------------------------------ records
 
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
-        with self.get_http_request_counter() as request_counter:
-            request_counter.with_context(context)
-            children = [child.name for child in self.child_streams]
-            slices = self.parts.slices
-            if slices is not None:  # date windows and partitions: a STATE after each finished window
-                state = self.state_manager.get_context_state(context)
-                yield from slices.read(context, state, self._checkpoint, request_counter.increment, self._prefetch_children)
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            if self.parts.slices is not None:  # date windows and partitions: a STATE after each finished window
+                state, write = self.state_manager.get_context_state(context), self._write_state_message
+                yield from self.parts.slices.read(context, state, write, counter.increment, self._prefetch_children)
                 return
-            yield from self.parts.records.of(
-                context, self.starting_value, request_counter.increment, self._prefetch_children, children
-            )
-
-    def _checkpoint(self) -> None:
-        """A STATE now (a window finished: every record before it was written)."""
-        self.state_manager.is_flushed = False
-        super()._write_state_message()
+            children = [child.name for child in self.child_streams]
+            yield from self.parts.records.of(context, self.starting_value, counter.increment, self._prefetch_children, children)
 
     def starting_value(self, context: t.Any) -> t.Any:
         """The incremental start of one context's requests (None: a full-table stream)."""
