@@ -474,3 +474,55 @@ def test_meltanos_state_merge_keeps_every_partitions_bookmark(sandbox, monkeypat
     sync(config(sandbox, max_concurrency=1), state=merged)
     assert ranges(sandbox, "acme") == ranges(sandbox, "globex") == [("2024-01-20", "2024-01-20")]
     assert ranges(sandbox, "initech") == [("2024-01-01", "2024-01-20")]
+
+
+def test_the_children_of_an_incremental_windowed_parent_are_read_for_its_new_records_only(sandbox, monkeypatch):
+    # Airbyte's incremental_dependency: the parent is read incrementally (its state kept), and its children
+    # only for the parent records of this sync.
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-10T00:00:00Z")
+    source = example_source(sandbox)
+    source["resources"][0]["partitions"][0]["values"] = ["acme"]
+    source["resources"].append(
+        {
+            "name": "lines",
+            "primary_key": "id",
+            "schema": {"properties": {"id": {"type": "string"}, "activity_id": {"type": "string"}}},
+            "endpoint": {
+                "path": "/v1/activity/{resources.activity.id}/lines",
+                "data_selector": "data",
+                "paginator": "single_page",
+            },
+        }
+    )
+    first = sync(config(sandbox, source, max_concurrency=1))
+    assert sorted({r["activity_id"] for r in first.records("lines")}) == sorted(first.ids("activity"))
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-15T00:00:00Z")
+    sandbox.clear_requests()
+    second = sync(config(sandbox, source, max_concurrency=1), state=first.states[-1])
+    assert ranges(sandbox, "acme") == [("2024-01-10", "2024-01-15")]
+    new = served("acme", "2024-01-10", "2024-01-15")
+    assert sorted(second.ids("activity")) == sorted(new)
+    assert sorted(r.path for r in sandbox.requests if r.path.endswith("/lines")) == sorted(
+        f"/reports/v1/activity/{i}/lines" for i in new
+    )
+    assert second.states[-1]["bookmarks"]["activity"]["partition_bookmarks"] == {
+        json.dumps({"account": "acme"}): {"cursor": "2024-01-15"}
+    }
+
+
+def test_min_datetime_raises_the_configured_start_and_a_form_body_carries_the_bounds(sandbox, monkeypatch):
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-20T00:00:00Z")
+    incremental = {
+        "initial_value": "2023-06-01",
+        "min_datetime": "2024-01-12",
+        "datetime_format": "%Y-%m-%d",
+        "cursor_datetime_formats": ["%Y-%m-%dT%H:%M:%SZ"],
+        "start_time_option": {"inject_into": "body_data", "field_name": "from"},
+        "end_time_option": {"inject_into": "request_parameter", "field_name": "end_date"},
+    }
+    params = {"start_date": "{{ incremental.start_value }}"}
+    partitions = [{"name": "account", "values": ["acme"]}]
+    sync(windowed(sandbox, incremental, params=params, partitions=partitions, method="POST", data={"fixed": "1"}))
+    assert [(r.query["start_date"], r.query["end_date"], r.body) for r in sandbox.requests] == [
+        (["2024-01-12"], ["2024-01-20"], b"fixed=1&from=2024-01-12")
+    ]

@@ -6,7 +6,8 @@ window pages to its end, then the next starts; the slices after the one being re
 ahead on up to ``max_concurrency`` threads (the scheduler's fan-out), and their records are written
 in order, so the output is a sequential sync's. After each finished window the partition's bookmark
 (``WindowBookmarks``: the newest cursor over the contiguous prefix of finished windows) goes out in a
-STATE at once: a killed sync resumes from the last finished window even when records are unsorted.
+STATE at once (in a tree, when its throttle allows): a killed sync resumes from the last finished
+window even when records are unsorted.
 A sorted stream also checkpoints inside a window. ``is_data_feed`` stops paging at a page whose last
 record is outside the sync's range; ``is_client_side_incremental`` drops the records outside it.
 

@@ -9,6 +9,8 @@ For date windows and list partitions. Bearer auth (the sandbox's secret).
   malformed date, or an end before the start is a 400 naming the problem; an unknown account a 404.
   ``order=asc``: sorted by ``updated_at``; ``order=desc``: newest first (a data feed).
 - ``GET /reports/v1/accounts``: the accounts, one page.
+- ``GET /reports/v1/activity/{id}/lines``: an activity's line items (one or two), one page (a child
+  of activity records).
 
 Each account has an activity every :data:`EVERY_HOURS` hours from 2024-01-01 to the end of 2025
 (:func:`activity`), ids ``<account>-<n>``.
@@ -34,6 +36,7 @@ COUNT = (731 * 24) // EVERY_HOURS
 REPORTS_AUTH = ApiSpec("reports", ("bearer", ""), "reports", "data")
 _ACTIVITY = re.compile(r"^/v1/accounts/([^/]+)/activity$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LINES = re.compile(r"^/v1/activity/([a-z]+)-(\d+)/lines$")
 
 
 def activity(account: str, n: int) -> dict:
@@ -67,6 +70,12 @@ def answer(rest: str, query: dict, max_days: int = MAX_DAYS) -> Response:
     rest = "/" + rest.strip("/")
     if rest == "/v1/accounts":
         return Response(200, json_body({"data": [{"id": name} for name in ACCOUNTS]}))
+    lines = _LINES.match(rest)
+    if lines is not None and lines.group(1) in ACCOUNTS:
+        activity_id, n = f"{lines.group(1)}-{lines.group(2)}", int(lines.group(2))
+        return Response(
+            200, json_body({"data": [{"id": f"{activity_id}-L{k}", "activity_id": activity_id} for k in range(1 + n % 2)]})
+        )
     match = _ACTIVITY.match(rest)
     if match is None:
         return error_response(404, "not found")
