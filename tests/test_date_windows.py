@@ -526,3 +526,13 @@ def test_min_datetime_raises_the_configured_start_and_a_form_body_carries_the_bo
     assert [(r.query["start_date"], r.query["end_date"], r.body) for r in sandbox.requests] == [
         (["2024-01-12"], ["2024-01-20"], b"fixed=1&from=2024-01-12")
     ]
+
+
+def test_a_template_reading_a_partition_the_resource_does_not_have_is_refused_up_front(sandbox, tmp_path):
+    source = example_source(sandbox)
+    source["resources"][0]["endpoint"]["path"] = "/v1/accounts/{partition.acount}/activity"
+    (tmp_path / "c.json").write_text(json.dumps(config(sandbox, source)))
+    out = run_cli(["--config", str(tmp_path / "c.json")], env=ENV)
+    assert out.returncode != 0
+    assert "resources[0].endpoint.path: reads partition 'acount', not one of the resource's partitions (account)" in out.stderr
+    assert not sandbox.requests

@@ -34,7 +34,7 @@ from tap_restgeneric.source.model import (
 )
 from tap_restgeneric.source.paginator_config import check_paginator
 from tap_restgeneric.source.steps import compile_steps
-from tap_restgeneric.source.window_dialect import list_partitions, window_config
+from tap_restgeneric.source.window_dialect import list_partitions, partition_name_problems, window_config
 from tap_restgeneric.templates import (
     REQUEST_NAMES,
     STATIC_NAMES,
@@ -314,6 +314,9 @@ class _Checker:
         except SourceConfigError as exc:
             self.problems.extend(exc.problems)
         self.notes.extend(ignored_hints(merged, where))
+        partitions = list_partitions(merged.get("partitions"), f"{where}.partitions", self.problem, self._rendered)
+        requests = [endpoint.get(key) for key in ("path", "params", "headers", "json", "data")]
+        self.problems += partition_name_problems(templates_in(requests), partitions)
         return ResourceConfig(
             name=merged["name"],
             endpoint=t.cast("EndpointConfig", endpoint),
@@ -331,7 +334,7 @@ class _Checker:
                 self.problem,
                 partitioned=bool(merged.get("partitions")),
             ),
-            partitions=list_partitions(merged.get("partitions"), f"{where}.partitions", self.problem, self._rendered),
+            partitions=partitions,
         )
 
     def _rendered(self, value: t.Any, where: str) -> t.Any:

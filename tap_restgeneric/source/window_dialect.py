@@ -139,3 +139,15 @@ def list_partitions(
     if count > MAX_PARTITIONS:
         problem(where, f"{count:,} partitions (the product of the lists): at most {MAX_PARTITIONS:,}")
     return found
+
+
+def partition_name_problems(templates: t.Iterable[t.Any], partitions: t.Sequence[ListPartition]) -> list[str]:
+    """The templates (compiled, with ``partition_names``) that read a partition the resource does not have."""
+    names = {p.name for p in partitions}
+    valid = ", ".join(sorted(names)) or "none: the resource has no partitions"
+    return [
+        f"{template.where}: reads partition {name!r}, not one of the resource's partitions ({valid})"
+        for template in templates
+        for name in template.partition_names
+        if name != "*" and name not in names
+    ]
