@@ -82,12 +82,6 @@ def window_config(
                 parse_datetime_any(_text(incremental[key]), config.parse_formats, key)
             except DatetimeParseError as exc:
                 problem(config_path(where, key), str(exc))
-    for key in ("start_time_option", "end_time_option"):
-        if (incremental.get(key) or {}).get("inject_into") == "path":
-            problem(
-                config_path(config_path(where, key), "inject_into"),
-                "a window bound cannot go into the path (read it as {incremental.start_value} there)",
-            )
     return config
 
 

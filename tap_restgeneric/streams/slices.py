@@ -36,6 +36,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from tap_restgeneric.paging.page import Page
+    from tap_restgeneric.scheduling.fanout import FanOut
     from tap_restgeneric.scheduling.scheduler import Scheduler
     from tap_restgeneric.settings import Settings
     from tap_restgeneric.source.window_config import ListPartition, WindowConfig
@@ -114,6 +115,7 @@ class SliceReads:
     scheduler: Scheduler
     notes: Notes
     is_sorted: bool
+    _slices_ahead: FanOut | None = dataclasses.field(default=None, init=False, repr=False)
 
     def spec(self) -> WindowSpec | None:
         """The window settings, evaluated with the sync's now (None: partitions without windows)."""
@@ -216,10 +218,7 @@ class SliceReads:
     ) -> Iterator[dict]:
         """The records of every partition's windows, in order; ``checkpoint()`` writes STATE now."""
 
-        def fetch(job: t.Mapping[str, t.Any], piece: Slice, cancelled: threading.Event) -> Iterator[Page]:  # noqa: ARG001
-            return self.pages.fetcher(context, None, concurrency=1, abandoned=cancelled, piece=piece).pages()
-
-        fanout = self.scheduler.slices(self.stream, fetch)
+        fanout = self._fanout()
         saved = self.saved(state)
         slices = ((plan, window) for plan in self.plans(saved) for window in plan.windows)
         ahead: collections.deque[tuple[_Plan, Window | None, Slice, dict]] = collections.deque()
@@ -227,7 +226,7 @@ class SliceReads:
             while True:
                 for plan, window in slices:
                     piece = self.piece(plan, window)
-                    job = {"partition": plan.key, "start": str(piece.start), "end": str(piece.end)}
+                    job = {"context": context, "partition": plan.key, "start": str(piece.start), "end": str(piece.end)}
                     ahead.append((plan, window, piece, job))
                     fanout.submit([(job, piece)])
                     if len(ahead) >= max(1, self.settings.max_concurrency) * SLICES_AHEAD:
@@ -246,6 +245,16 @@ class SliceReads:
             fanout.cancel()
         if self.pages.link is None:  # (a child's closing line is said once for all its parents)
             self.records.say_closing_line()
+
+    def _fanout(self) -> FanOut:
+        """The stream's fan-out of slices (one for all its contexts: a child's parents share its threads)."""
+        if self._slices_ahead is None:
+
+            def fetch(job: t.Mapping[str, t.Any], piece: Slice, cancelled: threading.Event) -> Iterator[Page]:
+                return self.pages.fetcher(job["context"], None, concurrency=1, abandoned=cancelled, piece=piece).pages()
+
+            self._slices_ahead = self.scheduler.slices(self.stream, fetch)
+        return self._slices_ahead
 
     def _window(
         self,
