@@ -4,6 +4,7 @@ records unsorted inside a range): the README's example, resuming window by windo
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import yaml
 from tap_restgeneric.sandbox.apis.reports import ACCOUNTS, activities
 from tap_restgeneric.streams import slices
 from tests.support import CANARY, assert_no_canary, run_cli, sync, sync_until_error, wait_for
+from tests.time_zones import machine_time_zone  # noqa: F401 - the fixture, used by usefixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "reports.yaml"
@@ -536,3 +538,26 @@ def test_a_template_reading_a_partition_the_resource_does_not_have_is_refused_up
     assert out.returncode != 0
     assert "resources[0].endpoint.path: reads partition 'acount', not one of the resource's partitions (account)" in out.stderr
     assert not sandbox.requests
+
+
+@pytest.mark.usefixtures("machine_time_zone")
+def test_what_is_sent_and_stored_does_not_depend_on_the_machines_time_zone(sandbox, monkeypatch):
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-20T00:00:00Z")
+    incremental = {
+        "initial_value": "2024-01-18T00:00:00Z",
+        "datetime_format": "%s",
+        "cursor_datetime_formats": ["%Y-%m-%dT%H:%M:%S%z"],
+        "step": "P1D",
+        "cursor_granularity": "PT1S",
+        "start_time_option": {"inject_into": "request_parameter", "field_name": "from", "datetime_format": "%Y-%m-%dT%H:%M:%S%z"},
+        "end_time_option": {"inject_into": "request_parameter", "field_name": "to"},
+    }
+    params = {"start_date": "2024-01-18", "end_date": "2024-01-20"}
+    out = sync(windowed(sandbox, incremental, params=params, partitions=[{"name": "account", "values": ["acme"]}]))
+    assert [(r.query["from"], r.query["to"]) for r in sandbox.requests] == [
+        (["2024-01-18T00:00:00+0000"], ["1705622399"]),
+        (["2024-01-19T00:00:00+0000"], ["1705708800"]),
+    ]
+    newest = max(a["updated_at"] for a in activities("acme") if "2024-01-18" <= a["updated_at"][:10] <= "2024-01-20")
+    stored = out.states[-1]["bookmarks"]["activity"]["partition_bookmarks"][json.dumps({"account": "acme"})]["cursor"]
+    assert datetime.datetime.fromtimestamp(int(stored), tz=datetime.timezone.utc).isoformat() == newest.replace("Z", "+00:00")
