@@ -561,3 +561,12 @@ def test_what_is_sent_and_stored_does_not_depend_on_the_machines_time_zone(sandb
     newest = max(a["updated_at"] for a in activities("acme") if "2024-01-18" <= a["updated_at"][:10] <= "2024-01-20")
     stored = out.states[-1]["bookmarks"]["activity"]["partition_bookmarks"][json.dumps({"account": "acme"})]["cursor"]
     assert datetime.datetime.fromtimestamp(int(stored), tz=datetime.timezone.utc).isoformat() == newest.replace("Z", "+00:00")
+
+
+def test_a_stream_said_to_be_sorted_whose_records_are_not_stops_before_the_first_out_of_order_record(sandbox, monkeypatch):
+    monkeypatch.setenv("TAP_RESTGENERIC_TEST_NOW", "2024-01-31T23:00:00Z")
+    incremental = {**example_source(sandbox)["resources"][0]["endpoint"]["incremental"], "row_order": "asc"}
+    out, error = sync_until_error(windowed(sandbox, incremental, partitions=[{"name": "account", "values": ["acme"]}]))
+    assert error is not None
+    assert "stream 'activity': records are not in 'updated_at' order as row_order (or a sort parameter) says" in str(error)
+    assert all("partition_bookmarks" not in json.dumps(state) for state in out.states)  # no bookmark claimed

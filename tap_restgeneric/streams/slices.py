@@ -273,6 +273,12 @@ class SliceReads:
         newest = None
         for count, record in enumerate(self.records.read(context, None, self._bounded(plan, pages), prefetch, closing=False), 1):
             value = self.cursor(record)
+            if value is not None and self.is_sorted and newest is not None and value < newest:
+                raise StreamError(
+                    f"records are not in {windows.cursor_field!r} order as row_order (or a sort parameter) says: "
+                    f"{record[windows.cursor_field]!r} after {format_datetime(newest, windows.datetime_format)!r}",
+                    stream=self.stream,
+                )
             if value is not None:
                 bookmarks.observe(window, value)
                 newest = value if newest is None or value > newest else newest
