@@ -79,7 +79,7 @@ def window_config(
     for key in ("initial_value", "end_value", "min_datetime", "max_datetime"):
         if incremental.get(key) is not None:
             try:
-                parse_datetime_any(_text(incremental[key]), config.parse_formats, key)
+                parse_datetime_any(_text(incremental[key]), config.parse_formats, "value")
             except DatetimeParseError as exc:
                 problem(config_path(where, key), str(exc))
     return config
