@@ -112,12 +112,12 @@ class ResourceStream(RESTStream):
     def get_records(self, context: t.Any) -> Iterable[dict]:
         with self.get_http_request_counter() as counter:
             counter.with_context(context)
+            reads = (counter.increment, self._prefetch_children, [child.name for child in self.child_streams])
             if self.parts.slices is not None:  # date windows and partitions: a STATE after each finished window
-                state, write = self.state_manager.get_context_state(context), self._write_state_message
-                yield from self.parts.slices.read(context, state, write, counter.increment, self._prefetch_children)
+                state = self.state_manager.get_context_state(context)
+                yield from self.parts.slices.read(context, state, self._write_state_message, *reads)
                 return
-            children = [child.name for child in self.child_streams]
-            yield from self.parts.records.of(context, self.starting_value, counter.increment, self._prefetch_children, children)
+            yield from self.parts.records.of(context, self.starting_value, *reads)
 
     def starting_value(self, context: t.Any) -> t.Any:
         """The incremental start of one context's requests (None: a full-table stream)."""
