@@ -112,3 +112,17 @@ def test_partition_and_window_mistakes_are_each_one_line_naming_the_key():
         "resources[0].partitions[0].values: expected a non-empty list of strings or numbers, got {'a': 1}",
         "resources[0].partitions[1].field_name: required with inject_into 'header'",
     ]
+
+
+def test_dlts_lag_is_the_lookback_when_no_lookback_window_is_given():
+    (lagged, both) = loaded(
+        resource(
+            {"cursor_path": "u", "initial_value": "2024-01-01T00:00:00Z", "step": "P1D", "cursor_granularity": "PT1S", "lag": 90}
+        ),
+        {
+            **resource({"cursor_path": "u", "lag": 90, "lookback_window": "P1D", "step": "P1D", "cursor_granularity": "PT1S"}),
+            "name": "b",
+        },
+    )
+    assert lagged["windows"].lookback == datetime.timedelta(seconds=90)
+    assert both["windows"].lookback == datetime.timedelta(days=1)
