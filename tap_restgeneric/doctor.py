@@ -53,6 +53,8 @@ class Row:
     next_request: str | None = None
     problems: list[str] = dataclasses.field(default_factory=list)
     sample: list[dict] = dataclasses.field(default_factory=list, repr=False)
+    #: Date windows and partitions: what a first sync would request, per partition (none sent).
+    windows: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -67,6 +69,7 @@ class Row:
             "stop_reason": self.stop_reason,
             "next_request": self.next_request,
             "problems": self.problems,
+            "windows": self.windows,
         }
 
 
@@ -89,7 +92,10 @@ def lists_in(body: t.Any, prefix: str = "", depth: int = 3) -> list[str]:
 
 def probe(stream: ResourceStream, context: t.Any) -> Row:
     row = Row(stream.name)
-    paginator, prepare = stream.parts.pages.requests_for(context, stream.starting_value(context))
+    slices = stream.parts.slices  # windows and partitions: listed, and the first slice probed
+    row.windows = slices.describe({}) if slices is not None else []
+    piece = slices.first() if slices is not None else None
+    paginator, prepare = stream.parts.pages.requests_for(context, stream.starting_value(context), piece)
     page = _page(stream, row, prepare(paginator.current_value))
     if page is None:
         return row
@@ -240,6 +246,7 @@ def render(rows: list[Row], fmt: str) -> str:
         status = "ok" if row.ok else "PROBLEM"
         records = "-" if row.records is None else str(row.records)
         lines.append(f"{row.stream:24} {status:8} HTTP {row.status or '-'}  records {records:>5}  {paging}")
+        lines.extend(f"    {line}" for line in row.windows)
         lines.extend(f"    - {problem}" for problem in row.problems)
     return "\n".join(lines)
 

@@ -46,6 +46,8 @@ DEFAULT_MAX_BUFFER_MB = 32
 DEFAULT_MAX_PAGES = 1_000_000
 #: Parents an incremental child resource keeps a bookmark for.
 DEFAULT_MAX_PARENT_BOOKMARKS = 10_000
+#: Partitions (list partitions) a windowed resource keeps a bookmark for (Airbyte's cap too).
+DEFAULT_MAX_PARTITION_BOOKMARKS = 10_000
 USER_AGENT = "tap-restgeneric/0.1"
 #: Fixes the instant a sync takes for "now" (an ISO 8601 date-time with its offset): for tests and the
 #: Airbyte oracle, whose goldens were made with the CDK's clock frozen. Not a setting users need.
@@ -73,6 +75,7 @@ class Settings:
     schema_contract: str = "evolve"
     on_missing_key: str = "error"
     max_parent_bookmarks: int = DEFAULT_MAX_PARENT_BOOKMARKS
+    max_partition_bookmarks: int = DEFAULT_MAX_PARTITION_BOOKMARKS
     max_requests_per_second: float | None = None
     record_dir: str | None = None
     replay_dir: str | None = None

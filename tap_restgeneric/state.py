@@ -2,7 +2,8 @@
 
 Singer state is ``{"bookmarks": {<stream>: <entry>}}``; an entry holds ``replication_key`` and
 ``replication_key_value`` (the bookmark), ``progress_markers`` (a sync under way), and, for a stream
-with one bookmark per parent, ``partitions``: a list of entries, each with its ``context``. A state of
+with one bookmark per parent, ``partitions``: a list of entries, each with its ``context``; a stream with date
+windows or list partitions, ``partition_bookmarks``: an object of ``{"cursor": <bookmark>}`` by partition. A state of
 another shape (``bookmarks`` a string, an entry a list, ``partitions`` a string) is refused in one
 line naming the stream and what was expected: the SDK would fail on it with an AttributeError, and
 ignoring an entry would read its stream again from the start. Keys the tap does not read are kept
@@ -29,6 +30,8 @@ _ENTRY_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "progress_markers": ((dict,), "an object"),
     "replication_key_signpost": ((str, int, float, type(None)), "a string, a number or null"),
     "starting_replication_value": ((str, int, float, type(None)), "a string, a number or null"),
+    # date windows and list partitions (streams.slices): {<partition as JSON>: {"cursor": <bookmark>}}
+    "partition_bookmarks": ((dict,), 'an object of partitions, each {"cursor": <bookmark>}'),
 }
 _PARTITIONS = 'a list of objects, each with a "context" object'
 
@@ -78,6 +81,7 @@ def _entry_problems(stream: str, where: str, entry: t.Any, *, partitioned: bool)
         for key, (types, expected) in _ENTRY_KEYS.items()
         if key in entry and (isinstance(entry[key], bool) or not isinstance(entry[key], types))
     ]
+    problems += _partition_bookmark_problems(stream, where, entry.get("partition_bookmarks"))
     if not partitioned:
         if not isinstance(entry.get("context"), dict):
             problems.append(
@@ -96,6 +100,18 @@ def _entry_problems(stream: str, where: str, entry: t.Any, *, partitioned: bool)
                 stream, config_path(config_path(where, "partitions"), index), partition, partitioned=False
             )
     return problems
+
+
+def _partition_bookmark_problems(stream: str, where: str, table: t.Any) -> list[str]:
+    """A windowed stream's ``partition_bookmarks``: each partition's entry an object whose ``cursor`` is a string."""
+    if not isinstance(table, dict):
+        return []
+    at = config_path(where, "partition_bookmarks")
+    return [
+        f'stream {stream!r}: {config_path(at, key)}: expected {{"cursor": <a string>}}, got {_kind(held)}'
+        for key, held in table.items()
+        if not isinstance(held, dict) or not isinstance(held.get("cursor"), (str, type(None)))
+    ]
 
 
 def bookmark_problems(stream: str, entry: t.Mapping[str, t.Any], cursor_type: CursorType) -> list[str]:

@@ -26,6 +26,7 @@ from tap_restgeneric.settings import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_PAGES,
     DEFAULT_MAX_PARENT_BOOKMARKS,
+    DEFAULT_MAX_PARTITION_BOOKMARKS,
     DEFAULT_MAX_RESPONSE_MB,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_STREAM_CONCURRENCY,
@@ -165,6 +166,13 @@ SETTINGS = th.PropertiesList(
         DEFAULT_MAX_PARENT_BOOKMARKS,
         "Parents an incremental child resource keeps a bookmark for; the children of further parents "
         "are read from the start value each sync (sent again, never skipped).",
+    ),
+    _setting(
+        "max_partition_bookmarks",
+        th.IntegerType(minimum=1),
+        DEFAULT_MAX_PARTITION_BOOKMARKS,
+        "Partitions (a resource's `partitions` lists) a windowed resource keeps a bookmark for; further "
+        "partitions are read from the configured start each sync (sent again, never skipped).",
     ),
     th.Property(
         "max_requests_per_second",
@@ -314,6 +322,8 @@ class TapRestGeneric(Tap):
         link_children(streams)
         for stream in streams:
             pages = stream.parts.pages.ahead
+            if stream.parts.slices is not None:  # windows and partitions: its slices fan out when it syncs
+                continue
             if stream.link is None:
                 self.scheduler.add_stream(stream.name, pages, stream.starting_value)
             else:

@@ -91,7 +91,7 @@ def _bracket_depth(source: str) -> int:
 
 
 STATIC_NAMES = frozenset({"secrets", "config"})
-REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources"}
+REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources", "partition"}
 PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record"}
 
 
@@ -141,6 +141,8 @@ class Template:
                 f" (available here: {', '.join(sorted(allowed))}){hint}"
             )
         self.secret_names = sorted(referenced_keys(ast, "secrets"))
+        #: the partition values read (``partition.account``; "*": the whole mapping)
+        self.partition_names = sorted(referenced_keys(ast, "partition"))
         #: parent fields read, as key chains (``resources.issues.number`` -> ("issues", "number"))
         self.resource_paths = name_paths(ast, "resources")
         single = _SINGLE_EXPRESSION.match(source)

@@ -37,6 +37,7 @@ _INCREMENTAL_DEFAULTS = {"range_start": "closed", "range_end": "open", "on_curso
 if t.TYPE_CHECKING:
     from tap_restgeneric.paging.paginators import Paginator
     from tap_restgeneric.source.model import EndpointConfig
+    from tap_restgeneric.source.window_config import Slice
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +50,8 @@ class PageToken:
     start: t.Any
     paginator: Paginator
     resources: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: A partition's values and a date window's bounds (``source.window_config.Slice``), or None.
+    slice: Slice | None = None
 
 
 @dataclasses.dataclass
@@ -89,16 +92,28 @@ class RequestBuilder:
     def secret_body(self) -> bool:
         return uses_secrets(self.endpoint.get("json")) or uses_secrets(self.endpoint.get("data"))
 
-    def template_context(self, start: t.Any, resources: t.Mapping[str, t.Any], last: t.Any = None) -> dict[str, t.Any]:
+    def template_context(
+        self, start: t.Any, resources: t.Mapping[str, t.Any], last: t.Any = None, piece: Slice | None = None
+    ) -> dict[str, t.Any]:
         incremental = {name: self.incremental.get(name, _INCREMENTAL_DEFAULTS.get(name)) for name in INCREMENTAL_NAMES}
         incremental["start_value"] = start
         incremental["last_value"] = start if last is None else last
-        return {"secrets": self.secrets, "config": self.config, "incremental": incremental, "resources": resources}
+        if piece is not None and piece.start_text is not None:  # a date window: its bounds as sent
+            incremental["start_value"] = incremental["last_value"] = piece.start_text
+            incremental["end_value"] = piece.end_text
+        partition = dict(piece.partition) if piece is not None else {}
+        return {
+            "secrets": self.secrets,
+            "config": self.config,
+            "incremental": incremental,
+            "resources": resources,
+            "partition": partition,
+        }
 
-    def url(self, start: t.Any, resources: t.Mapping[str, t.Any]) -> str:
+    def url(self, start: t.Any, resources: t.Mapping[str, t.Any], piece: Slice | None = None) -> str:
         path = self.endpoint["path"]
         if isinstance(path, Template):
-            path = str(path(self.template_context(start, resources)))
+            path = str(path(self.template_context(start, resources, piece=piece)))
         if path.startswith(("http://", "https://")):
             return path
         return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
@@ -108,16 +123,28 @@ class RequestBuilder:
         params, headers, body = endpoint.get("params") or {}, endpoint.get("headers") or {}, endpoint.get("json")
         form = endpoint.get("data")
         if self.dynamic:
-            context = self.template_context(token.start, token.resources)
+            context = self.template_context(token.start, token.resources, piece=token.slice)
             params, headers, body = render_tree(params, context), render_tree(headers, context), render_tree(body, context)
             form = render_tree(form, context)
         form = _form_body(form)
         params = {k: v for k, v in params.items() if v is not None}
-        for key, value in (("start_param", token.start), ("end_param", self.incremental.get("end_value"))):
-            if self.incremental.get(key) and value is not None:
-                params[self.incremental[key]] = value
+        if token.slice is None:
+            for key, value in (("start_param", token.start), ("end_param", self.incremental.get("end_value"))):
+                if self.incremental.get(key) and value is not None:
+                    params[self.incremental[key]] = value
+        else:  # a partition's values and a window's bounds, each where its option says
+            headers = dict(headers)
+            for inject_into, name, value in token.slice.injections:
+                if inject_into == "request_parameter":
+                    params[name] = value
+                elif inject_into == "header":
+                    headers[name] = value
+                elif inject_into == "body_json":
+                    body = {**(body if isinstance(body, dict) else {}), name: value}
+                else:
+                    form = {**(form if isinstance(form, dict) else {}), name: value}
         request = BodyRequest(
-            url=self.url(token.start, token.resources),
+            url=self.url(token.start, token.resources, token.slice),
             method=self.method,
             params=params,
             headers={**self.client_headers, **{k: str(v) for k, v in headers.items()}},

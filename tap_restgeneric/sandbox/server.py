@@ -1,4 +1,4 @@
-"""The sandbox HTTP server: the five seed APIs (plus ``bench``) on loopback.
+"""The sandbox HTTP server: the five seed APIs (plus ``bench``, ``tracker`` and ``reports``) on loopback.
 
 Stdlib only.  HTTP/1.1 with keep-alive (every response carries Content-Length),
 one daemon thread per connection, encoded page bodies cached per request shape
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import data as D
+from .apis import reports
 from .apis.tracker import TRACKER_AUTH, Tracker
 from .httpd import SandboxHTTPServer
 from .pages import PageBuilder, authorized
@@ -55,6 +56,8 @@ class _Fault:
     remaining: int
     retry_after: Any = None
     delay: float | None = None
+    #: Only requests whose query has these values (None: any query).
+    query: dict[str, str] | None = None
 
 
 class SandboxServer:
@@ -140,7 +143,7 @@ class SandboxServer:
         return f"http://{host}:{self.port}"
 
     def base_url(self, api: str) -> str:
-        if api not in D.APIS and api != "tracker":
+        if api not in D.APIS and api not in ("tracker", "reports"):
             raise KeyError(f"unknown api {api!r}; known: {', '.join(D.APIS)}")
         return f"{self.url}/{api}"
 
@@ -187,16 +190,23 @@ class SandboxServer:
     # -- faults --
 
     def inject_fault(
-        self, path_prefix: str, kind: str, count: int = 1, retry_after: int | str | None = None, delay: float | None = None
+        self,
+        path_prefix: str,
+        kind: str,
+        count: int = 1,
+        retry_after: int | str | None = None,
+        delay: float | None = None,
+        query: dict[str, str] | None = None,
     ) -> None:
-        """The next ``count`` API requests whose path starts with ``path_prefix`` get ``kind``."""
+        """The next ``count`` API requests whose path starts with ``path_prefix`` (and whose query has the
+        values of ``query``, when given) get ``kind``."""
         kind = str(kind)
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
         if count < 1:
             raise ValueError("count must be >= 1")
         with self._lock:
-            self._faults.append(_Fault(path_prefix, kind, int(count), retry_after, delay))
+            self._faults.append(_Fault(path_prefix, kind, int(count), retry_after, delay, query))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -206,10 +216,11 @@ class SandboxServer:
         with self._lock:
             return [{"path": f.path_prefix, "kind": f.kind, "remaining": f.remaining} for f in self._faults]
 
-    def _take_fault(self, path: str) -> _Fault | None:
+    def _take_fault(self, path: str, query: dict) -> _Fault | None:
         with self._lock:
             for i, fault in enumerate(self._faults):
-                if path.startswith(fault.path_prefix):
+                wanted = fault.query or {}
+                if path.startswith(fault.path_prefix) and all((query.get(k) or [None])[-1] == v for k, v in wanted.items()):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         del self._faults[i]
@@ -224,7 +235,7 @@ class SandboxServer:
             self._log.append(RequestLog(method, path, query, headers, body))
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000.0)
-        fault = self._take_fault(path)
+        fault = self._take_fault(path, query)
         if fault is not None and fault.kind in ("truncated", "cut"):
             page = self._answer(method, path, query, headers)
             if page.status != 200:
@@ -252,6 +263,10 @@ class SandboxServer:
             if not authorized(TRACKER_AUTH, self.secret, query, headers):
                 return error_response(401, "unauthorized")
             return self.tracker.answer(rest, query, self.url + path.split("?", maxsplit=1)[0])
+        if api == "reports":  # date windows and partitions: a 31-day cap, accounts, unsorted records
+            if not authorized(reports.REPORTS_AUTH, self.secret, query, headers):
+                return error_response(401, "unauthorized")
+            return reports.answer(rest, query)
         spec = D.APIS.get(api)
         if spec is None:
             return error_response(404, "not found")

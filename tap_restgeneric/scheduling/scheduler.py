@@ -67,6 +67,11 @@ class Scheduler:
         if self.max_concurrency > 1:
             self._children[name] = (_Stream(pages, start), FanOut(name, self.max_concurrency, pages, key, self.budget))
 
+    def slices(self, name: str, pages: Pages) -> FanOut:
+        """The fan-out of a stream's date windows and partitions (jobs keyed by their slice's context):
+        fetched on up to ``max_concurrency`` threads under the one byte budget, read in order."""
+        return FanOut(f"{name}-slices", self.max_concurrency, pages, budget=self.budget)
+
     def fans_out(self, name: str) -> bool:
         """Whether child stream ``name``'s pages are requested ahead of its parents' turn."""
         return name in self._children

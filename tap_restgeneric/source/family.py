@@ -28,7 +28,7 @@ if t.TYPE_CHECKING:
     Problem = Callable[[str, str], None]
 
 #: The namespaces of dlt's single-brace placeholders.
-NAMESPACES = ("resources", "incremental")
+NAMESPACES = ("resources", "incremental", "partition")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[^{}.\s]+)*)\}")
 _RESOLVE_KEYS = {"type", "resource", "field"}
 REQUEST_PARTS = ("path", "params", "json", "data", "headers")
@@ -110,7 +110,7 @@ def dlt_placeholders(value: t.Any, where: str, problem: Problem) -> t.Any:
             problem(
                 where,
                 f"placeholder {match.group(0)} is not a valid name (valid: {{resources.<parent>.<field>}}, "
-                "{incremental.start_value}); a literal brace is written {{ '{' }}",
+                "{incremental.start_value}, {partition.<name>}); a literal brace is written {{ '{' }}",
             )
             return match.group(0)
         if namespace == "resources" and len(keys) < 2:

@@ -11,6 +11,7 @@ if t.TYPE_CHECKING:
     from tap_restgeneric.paging.paginators.configs import PaginatorConfig
     from tap_restgeneric.source.incremental_config import IncrementalConfig
     from tap_restgeneric.source.parent_link import ParentLink
+    from tap_restgeneric.source.window_config import ListPartition, WindowConfig
     from tap_restgeneric.transport.auth_configs import AuthConfig
 
 
@@ -44,6 +45,8 @@ class ResourceConfig(t.TypedDict):
     columns: dict[str, dict]  # dlt's `columns` hint as JSON Schema, merged into the stream's schema
     selected: bool  # selected by default in the catalog (dlt's `selected`, not `skip`)
     processing_steps: list[tuple[str, t.Any]]  # (filter | map | exclude, compiled templates)
+    windows: WindowConfig | None  # date windows (endpoint.incremental's window keys), None: one range
+    partitions: list[ListPartition]  # lists the resource is read once per value of (their product)
 
 
 @dataclass

@@ -34,6 +34,7 @@ from tap_restgeneric.source.model import (
 )
 from tap_restgeneric.source.paginator_config import check_paginator
 from tap_restgeneric.source.steps import compile_steps
+from tap_restgeneric.source.window_dialect import list_partitions, partition_name_problems, window_config
 from tap_restgeneric.templates import (
     REQUEST_NAMES,
     STATIC_NAMES,
@@ -313,6 +314,9 @@ class _Checker:
         except SourceConfigError as exc:
             self.problems.extend(exc.problems)
         self.notes.extend(ignored_hints(merged, where))
+        partitions = list_partitions(merged.get("partitions"), f"{where}.partitions", self.problem, self._rendered)
+        requests = [endpoint.get(key) for key in ("path", "params", "headers", "json", "data")]
+        self.problems += partition_name_problems(templates_in(requests), partitions)
         return ResourceConfig(
             name=merged["name"],
             endpoint=t.cast("EndpointConfig", endpoint),
@@ -324,7 +328,18 @@ class _Checker:
             columns=column_schemas(merged.get("columns"), f"{where}.columns", self.problem),
             processing_steps=compile_steps(merged.get("processing_steps"), f"{where}.processing_steps", self.problems.append),
             selected=merged.get("selected", True) and disposition != "skip",
+            windows=window_config(
+                endpoint.get("incremental"),
+                f"{where}.endpoint.incremental",
+                self.problem,
+                partitioned=bool(merged.get("partitions")),
+            ),
+            partitions=partitions,
         )
+
+    def _rendered(self, value: t.Any, where: str) -> t.Any:
+        """A value whose templates read only secrets and config, rendered (a partition list's values)."""
+        return self._static(value, where)[0]
 
     def _incremental_from_params(self, endpoint: dict, where: str) -> None:
         """dlt's ``params: {since: {type: incremental, cursor_path: ...}}`` -> ``endpoint.incremental``."""

@@ -29,6 +29,7 @@ from tap_restgeneric.streams.processing import Steps
 from tap_restgeneric.streams.progress import Progress
 from tap_restgeneric.streams.records import RecordSource
 from tap_restgeneric.streams.schema_source import SchemaSource
+from tap_restgeneric.streams.slices import SliceReads
 from tap_restgeneric.streams.start_lines import StartLines
 from tap_restgeneric.streams.tree import FullTableVersion, ParentBookmarks, SentSchemas, StateThrottle
 from tap_restgeneric.transport.deadlines import new_session
@@ -73,6 +74,8 @@ class StreamParts:
     full_table: FullTableVersion
     #: dlt's ``row_order: asc``, or params asking the API to sort by the cursor: records in cursor order.
     is_sorted: bool
+    #: Date windows and list partitions (None: the resource has neither, one range per context).
+    slices: SliceReads | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +114,11 @@ def build_parts(
     notes = Notes(name, logger)
     progress = Progress(name, logger)
     key = RequiredKey(name, resource["primary_key"], drop=settings.on_missing_key == "drop", progress=progress, notes=notes)
-    if incremental and (problems := start_value_problems(name, incremental, declared_schema, settings.start_date)):
+    if (
+        incremental
+        and resource["windows"] is None
+        and (problems := start_value_problems(name, incremental, declared_schema, settings.start_date))
+    ):
         raise SourceConfigError(problems)
     builder = RequestBuilder(endpoint, source.base_url, source.headers, source.secrets, settings.template_config)
     sender = Sender(
@@ -172,7 +179,8 @@ def build_parts(
 
     def sample(context: t.Any) -> Iterator[list[dict]]:
         """A context's first pages as their records will be written (discovery's, for a schema)."""
-        for page in pages.fetcher(context, None, concurrency=1).pages():
+        piece = slices.first() if slices is not None else None  # a windowed or partitioned resource's first slice
+        for page in pages.fetcher(context, None, concurrency=1, piece=piece).pages():
             yield records.as_written(page.records, context)
 
     schema = SchemaSource(
@@ -202,6 +210,21 @@ def build_parts(
         notes=notes,
     )
 
+    slices = (
+        SliceReads(
+            stream=name,
+            windows=resource["windows"],
+            partitions=resource["partitions"],
+            settings=settings,
+            pages=pages,
+            records=records,
+            scheduler=runtime.scheduler,
+            notes=notes,
+            is_sorted=_sorted(endpoint),
+        )
+        if resource["windows"] is not None or resource["partitions"]
+        else None
+    )
     started = datetime.datetime.fromtimestamp(runtime.initialized_at / 1000.0, tz=datetime.timezone.utc)
     return StreamParts(
         resource=resource,
@@ -234,6 +257,7 @@ def build_parts(
         sent_schemas=SentSchemas(),
         full_table=FullTableVersion(),
         is_sorted=_sorted(endpoint),
+        slices=slices,
     )
 
 

@@ -24,6 +24,7 @@ if t.TYPE_CHECKING:
     from tap_restgeneric.settings import Settings
     from tap_restgeneric.source.model import EndpointConfig
     from tap_restgeneric.source.parent_link import ParentLink
+    from tap_restgeneric.source.window_config import Slice
     from tap_restgeneric.streams.notes import Notes
     from tap_restgeneric.transport.sender import Sender
 
@@ -57,10 +58,12 @@ class PageSource:
             options["method"] = self.endpoint["method"]
         return kind(**options)
 
-    def requests_for(self, context: t.Any, start: t.Any) -> tuple[Paginator, Callable[[t.Any], requests.PreparedRequest]]:
+    def requests_for(
+        self, context: t.Any, start: t.Any, piece: Slice | None = None
+    ) -> tuple[Paginator, Callable[[t.Any], requests.PreparedRequest]]:
         """A new paginator, and how to prepare the request of each of its tokens for ``context`` (the doctor's)."""
         paginator = self.paginator()
-        return paginator, lambda value: self._prepare(context, start, paginator, value)
+        return paginator, lambda value: self._prepare(context, start, paginator, value, piece)
 
     def fetcher(
         self,
@@ -70,8 +73,10 @@ class PageSource:
         concurrency: int,
         on_request: Callable[[], None] = lambda: None,
         abandoned: threading.Event | None = None,
+        piece: Slice | None = None,
     ) -> PageFetcher:
-        """The pages of one context; ``abandoned``, when given, stops the retries of every request."""
+        """The pages of one context (of one partition and window: ``piece``); ``abandoned``, when given,
+        stops the retries of every request."""
         paginator = self.paginator()
         label = self.label(context)
 
@@ -81,7 +86,7 @@ class PageSource:
 
         return PageFetcher(
             paginator=paginator,
-            prepare=lambda value: self._prepare(context, start, paginator, value),
+            prepare=lambda value: self._prepare(context, start, paginator, value, piece),
             fetch=fetch,
             stream_name=self.stream,
             paginator_type=self.endpoint["paginator"]["type"],
@@ -104,7 +109,9 @@ class PageSource:
         """How messages name the parent record of a context (a child stream's)."""
         return self.link.label(context) if self.link is not None else ""
 
-    def _prepare(self, context: t.Any, start: t.Any, paginator: Paginator, value: t.Any) -> requests.PreparedRequest:
+    def _prepare(
+        self, context: t.Any, start: t.Any, paginator: Paginator, value: t.Any, piece: Slice | None = None
+    ) -> requests.PreparedRequest:
         resources = self.link.resources(context) if self.link is not None and context else {}
-        request = self.builder.build(PageToken(value, start, paginator, resources))  # (a BodyRequest)
+        request = self.builder.build(PageToken(value, start, paginator, resources, piece))  # (a BodyRequest)
         return self.sender.prepare(request, self.label(context))

@@ -79,9 +79,16 @@ class RecordSource:
             scheduler.stop_children(children)
 
     def read(
-        self, context: t.Any, start: t.Any, pages: Iterable[Page], prefetch: Callable[[list[dict], t.Any], None]
+        self,
+        context: t.Any,
+        start: t.Any,
+        pages: Iterable[Page],
+        prefetch: Callable[[list[dict], t.Any], None],
+        *,
+        closing: bool = True,
     ) -> Iterator[dict]:
-        """The records of ``pages``, read for ``context`` from the incremental ``start``."""
+        """The records of ``pages``, read for ``context`` from the incremental ``start`` (``closing``: a
+        top-level stream's closing line follows; not after one slice of a windowed stream's)."""
         window = self.window(start)
         label = self.link.label(context) if self.link is not None else ""
         progress = self.progress
@@ -97,7 +104,7 @@ class RecordSource:
             prefetch(records, context)
             progress.records += len(records)
             yield from records
-        if self.link is None:
+        if self.link is None and closing:
             self.say_closing_line()
 
     def window(self, start: t.Any) -> Window | None:

@@ -103,21 +103,21 @@ class ResourceStream(RESTStream):
     def bookmark_cursor(self) -> CursorType | None:
         """The cursor a bookmark in STATE is read as (None: this sync reads none: a full-table stream, a
         backfill with end_value, or a stream that is neither selected nor a parent of one)."""
-        bookmarks = self.parts.bookmarks
-        if bookmarks is None or bookmarks.backfill:
-            return None
-        return self.parts.schema.cursor_type if self.selected or self.has_selected_descendents else None
+        bookmarks, read = self.parts.bookmarks, self.selected or self.has_selected_descendents
+        return self.parts.schema.cursor_type if bookmarks is not None and not bookmarks.backfill and read else None
 
     # ------------------------------------------------------------ records
 
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
-        with self.get_http_request_counter() as request_counter:
-            request_counter.with_context(context)
-            children = [child.name for child in self.child_streams]
-            yield from self.parts.records.of(
-                context, self.starting_value, request_counter.increment, self._prefetch_children, children
-            )
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            reads = (counter.increment, self._prefetch_children, [child.name for child in self.child_streams])
+            if self.parts.slices is not None:  # date windows and partitions: a STATE after each finished window
+                state = self.state_manager.get_context_state(context)
+                yield from self.parts.slices.read(context, state, self._write_state_message, *reads)
+                return
+            yield from self.parts.records.of(context, self.starting_value, *reads)
 
     def starting_value(self, context: t.Any) -> t.Any:
         """The incremental start of one context's requests (None: a full-table stream)."""
@@ -177,7 +177,7 @@ class ResourceStream(RESTStream):
         # Private SDK hook: the SDK reads the cursor as record[key], fails on a record without it and
         # compares values as text; see streams.bookmarks.
         bookmarks = self.parts.bookmarks
-        if bookmarks is not None and self.replication_method == "INCREMENTAL":
+        if bookmarks is not None and self.replication_method == "INCREMENTAL" and self.parts.slices is None:
             in_order = self.is_sorted and self.state_partitioning_keys is None  # as the SDK's increment_state
             state = self.state_manager.get_context_state(context)
             bookmarks.advance(state, latest_record, in_order=in_order, check_sorted=self.check_sorted)
@@ -186,7 +186,7 @@ class ResourceStream(RESTStream):
     def _write_starting_replication_value(self, context: t.Any) -> None:
         # Private SDK hook, called for each context before its records: the start written into the state is
         # the one sent (lag, initial_value), said once for a child (see streams.start_lines).
-        if self.incremental:
+        if self.incremental and self.parts.slices is None:  # (windows say where they start in the doctor)
             state = self.state_manager.get_context_state(context)
             in_order = self.is_sorted and self.state_partitioning_keys is None
             self.parts.start_lines.started(

@@ -124,7 +124,9 @@ class ParentBookmarks:
         state = manager.get_context_state(context)
         finalize(state)
         kept = manager.is_kept(context)
-        if not kept or "replication_key_value" not in state:  # beyond the cap, or no child record written
+        if not kept or (
+            "replication_key_value" not in state and not state.get("partition_bookmarks")
+        ):  # beyond the cap, or no child record written
             manager.drop(context)
         if not kept:
             self.notes.warn_once(

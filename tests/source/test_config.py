@@ -64,13 +64,13 @@ INVALID = [
     ),
     (
         {"source": one(params={"since": "{{ response.x }}"})},
-        "resources[0].endpoint.params.since: template uses undeclared name 'response' (available here: config, incremental, resources, secrets)",
+        "resources[0].endpoint.params.since: template uses undeclared name 'response' (available here: config, incremental, partition, resources, secrets)",
     ),
     (
         {"source": src(resources=[{"name": "a", "endpont": "/a"}])},
         (
             "resources[0].endpont: unknown key (valid keys: columns, endpoint, error_handler, file_format, include_from_parent, max_table_nesting, merge_key, name, "
-            "nested_hints, parallelized, parent_table_name, primary_key, processing_steps, references, schema, schema_contract, selected, "
+            "nested_hints, parallelized, parent_table_name, partitions, primary_key, processing_steps, references, schema, schema_contract, selected, "
             "table_format, table_name, write_disposition)"
         ),
     ),

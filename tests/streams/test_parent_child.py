@@ -221,7 +221,7 @@ BASE = {"client": {"base_url": "https://api.example.com"}}
             [{"name": "c", "endpoint": {"path": "issues/{unknown.x}/c"}}],
             (
                 "resources[0].endpoint.path: placeholder {unknown.x} is not a valid name (valid: {resources.<parent>.<field>}, "
-                "{incremental.start_value}); a literal brace is written {{ '{' }}"
+                "{incremental.start_value}, {partition.<name>}); a literal brace is written {{ '{' }}"
             ),
         ),
         (
