@@ -39,7 +39,8 @@ from tap_restgeneric.state import check_bookmarks, check_shape
 from tap_restgeneric.streams.assembly import Runtime, StreamParts, build_parts
 from tap_restgeneric.streams.progress import METRICS_LOG_LEVEL, metrics_level
 from tap_restgeneric.streams.stream import ResourceStream, link_children
-from tap_restgeneric.transport.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth
+from tap_restgeneric.transport.auth import AuthRuntime, OriginScopedAuth, scoped_authenticators
+from tap_restgeneric.transport.auth_types import SharedAuth
 from tap_restgeneric.transport.recording import Tape
 from tap_restgeneric.transport.retry import RetryPolicy
 from tap_restgeneric.transport.throttle import RateLimiter
@@ -185,6 +186,16 @@ SETTINGS = th.PropertiesList(
     ),
     METRICS_LOG_LEVEL,  # (beside what it decides, in streams.progress)
     th.Property(
+        "token_store",
+        th.StringType,
+        description=(
+            "File that keeps rotating OAuth2 refresh tokens between runs (auth type oauth2_refresh_token): a new "
+            "refresh token is written there (0600, replaced atomically) before it is used, and the next run starts "
+            "from it. Default: tokens.json in the user's state directory (~/.local/state/tap-restgeneric on Linux). "
+            "Not kept in STATE, which is not a secret store."
+        ),
+    ),
+    th.Property(
         "user_agent",
         th.StringType,
         description="User-Agent header sent with every request (default tap-restgeneric/<version>).",
@@ -255,6 +266,18 @@ class TapRestGeneric(Tap):
     def tape(self) -> Tape | None:
         """``--record`` / ``--replay``: every response saved, or answered from a recording (see transport.recording)."""
         return Tape.of(self.settings)
+
+    @functools.cached_property
+    def shared_auth(self) -> SharedAuth:
+        """The run's authenticators, one per auth block, shared by every stream (one token refresh at a time)."""
+        return SharedAuth()
+
+    @override
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            self.shared_auth.close()  # the token store's claim on rotating credentials, for the next run
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
@@ -330,13 +353,12 @@ class TapRestGeneric(Tap):
             rate_limiter=self.rate_limiter,
             logger=self.logger,
             redactor=REDACTOR,
+            shared=self.shared_auth,
             tape=self.tape,
+            token_store=self.settings.token_store,
         )
 
-        def authenticator_for(auth: t.Any) -> OriginScopedAuth:
-            return OriginScopedAuth(AUTH_TYPES[auth["type"]].build(auth, runtime) if auth else None, source.base_url)
-
-        return authenticator_for
+        return scoped_authenticators(source.base_url, runtime)
 
     @staticmethod
     def _register_secrets(values: t.Iterable[t.Any], basic: t.Iterable[tuple[str, str]] = ()) -> None:
