@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import typing as t
+import weakref
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
@@ -35,12 +36,13 @@ from tap_restgeneric.settings import (
     secrets_from_environment,
 )
 from tap_restgeneric.source import PRESETS, Invocation, load_source, preset_schema
-from tap_restgeneric.state import check_bookmarks, check_shape
+from tap_restgeneric.state import check_bookmarks, check_shape, without_progress_markers
 from tap_restgeneric.streams.assembly import Runtime, StreamParts, build_parts
 from tap_restgeneric.streams.progress import METRICS_LOG_LEVEL, metrics_level
 from tap_restgeneric.streams.stream import ResourceStream, link_children
 from tap_restgeneric.transport.auth import AuthRuntime, OriginScopedAuth, scoped_authenticators
 from tap_restgeneric.transport.auth_types import SharedAuth
+from tap_restgeneric.transport.rate_gate import RateGate
 from tap_restgeneric.transport.recording import Tape
 from tap_restgeneric.transport.retry import RetryPolicy
 from tap_restgeneric.transport.throttle import RateLimiter
@@ -269,15 +271,11 @@ class TapRestGeneric(Tap):
 
     @functools.cached_property
     def shared_auth(self) -> SharedAuth:
-        """The run's authenticators, one per auth block, shared by every stream (one token refresh at a time)."""
-        return SharedAuth()
-
-    @override
-    def sync_all(self) -> None:
-        try:
-            super().sync_all()
-        finally:
-            self.shared_auth.close()  # the token store's claim on rotating credentials, for the next run
+        """The run's authenticators, one per auth block, shared by every stream (one token refresh at a time); what
+        they hold (the token store's claim on rotating credentials) is released with the tap, or the process."""
+        shared = SharedAuth()
+        weakref.finalize(self, shared.close)
+        return shared
 
     @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
@@ -310,8 +308,9 @@ class TapRestGeneric(Tap):
         for note in source.notes:
             self.logger.info(note)
         loggers = (self.logger, self.metrics_logger)
+        gate = RateGate.of(source.rate_limit, source.api_budget)
         runtime = Runtime(
-            self.settings, *loggers, self.initialized_at, self.scheduler, self.rate_limiter, self.tape, self.samples_schemas
+            self.settings, *loggers, self.initialized_at, self.scheduler, self.rate_limiter, self.tape, self.samples_schemas, gate
         )
         authenticator_for = self._authenticators(source)
         client_authenticator = authenticator_for(source.auth)
@@ -384,7 +383,7 @@ class TapRestGeneric(Tap):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # With batch files, records read since the last BATCH are in a file not announced yet (and
         # one may be between its bookmark and its file): the last STATE written is the one that holds.
-        state = None if self.settings.batch_config else _without_progress_markers(copy.deepcopy(self.state))
+        state = None if self.settings.batch_config else without_progress_markers(copy.deepcopy(self.state))
         stop = Interrupted(signum, state)
         writer = self.message_writer
         if isinstance(writer, BufferedSingerWriter):
@@ -396,11 +395,3 @@ class TapRestGeneric(Tap):
     @override
     def catalog_json_text(self) -> str:
         return REDACTOR(super().catalog_json_text)
-
-
-def _without_progress_markers(state: t.Any) -> t.Any:
-    if isinstance(state, dict):
-        return {key: _without_progress_markers(value) for key, value in state.items() if key != "progress_markers"}
-    if isinstance(state, list):
-        return [_without_progress_markers(value) for value in state]
-    return state

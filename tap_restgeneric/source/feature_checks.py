@@ -84,4 +84,3 @@ def decoder_problems(decoder: t.Any, where: str) -> list[str]:
     except SourceConfigError as exc:
         return [problem.replace(".decoder.decoder", ".decoder") for problem in exc.problems]
     return []
-

@@ -31,6 +31,7 @@ class EndpointConfig(t.TypedDict, total=False):
     response_actions: list[dict[str, t.Any]]  # dlt's, as written (status_code, content, action)
     auth: AuthConfig | None  # dlt's endpoint-level auth (rendered), instead of the client's
     data: t.Any  # dlt's form (a mapping) or raw (a string) request body
+    decoder: dict[str, t.Any] | None  # how bodies are read (json, jsonl, csv, xml; compression gzip or zip)
 
 
 class ResourceConfig(t.TypedDict):

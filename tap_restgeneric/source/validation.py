@@ -22,8 +22,8 @@ from tap_restgeneric.paging.response_actions import ACTIONS
 from tap_restgeneric.paging.selectors import JSONPath
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.settings import Settings
-from tap_restgeneric.source.feature_checks import auth_problems, client_limit_problems, decoder_problems, selected_auth
 from tap_restgeneric.source.family import bind_path_params, bind_resolve_params, check_family, dlt_placeholders, parent_link
+from tap_restgeneric.source.feature_checks import auth_problems, client_limit_problems, decoder_problems, selected_auth
 from tap_restgeneric.source.hints import column_schemas, ignored_hints
 from tap_restgeneric.source.loading import Invocation, _package_file, raw_source
 from tap_restgeneric.source.model import (

@@ -37,8 +37,6 @@ class OAuth2ClientCredentialsAuth(t.TypedDict):
     client_auth_method: NotRequired[str]
 
 
-
-
 class OAuth2RefreshTokenAuth(t.TypedDict):
     type: t.Literal["oauth2_refresh_token"]
     access_token_url: str
@@ -94,5 +92,11 @@ class SelectiveAuth(t.TypedDict):
 
 
 AuthConfig = (
-    ApiKeyAuth | BearerAuth | HttpBasicAuth | OAuth2ClientCredentialsAuth | OAuth2RefreshTokenAuth | SessionLoginAuth | JwtAuthConfig
+    ApiKeyAuth
+    | BearerAuth
+    | HttpBasicAuth
+    | OAuth2ClientCredentialsAuth
+    | OAuth2RefreshTokenAuth
+    | SessionLoginAuth
+    | JwtAuthConfig
 )

@@ -119,6 +119,7 @@ class JwtAuthenticator:
 def oauth2_refresh_token(cfg: OAuth2RefreshTokenAuth, runtime: AuthRuntime) -> RenewableAuth:
     url = cfg["access_token_url"]
     scopes = cfg.get("scopes") or ()
+    updater = cfg.get("refresh_token_updater") or {}
     settings = OAuth2Settings(
         token_refresh_endpoint=url,
         client_id=cfg.get("client_id"),
@@ -129,7 +130,7 @@ def oauth2_refresh_token(cfg: OAuth2RefreshTokenAuth, runtime: AuthRuntime) -> R
         client_auth_method=t.cast("t.Any", cfg.get("client_auth_method") or "client_secret_post"),
         access_token_name=path_of(cfg.get("access_token_name"), ("access_token",)),
         expires_in_name=path_of(cfg.get("expires_in_name"), ("expires_in",)),
-        rotated_refresh_token_name=path_of((cfg.get("refresh_token_updater") or {}).get("refresh_token_name"), ("refresh_token",)),
+        rotated_refresh_token_name=path_of(updater.get("refresh_token_name"), ("refresh_token",)),
         token_expiry_date_format=cfg.get("token_expiry_date_format"),
         default_token_expiration=cfg.get("default_token_expiration"),
         refresh_margin=float(cfg.get("refresh_margin", 60.0)),
