@@ -25,6 +25,7 @@ from tap_restgeneric.source.parent_link import child_context
 from tap_restgeneric.state import partition_key
 from tap_restgeneric.streams.emitter import batch_files, output_of, plain_output_applies
 from tap_restgeneric.streams.partitions import IndexedStateManager, bookmark_state
+from tap_restgeneric.streams.stops import state_kept_on_stop
 from tap_restgeneric.streams.tree import prefetch_children
 
 if t.TYPE_CHECKING:
@@ -112,7 +113,11 @@ class ResourceStream(RESTStream):
 
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
-        with self.get_http_request_counter() as request_counter:
+        batches = bool(self.parts.settings.batch_config)
+        with (
+            self.get_http_request_counter() as request_counter,
+            state_kept_on_stop(self._tap.write_message, lambda: self.tap_state, batches=batches),
+        ):
             request_counter.with_context(context)
             children = [child.name for child in self.child_streams]
             yield from self.parts.records.of(

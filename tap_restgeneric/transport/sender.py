@@ -18,7 +18,7 @@ import requests
 from singer_sdk import metrics
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_restgeneric.errors import StreamError, stream_line
+from tap_restgeneric.errors import StoppedWithState, StreamError, stream_line
 from tap_restgeneric.transport.bodies import connection_problem
 from tap_restgeneric.transport.origins import display_url
 from tap_restgeneric.transport.ratelimits import RateLimitWaitTooLong
@@ -140,7 +140,7 @@ class Sender:
         except FatalAPIError as exc:
             raise self._error(_message(exc), context_label) from exc
         except RateLimitWaitTooLong as exc:  # stopped instead of waiting: the records written keep their STATE
-            raise self._error(exc.message, context_label) from None
+            raise StoppedWithState(exc.message, stream=self.stream, context=context_label) from None
         except requests.exceptions.RequestException as exc:
             where = display_url(prepared.url or "")
             message = f"request to {where} failed after {attempts} attempts: {connection_problem(exc)}"
