@@ -279,3 +279,29 @@ def test_selective_auth_naming_no_method_is_a_config_error_with_the_valid_names(
     assert str(error) == "client.auth: credentials.method is 'oauth', which names none of the authenticators: jwt, key"
     assert not httpserver.log
     assert not out.messages
+
+
+def test_the_doctor_says_which_auth_when_its_token_expires_and_which_budget(httpserver, other_origin, tmp_path):
+    tokens = RotatingTokenEndpoint("rt-0", expires_in=None, extra={"expires_at": "2031-01-02T03:04:05Z"})
+    other_origin.expect_request("/oauth/token", method="POST").respond_with_handler(tokens)
+    headers = {"X-RateLimit-Remaining": "7", "X-RateLimit-Limit": "10", "X-RateLimit-Reset": "1924916645"}
+    httpserver.expect_request("/api/items").respond_with_json({"data": [{"id": 1}]}, headers=headers)
+    auth = oauth_auth(
+        other_origin.url_for("/oauth/token"), expires_in_name="expires_at", token_expiry_date_format="%Y-%m-%dT%H:%M:%SZ"
+    )
+    cfg = config(httpserver, auth, tmp_path)
+    budget = {
+        "type": "fixed_window",
+        "call_limit": 5,
+        "period": "PT1H",
+        "matchers": [{"method": "GET", "url_path_pattern": "/items$"}],
+    }
+    cfg["source"]["client"]["api_budget"] = {"policies": [budget]}
+    out = run_cli(["--doctor"], cfg, tmp_path)
+    assert out.returncode == 0, out.stdout
+    store = tmp_path / "store" / "tokens.json"
+    assert out.stdout.strip().splitlines()[1:] == [
+        f"    auth: oauth2 (refresh_token), token expires 2031-01-02T03:04:05Z, refresh token from rotated in this run (stored in {store})",
+        f"    rate limit of http://localhost:{httpserver.port}: X-RateLimit-* remaining 7, resets 2030-12-31T03:04:05Z",
+        "    api_budget policy 1: 5 calls per 3600 s (fixed window) for GET /items$: 4 calls left",
+    ]
