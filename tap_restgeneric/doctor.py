@@ -84,17 +84,17 @@ class Row:
             said += [f"token expires {auth['token_expires_at']}"] if auth.get("token_expires_at") else []
             said += [f"refresh token from {auth['refresh_token_from']}"] if auth.get("refresh_token_from") else []
             lines.append("auth: " + ", ".join(said))
-        for origin in self.rate_limits.get("origins") or []:
-            if origin.get("header"):
-                lines.append(
-                    f"rate limit of {origin['origin']}: {origin['header']} remaining {origin['remaining']}"
-                    + (f", resets {origin['resets_at']}" if origin.get("resets_at") else "")
-                )
-        for policy in self.rate_limits.get("api_budget") or []:
-            lines.append(
-                f"api_budget policy {policy['policy']}: {policy['budget']} for {', '.join(policy['requests'])}: "
-                f"{policy['calls_left']} calls left"
-            )
+        lines += [
+            f"rate limit of {origin['origin']}: {origin['header']} remaining {origin['remaining']}"
+            + (f", resets {origin['resets_at']}" if origin.get("resets_at") else "")
+            for origin in self.rate_limits.get("origins") or []
+            if origin.get("header")
+        ]
+        lines += [
+            f"api_budget policy {policy['policy']}: {policy['budget']} for {', '.join(policy['requests'])}: "
+            f"{policy['calls_left']} calls left"
+            for policy in self.rate_limits.get("api_budget") or []
+        ]
         return lines
 
 
