@@ -54,8 +54,7 @@ class ResourceStream(RESTStream):
         self.resource = resource
         self.link = resource["parent"]
         self.incremental = endpoint.get("incremental")
-        #: An incremental child keeps one bookmark per parent.
-        self.partitioned_by_parent = bool(self.link and self.incremental)
+        self.partitioned_by_parent = bool(self.link and self.incremental)  # a bookmark per parent
         super().__init__(tap=tap, name=resource["name"], http_method=endpoint["method"])
         self.path = endpoint.get("written_path") or str(endpoint["path"])
         # Singer's convention: the key describes the data, whatever the disposition; the target
@@ -113,11 +112,8 @@ class ResourceStream(RESTStream):
 
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
-        batches = bool(self.parts.settings.batch_config)
-        with (
-            self.get_http_request_counter() as request_counter,
-            state_kept_on_stop(self._tap.write_message, lambda: self.tap_state, batches=batches),
-        ):
+        stop = state_kept_on_stop(self._tap.write_message, lambda: self.tap_state, batches=bool(self.parts.settings.batch_config))
+        with self.get_http_request_counter() as request_counter, stop:
             request_counter.with_context(context)
             children = [child.name for child in self.child_streams]
             yield from self.parts.records.of(
