@@ -135,10 +135,12 @@ def oauth2_refresh_token(cfg: OAuth2RefreshTokenAuth, runtime: AuthRuntime) -> R
         default_token_expiration=cfg.get("default_token_expiration"),
         refresh_margin=float(cfg.get("refresh_margin", 60.0)),
     )
-    store = TokenStore(runtime.token_store)
+    # A replay's token responses are recordings (their tokens masked): nothing of them may reach the store.
+    store = None if runtime.tape is not None and runtime.tape.replaying else TokenStore(runtime.token_store)
     tokens = OAuth2Tokens(settings, send=request_sender(url, runtime, "OAuth2 token request to"), store=store)
     runtime.shared.on_close(tokens.close)
-    return RenewableAuth(tokens.credential, lambda: {**tokens.facts(), "token_store": str(store.path)})
+    where = str(store.path) if store is not None else "not used in a replay"
+    return RenewableAuth(tokens.credential, lambda: {**tokens.facts(), "token_store": where})
 
 
 def session_login(cfg: SessionLoginAuth, runtime: AuthRuntime) -> RenewableAuth:

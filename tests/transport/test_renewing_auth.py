@@ -305,3 +305,23 @@ def test_the_doctor_says_which_auth_when_its_token_expires_and_which_budget(http
         f"    rate limit of http://localhost:{httpserver.port}: X-RateLimit-* remaining 7, resets 2030-12-31T03:04:05Z",
         "    api_budget policy 1: 5 calls per 3600 s (fixed window) for GET /items$: 4 calls left",
     ]
+
+
+def test_a_recording_holds_no_token_and_its_replay_leaves_the_token_store_alone(httpserver, other_origin, tmp_path):
+    tokens = RotatingTokenEndpoint("rt-0")
+    other_origin.expect_request("/oauth/token", method="POST").respond_with_handler(tokens)
+    httpserver.expect_request("/api/items").respond_with_handler(Api(pages=2))
+    cfg = config(httpserver, oauth_auth(other_origin.url_for("/oauth/token")), tmp_path, [paged()])
+    recorded = sync({**cfg, "record_dir": str(tmp_path / "rec")})
+    store = tmp_path / "store" / "tokens.json"
+    stored = store.read_text()
+    files = [path for path in (tmp_path / "rec").rglob("*") if path.is_file()]
+    assert files
+    for path in files:
+        text = path.read_text()
+        for secret in (CANARY, "rt-0", "rt-1", "at-1"):
+            assert secret not in text, f"{secret} in {path.name}"
+    replayed = sync({**cfg, "replay_dir": str(tmp_path / "rec")})
+    assert replayed.ids("items") == recorded.ids("items") == [1, 2]
+    assert store.read_text() == stored
+    assert len(tokens.requests) == 1
