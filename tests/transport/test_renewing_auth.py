@@ -4,6 +4,7 @@ run that works), session-token login, JWT, selective and per-resource auth."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -325,3 +326,27 @@ def test_a_recording_holds_no_token_and_its_replay_leaves_the_token_store_alone(
     assert replayed.ids("items") == recorded.ids("items") == [1, 2]
     assert store.read_text() == stored
     assert len(tokens.requests) == 1
+
+
+def test_client_credentials_as_basic_extra_fields_and_a_token_at_a_path(httpserver, other_origin, tmp_path):
+    seen: list[tuple[str | None, dict]] = []
+
+    def token(request: Request) -> Response:
+        seen.append((request.headers.get("Authorization"), dict(request.form)))
+        body = {"data": {"token": "at-path", "lifetime": 3600}}
+        return Response(json.dumps(body), 200, content_type="application/json")
+
+    other_origin.expect_request("/oauth/token", method="POST").respond_with_handler(token)
+    httpserver.expect_request("/api/items").respond_with_json({"data": [{"id": 1}]})
+    auth = oauth_auth(
+        other_origin.url_for("/oauth/token"),
+        client_auth_method="client_secret_basic",
+        access_token_request_data={"audience": "api"},
+        access_token_name="data.token",
+        expires_in_name=["data", "lifetime"],
+        scopes="read",
+    )
+    assert sync(config(httpserver, auth, tmp_path)).ids("items") == [1]
+    basic = "Basic " + base64.b64encode(f"cid:{CANARY}".encode()).decode()
+    assert seen == [(basic, {"grant_type": "refresh_token", "refresh_token": "rt-0", "scope": "read", "audience": "api"})]
+    assert httpserver.log[0][0].headers["Authorization"] == "Bearer at-path"
