@@ -19,7 +19,6 @@ from singer_sdk.authenticators import (
 )
 from typing_extensions import override
 
-from tap_restgeneric.errors import Subject
 from tap_restgeneric.transport import auth_types
 from tap_restgeneric.transport.auth_configs import (
     ApiKeyAuth,
@@ -31,9 +30,7 @@ from tap_restgeneric.transport.auth_configs import (
     SessionLoginAuth,
 )
 from tap_restgeneric.transport.client_credentials import OAuth2ClientCredentials
-from tap_restgeneric.transport.deadlines import new_session
-from tap_restgeneric.transport.origins import Origin, display_url
-from tap_restgeneric.transport.wire import Transport
+from tap_restgeneric.transport.origins import Origin
 
 if t.TYPE_CHECKING:
     import logging
@@ -99,25 +96,11 @@ def _http_basic(cfg: HttpBasicAuth, runtime: AuthRuntime) -> APIAuthenticatorBas
 
 def _oauth2_client_credentials(cfg: OAuth2ClientCredentialsAuth, runtime: AuthRuntime) -> APIAuthenticatorBase:
     url = cfg["access_token_url"]
-    transport = Transport(
-        session=new_session(),
-        origin=Origin.of(url),
-        about=Subject(other=f"OAuth2 token request to {display_url(url)}"),
-        timeout=runtime.timeout,
-        max_bytes=runtime.max_bytes,
-        logger=runtime.logger,
-        secret_headers={"Authorization"},
-        secret_body=True,
-        tape=runtime.tape,
-        holds_credentials=True,
-    )
     return OAuth2ClientCredentials(
         access_token_url=url,
         client_id=cfg["client_id"],
         client_secret=cfg["client_secret"],
-        token_transport=transport,
-        policy=runtime.policy,
-        rate_limiter=runtime.rate_limiter,
+        token_requests=auth_types.OwnRequests(url, runtime, "OAuth2 token request to"),
         redactor=runtime.redactor,
         access_token_request_data=cfg.get("access_token_request_data"),
         default_token_expiration=cfg.get("default_token_expiration"),

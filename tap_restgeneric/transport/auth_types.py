@@ -51,43 +51,51 @@ def path_of(value: t.Any, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(str(step) for step in value)
 
 
-def request_sender(url: str, runtime: AuthRuntime, what: str) -> Send:
-    """How a token or login request to ``url`` is sent: its own origin, the client's retry policy, the rate limiter."""
-    where = f"{what} {display_url(url)}"
-    transport = Transport(
-        session=new_session(),
-        origin=Origin.of(url),
-        about=Subject(other=where),
-        timeout=runtime.timeout,
-        max_bytes=runtime.max_bytes,
-        logger=runtime.logger,
-        secret_headers={"Authorization"},
-        secret_body=True,
-        tape=runtime.tape,
-        holds_credentials=True,
-    )
-    policy = runtime.policy
+class OwnRequests:
+    """How an authenticator's own requests to ``url`` (a token or login endpoint) are prepared and sent: a
+    ``Transport`` scoped to its origin (credentials in the body or a header go nowhere else; recorded masked),
+    the client's retry policy and the tap's rate limiter. A status still retriable after the last attempt is
+    returned for the caller to say what it means; a connection that keeps failing is one line naming the URL."""
 
-    def send(prepared: requests.PreparedRequest) -> requests.Response:
+    def __init__(self, url: str, runtime: AuthRuntime, what: str) -> None:
+        self.where = f"{what} {display_url(url)}"
+        self.transport = Transport(
+            session=new_session(),
+            origin=Origin.of(url),
+            about=Subject(other=self.where),
+            timeout=runtime.timeout,
+            max_bytes=runtime.max_bytes,
+            logger=runtime.logger,
+            secret_headers={"Authorization"},
+            secret_body=True,
+            tape=runtime.tape,
+            holds_credentials=True,
+        )
+        self._runtime = runtime
+
+    def prepare(self, request: requests.Request) -> requests.PreparedRequest:
+        return self.transport.session.prepare_request(request)
+
+    def __call__(self, prepared: requests.PreparedRequest) -> requests.Response:
+        runtime, policy = self._runtime, self._runtime.policy
+
         def attempt() -> requests.Response:
             runtime.rate_limiter.wait()
-            response = transport.send(prepared)
+            response = self.transport.send(prepared)
             if response.status_code in policy.retry_on_status_codes:
                 raise RetriableAPIError(f"HTTP {response.status_code}", response)
             return response
 
         def retrying(exception: BaseException, seconds: float, tries: int) -> None:  # noqa: ARG001 - (a policy's callback)
             reason = str(exception) if isinstance(exception, RetriableAPIError) else connection_problem(exception)
-            runtime.logger.warning("%s: retrying (attempt %d): %s", where, tries, reason)
+            runtime.logger.warning("%s: retrying (attempt %d): %s", self.where, tries, reason)
 
         try:
             return policy.run(attempt, runtime.rate_limiter, retrying)
         except RetriableAPIError as exc:  # the last attempt's status: the caller says what it means
             return t.cast("requests.Response", exc.response)
         except CONNECTION_FAILURES as exc:
-            raise StreamError(f"{where} failed after {policy.attempts} attempts: {connection_problem(exc)}") from None
-
-    return send
+            raise StreamError(f"{self.where} failed after {policy.attempts} attempts: {connection_problem(exc)}") from None
 
 
 class RenewableAuth:
@@ -137,7 +145,7 @@ def oauth2_refresh_token(cfg: OAuth2RefreshTokenAuth, runtime: AuthRuntime) -> R
     )
     # A replay's token responses are recordings (their tokens masked): nothing of them may reach the store.
     store = None if runtime.tape is not None and runtime.tape.replaying else TokenStore(runtime.token_store)
-    tokens = OAuth2Tokens(settings, send=request_sender(url, runtime, "OAuth2 token request to"), store=store)
+    tokens = OAuth2Tokens(settings, send=OwnRequests(url, runtime, "OAuth2 token request to"), store=store)
     runtime.shared.on_close(tokens.close)
     where = str(store.path) if store is not None else "not used in a replay"
     return RenewableAuth(tokens.credential, lambda: {**tokens.facts(), "token_store": where})
@@ -163,7 +171,7 @@ def session_login(cfg: SessionLoginAuth, runtime: AuthRuntime) -> RenewableAuth:
         )
     except ValueError as exc:
         raise StreamError(str(exc)) from None
-    session = SessionToken(settings, send=request_sender(url, runtime, "session login to"))
+    session = SessionToken(settings, send=OwnRequests(url, runtime, "session login to"))
     return RenewableAuth(session.credential, session.facts)
 
 
