@@ -25,6 +25,7 @@ from tap_restgeneric.source.parent_link import child_context
 from tap_restgeneric.state import partition_key
 from tap_restgeneric.streams.emitter import batch_files, output_of, plain_output_applies
 from tap_restgeneric.streams.partitions import IndexedStateManager, bookmark_state
+from tap_restgeneric.streams.stops import state_kept_on_stop
 from tap_restgeneric.streams.tree import prefetch_children
 
 if t.TYPE_CHECKING:
@@ -53,8 +54,7 @@ class ResourceStream(RESTStream):
         self.resource = resource
         self.link = resource["parent"]
         self.incremental = endpoint.get("incremental")
-        #: An incremental child keeps one bookmark per parent.
-        self.partitioned_by_parent = bool(self.link and self.incremental)
+        self.partitioned_by_parent = bool(self.link and self.incremental)  # a bookmark per parent
         super().__init__(tap=tap, name=resource["name"], http_method=endpoint["method"])
         self.path = endpoint.get("written_path") or str(endpoint["path"])
         # Singer's convention: the key describes the data, whatever the disposition; the target
@@ -110,7 +110,8 @@ class ResourceStream(RESTStream):
 
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
-        with self.get_http_request_counter() as counter:
+        stop = state_kept_on_stop(self._tap.write_message, lambda: self.tap_state, batches=bool(self.parts.settings.batch_config))
+        with self.get_http_request_counter() as counter, stop:
             counter.with_context(context)
             reads = (counter.increment, self._prefetch_children, [child.name for child in self.child_streams])
             if self.parts.slices is not None:  # date windows and partitions: a STATE after each finished window

@@ -10,21 +10,15 @@ import typing as t
 
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
-from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
 from tap_restgeneric.errors import StreamError
 from tap_restgeneric.output.redact import excerpt
-from tap_restgeneric.transport.bodies import connection_problem
-from tap_restgeneric.transport.origins import display_url
-from tap_restgeneric.transport.retry import CONNECTION_FAILURES
 from tap_restgeneric.values import number
 
 if t.TYPE_CHECKING:
     from tap_restgeneric.output.redact import Redactor
-    from tap_restgeneric.transport.retry import RetryPolicy
-    from tap_restgeneric.transport.throttle import RateLimiter
-    from tap_restgeneric.transport.wire import Transport
+    from tap_restgeneric.transport.auth_types import OwnRequests
 
 
 class OAuth2ClientCredentials(APIAuthenticatorBase):
@@ -34,8 +28,8 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
     client_secret_post``, the default); ``client_secret_basic`` sends them as HTTP Basic
     instead (RFC 6749 section 2.3.1), for servers that accept only that.
 
-    The token request goes through a ``Transport`` scoped to the token URL's origin
-    (redirects hop by hop, ``request_timeout`` as its deadline, bounded body), is
+    The token request goes through ``token_requests`` (``auth_types.OwnRequests``: a ``Transport``
+    scoped to the token URL's origin, redirects hop by hop, ``request_timeout`` as its deadline, bounded body), is
     retried under the tap's one retry policy (with the ``error_handler`` of the client), and
     fails with one line naming the token URL and status. Every token obtained is given to the
     redactor before it can be logged (the client secret is, with the source's other secrets).
@@ -47,9 +41,7 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
         access_token_url: str,
         client_id: str,
         client_secret: str,
-        token_transport: Transport,
-        policy: RetryPolicy,
-        rate_limiter: RateLimiter,
+        token_requests: OwnRequests,
         redactor: Redactor,
         access_token_request_data: dict | None = None,
         default_token_expiration: float | None = None,
@@ -63,9 +55,7 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
         self._request_data = access_token_request_data or {}
         self._basic = client_auth_method == "client_secret_basic"
         self._default_expiration = default_token_expiration
-        self._transport = token_transport
-        self._policy = policy
-        self._rate_limiter = rate_limiter
+        self._requests = token_requests
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at: float | None = None
@@ -90,27 +80,9 @@ class OAuth2ClientCredentials(APIAuthenticatorBase):
             headers["Authorization"] = f"Basic {basic}"
         else:
             data = {**data, "client_id": self._client_id, "client_secret": self._client_secret}
-        prepared = self._transport.session.prepare_request(requests.Request("POST", url, headers=headers, data=data))
-        where = f"OAuth2 token request to {display_url(url)}"
-        policy = self._policy
-
-        def attempt() -> requests.Response:
-            self._rate_limiter.wait()
-            response = self._transport.send(prepared)
-            if response.status_code in policy.retry_on_status_codes:
-                raise RetriableAPIError(f"HTTP {response.status_code}", response)
-            return response
-
-        def retrying(exception: BaseException, seconds: float, tries: int) -> None:  # noqa: ARG001 - (a policy's callback)
-            reason = str(exception) if isinstance(exception, RetriableAPIError) else connection_problem(exception)
-            self.logger.warning("%s: retrying (attempt %d): %s", where, tries, reason)
-
-        try:
-            response = policy.run(attempt, self._rate_limiter, retrying)
-        except RetriableAPIError as exc:  # the last attempt's status, said below as any error status
-            response = t.cast("requests.Response", exc.response)
-        except CONNECTION_FAILURES as exc:
-            raise StreamError(f"{where} failed after {policy.attempts} attempts: {connection_problem(exc)}") from None
+        prepared = self._requests.prepare(requests.Request("POST", url, headers=headers, data=data))
+        where = self._requests.where
+        response = self._requests(prepared)  # retried under the client's error_handler; a connection failure raises
         status = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
         if response.status_code >= 400:
             snippet = excerpt(response.text)

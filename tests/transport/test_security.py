@@ -13,7 +13,9 @@ import io
 import json
 import socket
 import sys
+import tempfile
 import zlib
+from pathlib import Path
 
 import pytest
 import trustme
@@ -40,6 +42,24 @@ AUTHS = {
             "client_secret": "{{ secrets.key }}",
         }
     },
+    "oauth2_refresh_token": {
+        "auth": {
+            "type": "oauth2_refresh_token",
+            "access_token_url": "{api}/api/token",
+            "client_id": "cid",
+            "client_secret": "{{ secrets.key }}",
+            "refresh_token": "{{ secrets.key }}",
+        }
+    },
+    "session_login": {
+        "auth": {
+            "type": "session_login",
+            "login_url": "{api}/api/token",
+            "login_body_json": {"user": "me", "password": "{{ secrets.key }}"},
+            "session_token_path": "access_token",
+            "inject_into": "bearer",
+        }
+    },
     "client_headers": {"headers": {"X-Api-Key": "{{ secrets.key }}"}},
     "endpoint_headers": {"endpoint": {"headers": {"X-Api-Key": "{{ secrets.key }}"}}},
     "endpoint_params": {"endpoint": {"params": {"key": "{{ secrets.key }}"}}},
@@ -58,6 +78,8 @@ def config_for(api: Listener, kind: str, paginator: object = "json_link", **sett
     client = {"base_url": api.url("/api")}
     if "auth" in spec:
         client["auth"] = spec["auth"]
+    if kind == "oauth2_refresh_token":  # the token store of the run, not the user's
+        settings.setdefault("token_store", str(Path(tempfile.mkdtemp(prefix="tap-restgeneric-test-")) / "tokens.json"))
     if "headers" in spec:
         client["headers"] = spec["headers"]
     endpoint = {"path": "items", "data_selector": "data", "paginator": paginator, **spec.get("endpoint", {})}
