@@ -16,6 +16,7 @@ import typing as t
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from tap_restgeneric.output.redact import REDACTOR
 from tap_restgeneric.tap import TapRestGeneric
 from tap_restgeneric.transport.throttle import RateLimiter
 
@@ -82,7 +83,9 @@ def _captured_stdout() -> t.Iterator[io.BytesIO]:
 
 
 def sync(config: dict, state: dict | None = None, catalog: dict | None = None) -> Output:
-    """Run a sync in this process and parse what it wrote to stdout."""
+    """Run a sync in this process and parse what it wrote to stdout (the redactor starts empty, as in a
+    process of its own: a secret an earlier test registered, such as a short token, masks nothing here)."""
+    REDACTOR.forget()
     with _captured_stdout() as buffer:
         tap = TapRestGeneric(config=config, state=state, catalog=catalog, parse_env_config=False)
         tap.sync_all()
@@ -92,6 +95,7 @@ def sync(config: dict, state: dict | None = None, catalog: dict | None = None) -
 def sync_until_error(config: dict, state: dict | None = None) -> tuple[Output, Exception | None]:
     """Run a sync in this process: what it wrote before it stopped, and the error it stopped with."""
     error = None
+    REDACTOR.forget()
     with _captured_stdout() as buffer:
         try:
             TapRestGeneric(config=config, state=state, parse_env_config=False).sync_all()

@@ -43,6 +43,7 @@ LAYERS = {
     "tap_restgeneric.airbyte": 5.5,
     "tap_restgeneric.streams": 6,
     "tap_restgeneric.about": 7,
+    "tap_restgeneric.setting_declarations": 6.5,
     "tap_restgeneric.tap": 7,
     "tap_restgeneric.doctor": 8,
     "tap_restgeneric.cli": 9,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from tap_restgeneric.setting_declarations import SETTINGS
 from tap_restgeneric.settings import NOW_ENV, Settings, check_settings
-from tap_restgeneric.tap import SETTINGS
 
 #: Settings the SDK adds to the tap's config schema itself (stream maps, flattening): it reads them, the tap does not.
 SDK_SETTINGS = {

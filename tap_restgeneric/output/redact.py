@@ -172,6 +172,15 @@ class Redactor:
             fresh.update(base64_forms(text.encode("utf-8", "surrogatepass")))
         self._extend(fresh)
 
+    def forget(self) -> None:
+        """Forget every secret: a process that runs the tap again (the tests run many syncs in one
+        process) starts each run as a fresh process would, masking only that run's secrets."""
+        with self._lock:
+            self._values = set()
+            self._patterns = None
+            self._bytes = None
+            self._partial = None
+
     def add_basic(self, username: str, password: str) -> None:
         """HTTP Basic credentials: ``username:password`` in base64 (the password alone is added too)."""
         self.add(password)

@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, config_path, format_path
-from tap_restgeneric.output.redact import excerpt
+from tap_restgeneric.errors import SourceConfigError, TemplateEvaluationError, config_path
 from tap_restgeneric.paging.paginators import PAGINATOR_ALIASES, PAGINATORS
 from tap_restgeneric.paging.response_actions import ACTIONS
 from tap_restgeneric.paging.selectors import JSONPath
@@ -34,6 +33,7 @@ from tap_restgeneric.source.model import (
     Source,
 )
 from tap_restgeneric.source.paginator_config import check_paginator
+from tap_restgeneric.source.schema_problems import json_type, schema_problem
 from tap_restgeneric.source.steps import compile_steps
 from tap_restgeneric.source.window_dialect import list_partitions, partition_name_problems, window_config
 from tap_restgeneric.templates import (
@@ -75,47 +75,6 @@ DIALECT_SCHEMA = dialect_schema()
 PARAM_INCREMENTAL_KEYS = {"type", *DIALECT_SCHEMA["$defs"]["incremental"]["properties"]} - {"start_param", "end_param"}
 
 
-def _schema_problem(error: jsonschema.ValidationError) -> str:
-    path = list(error.absolute_path)
-    schema: t.Any = error.schema
-    expected: t.Any = error.validator_value
-    where = format_path(path) or "(top level)"
-    validator = error.validator
-    if validator == "enum":
-        return f"{where}: {error.instance!r} is not one of {', '.join(map(str, expected))}"
-    if validator == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
-        written: t.Any = error.instance
-        extra = sorted(set(written) - set(allowed))
-        return "; ".join(f"{format_path([*path, key])}: unknown key (valid keys: {', '.join(allowed)})" for key in extra)
-    if validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return f"{format_path([*path, missing])}: required key is missing"
-    if validator == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return excerpt(f"{where}: expected {expected}, got {_json_type(error.instance)} {error.instance!r}", 300)
-    if validator == "pattern":
-        return f"{where}: {error.instance!r} is not a valid name (letters, digits and _, not starting with a digit)"
-    if validator == "minItems":
-        return f"{where}: at least {error.validator_value} item(s) required, got none"
-    if validator in ("minimum", "maximum", "minLength"):
-        return f"{where}: {error.message}"
-    return excerpt(f"{where}: {error.message}", 300)
-
-
-def _json_type(value: t.Any) -> str:
-    return {
-        dict: "object",
-        list: "array",
-        str: "string",
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
-
-
 _VALIDATOR = jsonschema.Draft202012Validator(DIALECT_SCHEMA)
 
 
@@ -143,9 +102,9 @@ def load_source(settings: Settings | t.Mapping[str, t.Any], invocation: Invocati
     name, source = raw_source(settings, invocation)
     if not isinstance(source, dict):
         raise SourceConfigError(
-            [f"source: expected an object with client, resource_defaults and resources, got {_json_type(source)}"]
+            [f"source: expected an object with client, resource_defaults and resources, got {json_type(source)}"]
         )
-    problems = [_schema_problem(e) for e in sorted(_VALIDATOR.iter_errors(source), key=lambda e: list(map(str, e.absolute_path)))]
+    problems = [schema_problem(e) for e in sorted(_VALIDATOR.iter_errors(source), key=lambda e: list(map(str, e.absolute_path)))]
     if problems:
         raise SourceConfigError(problems)
     return _Checker(settings, name, source).run()
