@@ -12,7 +12,7 @@ Context names, by where the template appears:
 - request parts (``params``, ``headers``, ``json``, ``path``): also ``incremental``
   (``incremental.start_value``, ``incremental.end_value``)
 - paginator templates: also ``response`` (the parsed JSON body), ``headers``
-  (response headers), ``last_record`` (last record of the page)
+  (response headers), ``last_record`` (last record of the page), ``last_page_size`` (its record count)
 
 Templates run in a bounded sandbox (``template_sandbox``: every operation, conversion to
 text and evaluation bounded in size, work and time; ``template_overseer``: the time inside a
@@ -92,7 +92,7 @@ def _bracket_depth(source: str) -> int:
 
 STATIC_NAMES = frozenset({"secrets", "config"})
 REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources"}
-PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record"}
+PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record", "last_page_size"}
 
 
 _ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)

@@ -49,6 +49,7 @@ class ResponseReader:
         *,
         check: t.Callable[[requests.Response], None] = lambda response: None,
         actions: t.Sequence[ResponseAction] = (),
+        selection: str = "dlt",
     ) -> None:
         self.stream_name = stream_name
         #: Raises for a status that is an error (the retry policy's ``check``: retried, or fatal).
@@ -58,8 +59,9 @@ class ResponseReader:
         self.logger = logger
         self._warned_whole_body = False
         self._warned_secret = False
-        self.selector = RecordSelector(data_selector)
-        self.primary_key = tuple(primary_key)
+        self.selector = RecordSelector(data_selector, selection)
+        #: Airbyte's selection takes what it finds, as it finds it (no guess that a body is not data).
+        self.primary_key = tuple(primary_key) if selection == "dlt" else ()
         #: The one JSON entry point (msgspec's decoder; another passed in only to try its ways of failing).
         self._json = JsonDecoder(decode) if decode else JsonDecoder()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from typing_extensions import NotRequired
+
 from tap_restgeneric.transport.retry import DEFAULT_ERROR_HANDLER, ErrorHandlerConfig
 
 if t.TYPE_CHECKING:
@@ -31,6 +33,9 @@ class EndpointConfig(t.TypedDict, total=False):
     response_actions: list[dict[str, t.Any]]  # dlt's, as written (status_code, content, action)
     auth: AuthConfig | None  # dlt's endpoint-level auth (rendered), instead of the client's
     data: t.Any  # dlt's form (a mapping) or raw (a string) request body
+    #: How data_selector finds the records: "dlt" (the default), or "dpath" (Airbyte's DpathExtractor: a
+    #: missing path is no records, the whole body `[]` of an object is one record, `*` matches every item).
+    record_selection: str
 
 
 class ResourceConfig(t.TypedDict):
@@ -44,6 +49,9 @@ class ResourceConfig(t.TypedDict):
     columns: dict[str, dict]  # dlt's `columns` hint as JSON Schema, merged into the stream's schema
     selected: bool  # selected by default in the catalog (dlt's `selected`, not `skip`)
     processing_steps: list[tuple[str, t.Any]]  # (filter | map | exclude, compiled templates)
+    #: Records written as the API sent them: no schema_contract, no type conformance (an Airbyte
+    #: manifest's streams, as the CDK emits them).
+    records_as_received: NotRequired[bool]
 
 
 @dataclass

@@ -148,6 +148,12 @@ def load_source(settings: Settings | t.Mapping[str, t.Any], invocation: Invocati
     return _Checker(settings, name, source).run()
 
 
+def check_source(settings: Settings, name: str, source: dict) -> Source:
+    """A source in the dialect's model that another front-end wrote (an Airbyte manifest's
+    translation): the same semantic checks and assembly, without the JSON Schema of what users write."""
+    return _Checker(settings, name, source).run()
+
+
 class _Checker:
     """Semantic checks and assembly, after the structure passed the JSON Schema."""
 
@@ -324,6 +330,7 @@ class _Checker:
             columns=column_schemas(merged.get("columns"), f"{where}.columns", self.problem),
             processing_steps=compile_steps(merged.get("processing_steps"), f"{where}.processing_steps", self.problems.append),
             selected=merged.get("selected", True) and disposition != "skip",
+            records_as_received=bool(merged.get("records_as_received")),  # set by the Airbyte front-end only
         )
 
     def _incremental_from_params(self, endpoint: dict, where: str) -> None:

@@ -143,6 +143,7 @@ def build_parts(
         logger,
         check=lambda response: policy.check(response, name),
         actions=[ResponseAction.parse(action) for action in endpoint.get("response_actions") or ()],
+        selection=endpoint.get("record_selection") or "dlt",
     )
     pages = PageSource(  # what a request is built from, how it is sent and read, and the page loop's bounds
         stream=name,
@@ -168,6 +169,7 @@ def build_parts(
         contract=Contract.parse(resource.get("schema_contract") or settings.schema_contract, "schema_contract"),
         key=key,
         logger=logger,
+        as_received=bool(resource.get("records_as_received")),
     )
 
     def sample(context: t.Any) -> Iterator[list[dict]]:

@@ -1,0 +1,135 @@
+"""DefaultPaginator / NoPagination -> the engine's paginators, with the CDK's rules.
+
+- ``PageIncrement`` -> ``page_number``: the page counted from ``start_from_page`` (default 0), the
+  first request without the page parameter unless ``inject_on_first_request``, stopping on a page
+  shorter than ``page_size`` (counted before any RecordFilter) or an empty one; no total is read.
+- ``OffsetIncrement`` -> ``offset``: the offset grows by the records returned, same stop rules.
+- ``CursorPagination`` -> ``cursor`` with ``cursor_value`` and ``stop_condition`` templates
+  (``stop_condition`` first, then an empty token ends paging); a token sent by ``RequestPath`` is
+  requested as the next URL.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable, inline_parameters
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def _option(option: Mapping[str, t.Any] | None, translation: Translation, where: str) -> tuple[str, str | None]:
+    """(where a RequestOption injects: param | header | body_json | body_data | path, its field name)."""
+    if not option:
+        return "none", None
+    if option.get("type") == "RequestPath":
+        return "path", None
+    inject = option.get("inject_into") or "request_parameter"
+    name = option.get("field_name")
+    if name is None and option.get("field_path"):
+        name = ".".join(str(p) for p in option["field_path"])
+    text = translation.static_text(name, f"{where}.field_name", option.get(PARAMETERS_KEY) or {}) if name else None
+    return str(inject), text
+
+
+def _size(translation: Translation, value: t.Any, where: str, parameters: Mapping[str, t.Any]) -> int | None:
+    if value in (None, ""):
+        return None
+    size = translation.static(value, where, parameters)
+    try:
+        return int(size)
+    except (TypeError, ValueError):
+        raise Untranslatable(where, f"page_size {size!r} is not a whole number") from None
+
+
+def paginator(translation: Translation, component: Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    """The engine paginator config of a retriever's paginator."""
+    if not component or component.get("type") == "NoPagination":
+        return {"type": "single_page"}
+    where = str(component.get("$path", "paginator"))
+    strategy = component.get("pagination_strategy") or {}
+    parameters = strategy.get(PARAMETERS_KEY) or {}
+    kind = strategy.get("type")
+    token_at, token_name = _option(component.get("page_token_option"), translation, f"{where}.page_token_option")
+    size_at, size_name = _option(component.get("page_size_option"), translation, f"{where}.page_size_option")
+    page_size = _size(translation, strategy.get("page_size"), f"{strategy.get('$path')}.page_size", parameters)
+    for at, name in ((token_at, "page_token_option"), (size_at, "page_size_option")):
+        if at not in ("request_parameter", "path", "none", "body_json"):
+            raise Untranslatable(f"{where}.{name}", f"inject_into {at} is not supported for paging")
+    if kind == "PageIncrement" or kind == "OffsetIncrement":
+        return _range(kind, strategy, translation, (token_at, token_name), (size_at, size_name), page_size)
+    if kind == "CursorPagination":
+        return _cursor(strategy, (token_at, token_name), (size_at, size_name), page_size)
+    raise Untranslatable(where, f"pagination_strategy {kind} is not supported")
+
+
+def _range(
+    kind: str,
+    strategy: Mapping[str, t.Any],
+    translation: Translation,
+    token: tuple[str, str | None],
+    size: tuple[str, str | None],
+    page_size: int | None,
+) -> dict[str, t.Any]:
+    where = str(strategy.get("$path"))
+    if token[0] not in ("request_parameter", "body_json") or not token[1]:
+        raise Untranslatable(where, f"{kind} needs a page_token_option that is a request parameter")
+    inject = translation.static(strategy.get("inject_on_first_request", False), f"{where}.inject_on_first_request", {})
+    config: dict[str, t.Any] = {
+        "stop_after_empty_page": True,
+        "total_path": None,
+        "inject_on_first_request": bool(inject),
+    }
+    body = token[0] == "body_json"
+    if kind == "PageIncrement":
+        start = _size(translation, strategy.get("start_from_page", 0), f"{where}.start_from_page", {}) or 0
+        config |= {"type": "page_number", "base_page": start, "page_param": token[1]}
+        if body:
+            config["page_body_path"] = token[1]
+        if page_size is not None:
+            config["limit"] = page_size
+    else:
+        if page_size is None:
+            raise Untranslatable(where, "OffsetIncrement without page_size is not supported")
+        config |= {"type": "offset", "offset_param": token[1], "limit": page_size, "advance_by_records": True}
+        if body:
+            config["offset_body_path"] = token[1]
+    if size[1] and page_size is not None:
+        config["limit_param"] = size[1]
+        if size[0] == "body_json":
+            config["limit_body_path" if kind == "OffsetIncrement" else "page_body_path"] = size[1]
+    elif kind == "OffsetIncrement":
+        config["limit_param"] = None
+    return config
+
+
+def _cursor(
+    strategy: Mapping[str, t.Any], token: tuple[str, str | None], size: tuple[str, str | None], page_size: int | None
+) -> dict[str, t.Any]:
+    where = str(strategy.get("$path"))
+    parameters = strategy.get(PARAMETERS_KEY) or {}
+    value = strategy.get("cursor_value")
+    if not isinstance(value, str):
+        raise Untranslatable(f"{where}.cursor_value", "required")
+    config: dict[str, t.Any] = {"type": "cursor", "cursor_value": _paging_template(value, parameters, f"{where}.cursor_value")}
+    stop = strategy.get("stop_condition")
+    if isinstance(stop, str) and stop.strip():
+        config["stop_condition"] = _paging_template(stop, parameters, f"{where}.stop_condition")
+    if token[0] == "body_json" and token[1]:
+        config["cursor_body_path"] = token[1]
+    elif token[0] != "path" and token[1]:
+        config["cursor_param"] = token[1]
+    if size[1] and page_size is not None:
+        config["limit_param"] = size[1]  # sent on every request: moved into the endpoint's params
+        config["limit"] = page_size
+    config["stop_after_empty_page"] = False
+    config["parsed_link_header"] = True
+    return config
+
+
+def _paging_template(text: str, parameters: Mapping[str, t.Any], where: str) -> str:
+    if Translation.reads(text, "stream_partition", "stream_slice", "stream_interval", "stream_state", "next_page_token"):
+        raise Untranslatable(where, "a paging template that reads the partition or next_page_token is not supported")
+    text = inline_parameters(text, parameters)
+    return text if text.strip().startswith("{{") else "{{ " + repr(text) + " }}"

@@ -1,0 +1,140 @@
+"""HttpRequester -> the endpoint's request: URL, method, parameters, headers and body.
+
+``url_base`` and ``path`` are joined as the CDK joins them; values that read only the config and
+``$parameters`` are rendered once, as the CDK renders them; values that read the parent's partition
+(``stream_partition.<field>``) become the engine's ``resources.<parent>.<key>``. A request option
+that reads ``next_page_token`` or the response is not something the engine sends: refused with its path.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable, inline_parameters
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_DYNAMIC = ("next_page_token", "response", "last_record", "last_page_size", "stream_state")
+_PARTITION = re.compile(r"\b(?:stream_partition|stream_slice|stream_interval)(?:\.([A-Za-z_]\w*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
+
+#: A partition field of the stream -> the parent's resource name and the parent record's key.
+Partitions = t.Mapping[str, tuple[str, str]]
+
+
+def join_url(url_base: str, path: str) -> str:
+    """The CDK's URL: ``url_base`` with one slash, then ``path`` (an absolute URL path wins)."""
+    if path.startswith(("http://", "https://")):
+        return path
+    if not path:
+        return url_base
+    return url_base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def partition_template(text: str, partitions: Partitions, where: str) -> str:
+    """``stream_partition.x`` -> ``resources["parent"]["key"]``."""
+
+    def engine_name(match: re.Match[str]) -> str:
+        field = match.group(1) or match.group(2)
+        if field not in partitions:
+            raise Untranslatable(where, f"reads stream_partition.{field}, which no partition router of the stream gives")
+        parent, key = partitions[field]
+        return "resources" + "".join(f"[{part!r}]" for part in [parent, *key.split("/")])
+
+    return _PARTITION.sub(engine_name, text)
+
+
+def request_value(
+    translation: Translation, value: t.Any, where: str, parameters: Mapping[str, t.Any], partitions: Partitions
+) -> t.Any:
+    """One request option value: static (rendered now) or a template over the parent's partition."""
+    if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+        return value
+    if Translation.reads(value, *_DYNAMIC):
+        raise Untranslatable(where, "a request value that reads the response or next_page_token is not supported")
+    if Translation.reads(value, "stream_partition", "stream_slice", "stream_interval"):
+        return partition_template(inline_parameters(value, parameters), partitions, where)
+    return translation.static(value, where, parameters)
+
+
+def request_mapping(
+    translation: Translation, value: t.Any, where: str, parameters: Mapping[str, t.Any], partitions: Partitions
+) -> dict[str, t.Any]:
+    """request_parameters / request_headers: each value rendered; an empty one is not sent (as in the CDK)."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        value = translation.static(value, where, parameters)
+        if not isinstance(value, dict):
+            raise Untranslatable(where, "must render to an object")
+    if not isinstance(value, dict):
+        raise Untranslatable(where, "must be an object")
+    mapped = {}
+    for key, item in value.items():
+        name = translation.static_text(str(key), f"{where}.{key}", parameters)
+        rendered = request_value(translation, item, f"{where}.{name}", parameters, partitions)
+        if rendered in (None, ""):
+            continue
+        mapped[name] = rendered if isinstance(rendered, str) or "{{" in str(rendered) else _text(rendered)
+    return mapped
+
+
+def _text(value: t.Any) -> str:
+    """A rendered parameter or header as the CDK sends it (a literal read back to its text)."""
+    if isinstance(value, bool):
+        return str(value)
+    return str(value)
+
+
+def request_body(
+    translation: Translation, value: t.Any, where: str, parameters: Mapping[str, t.Any], partitions: Partitions
+) -> t.Any:
+    """request_body_json / request_body_data: nested values rendered, keeping their types."""
+    if isinstance(value, dict):
+        return {
+            translation.static_text(str(k), f"{where}.{k}", parameters): request_body(
+                translation, v, f"{where}.{k}", parameters, partitions
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [request_body(translation, v, f"{where}[{i}]", parameters, partitions) for i, v in enumerate(value)]
+    return request_value(translation, value, where, parameters, partitions)
+
+
+def endpoint(translation: Translation, requester: Mapping[str, t.Any], partitions: Partitions) -> dict[str, t.Any]:
+    """The endpoint's request parts of one HttpRequester."""
+    where = str(requester.get("$path", "requester"))
+    parameters = requester.get(PARAMETERS_KEY) or {}
+    url_base = translation.static_text(requester.get("url_base") or "", f"{where}.url_base", parameters)
+    raw_path = requester.get("path") or ""
+    if Translation.reads(raw_path, *_DYNAMIC):
+        raise Untranslatable(f"{where}.path", "a path that reads the response or next_page_token is not supported")
+    if Translation.reads(raw_path, "stream_partition", "stream_slice", "stream_interval"):
+        path_text = partition_template(inline_parameters(raw_path, parameters), partitions, f"{where}.path")
+    else:
+        path_text = translation.static_text(raw_path, f"{where}.path", parameters)
+    result: dict[str, t.Any] = {
+        "path": join_url(url_base, path_text),
+        "method": str(requester.get("http_method") or "GET").upper(),
+    }
+    params = request_mapping(translation, requester.get("request_parameters"), f"{where}.request_parameters", parameters, partitions)
+    headers = request_mapping(translation, requester.get("request_headers"), f"{where}.request_headers", parameters, partitions)
+    if params:
+        result["params"] = params
+    if headers:
+        result["headers"] = headers
+    if requester.get("request_body_json") not in (None, "", {}):
+        body = requester["request_body_json"]
+        if isinstance(body, str):
+            body = translation.static(body, f"{where}.request_body_json", parameters)
+        result["json"] = request_body(translation, body, f"{where}.request_body_json", parameters, partitions)
+    elif requester.get("request_body_data") not in (None, "", {}):
+        body = requester["request_body_data"]
+        result["data"] = (
+            request_body(translation, body, f"{where}.request_body_data", parameters, partitions)
+            if isinstance(body, dict)
+            else translation.static_text(body, f"{where}.request_body_data", parameters)
+        )
+    return result

@@ -1,0 +1,58 @@
+"""AddFields / RemoveFields -> ``map`` and ``exclude`` processing steps, in the manifest's order.
+
+An added field whose value reads only the config and ``$parameters`` is rendered once (as the CDK
+renders it, ``ast.literal_eval`` included); one that reads the record is a ``map`` template; one that
+reads the parent's partition reads the parent's field copied into the record. Fields are top-level
+(a nested ``path`` is refused with its place); a RemoveFields ``condition`` is not supported yet.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
+from tap_restgeneric.airbyte.selectors import record_template
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def steps(translation: Translation, transformations: t.Any, partition_names: Mapping[str, str]) -> list[dict[str, t.Any]]:
+    """The processing steps of a stream's ``transformations``."""
+    found: list[dict[str, t.Any]] = []
+    for transformation in transformations or []:
+        kind = transformation.get("type")
+        where = str(transformation.get("$path", "transformations"))
+        if kind == "AddFields":
+            mapped = {}
+            for index, field in enumerate(transformation.get("fields") or []):
+                at = str(field.get("$path", f"{where}.fields[{index}]"))
+                path = field.get("path") or []
+                if len(path) != 1:
+                    raise Untranslatable(f"{at}.path", "only top-level fields can be added")
+                mapped[str(path[0])] = _value(translation, field, at, partition_names)
+            if mapped:
+                found.append({"map": mapped})
+        elif kind == "RemoveFields":
+            if transformation.get("condition"):
+                raise Untranslatable(f"{where}.condition", "a RemoveFields condition is not supported yet")
+            names = []
+            for index, pointer in enumerate(transformation.get("field_pointers") or []):
+                if len(pointer) != 1 or "*" in str(pointer[0]):
+                    raise Untranslatable(f"{where}.field_pointers[{index}]", "only top-level fields can be removed")
+                names.append(str(pointer[0]))
+            if names:
+                found.append({"exclude": names})
+        else:
+            raise Untranslatable(where, f"transformation {kind} is not supported")
+    return found
+
+
+def _value(translation: Translation, field: Mapping[str, t.Any], where: str, partition_names: Mapping[str, str]) -> t.Any:
+    value = field.get("value")
+    parameters = field.get(PARAMETERS_KEY) or {}
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+    if Translation.reads(value, "record", "stream_partition", "stream_slice", "stream_interval"):
+        return record_template(value, parameters, partition_names, f"{where}.value")
+    return translation.static(value, f"{where}.value", parameters)
