@@ -154,6 +154,17 @@ class Template:
         except TemplateSyntaxError as exc:
             raise ValueError(f"{where}: template syntax error: {exc.message}") from None
 
+    @classmethod
+    def foreign(cls, source: str, where: str, evaluate: t.Callable[..., t.Any]) -> Template:
+        """A template another front-end compiled with its own rules (an Airbyte manifest's), run by
+        ``evaluate(**context)`` under the same bounds; it reads no secrets and no parent resource."""
+        template = cls.__new__(cls)
+        template.source, template.where = source, where
+        template.secret_names = []
+        template.resource_paths = []
+        template._expression, template._template = evaluate, None
+        return template
+
     @property
     def uses_secrets(self) -> bool:
         return bool(self.secret_names)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable, inline_parameters
+from tap_restgeneric.airbyte import evaluators
+from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -60,7 +61,7 @@ def paginator(translation: Translation, component: Mapping[str, t.Any] | None) -
     if kind == "PageIncrement" or kind == "OffsetIncrement":
         return _range(kind, strategy, translation, (token_at, token_name), (size_at, size_name), page_size)
     if kind == "CursorPagination":
-        return _cursor(strategy, (token_at, token_name), (size_at, size_name), page_size)
+        return _cursor(translation, strategy, (token_at, token_name), (size_at, size_name), page_size)
     raise Untranslatable(where, f"pagination_strategy {kind} is not supported")
 
 
@@ -92,7 +93,7 @@ def _range(
     else:
         if page_size is None:
             raise Untranslatable(where, "OffsetIncrement without page_size is not supported")
-        config |= {"type": "offset", "offset_param": token[1], "limit": page_size, "advance_by_records": True}
+        config |= {"type": "offset", "offset_param": token[1], "limit": page_size}
         if body:
             config["offset_body_path"] = token[1]
     if size[1] and page_size is not None:
@@ -105,17 +106,26 @@ def _range(
 
 
 def _cursor(
-    strategy: Mapping[str, t.Any], token: tuple[str, str | None], size: tuple[str, str | None], page_size: int | None
+    translation: Translation,
+    strategy: Mapping[str, t.Any],
+    token: tuple[str, str | None], size: tuple[str, str | None], page_size: int | None
 ) -> dict[str, t.Any]:
     where = str(strategy.get("$path"))
     parameters = strategy.get(PARAMETERS_KEY) or {}
     value = strategy.get("cursor_value")
     if not isinstance(value, str):
         raise Untranslatable(f"{where}.cursor_value", "required")
-    config: dict[str, t.Any] = {"type": "cursor", "cursor_value": _paging_template(value, parameters, f"{where}.cursor_value")}
+    _check_names(value, f"{where}.cursor_value")
+    config: dict[str, t.Any] = {
+        "type": "cursor",
+        "cursor_value": evaluators.cursor_value(translation, value, f"{where}.cursor_value", parameters),
+    }
     stop = strategy.get("stop_condition")
     if isinstance(stop, str) and stop.strip():
-        config["stop_condition"] = _paging_template(stop, parameters, f"{where}.stop_condition")
+        _check_names(stop, f"{where}.stop_condition")
+        config["stop_condition"] = evaluators.condition(
+            translation, stop, f"{where}.stop_condition", parameters, evaluators.PAGING_NAMES
+        )
     if token[0] == "body_json" and token[1]:
         config["cursor_body_path"] = token[1]
     elif token[0] != "path" and token[1]:
@@ -128,8 +138,6 @@ def _cursor(
     return config
 
 
-def _paging_template(text: str, parameters: Mapping[str, t.Any], where: str) -> str:
+def _check_names(text: str, where: str) -> None:
     if Translation.reads(text, "stream_partition", "stream_slice", "stream_interval", "stream_state", "next_page_token"):
         raise Untranslatable(where, "a paging template that reads the partition or next_page_token is not supported")
-    text = inline_parameters(text, parameters)
-    return text if text.strip().startswith("{{") else "{{ " + repr(text) + " }}"

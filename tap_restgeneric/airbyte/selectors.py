@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable, inline_parameters
+from tap_restgeneric.airbyte import evaluators
+from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,7 +28,9 @@ def data_selector(translation: Translation, selector: Mapping[str, t.Any]) -> li
     return [str(translation.static_text(part, f"{where}.field_path[{i}]", parameters)) for i, part in enumerate(path)]
 
 
-def filter_steps(selector: Mapping[str, t.Any], partition_names: Mapping[str, str]) -> list[dict[str, t.Any]]:
+def filter_steps(
+    translation: Translation, selector: Mapping[str, t.Any], partition_names: Mapping[str, str]
+) -> list[dict[str, t.Any]]:
     """A RecordFilter's condition as a ``filter`` step (``stream_partition.x`` read from the copied parent field)."""
     record_filter = selector.get("record_filter")
     if not record_filter:
@@ -36,18 +39,18 @@ def filter_steps(selector: Mapping[str, t.Any], partition_names: Mapping[str, st
     condition = record_filter.get("condition")
     if not isinstance(condition, str) or "{{" not in condition:
         return []
-    return [{"filter": record_template(condition, record_filter.get(PARAMETERS_KEY) or {}, partition_names, where)}]
+    text = record_template(condition, partition_names, f"{where}.condition")
+    parameters = record_filter.get(PARAMETERS_KEY) or {}
+    return [{"filter": evaluators.condition(translation, text, f"{where}.condition", parameters, evaluators.RECORD_NAMES)}]
 
 
-def record_template(text: str, parameters: Mapping[str, t.Any], partition_names: Mapping[str, str], where: str) -> str:
-    """A template over a record (a filter, an added field): parameters inlined, the partition's
-    fields read from the parent fields copied into the record."""
+def record_template(text: str, partition_names: Mapping[str, str], where: str) -> str:
+    """A template over a record (a filter, an added field), the partition's fields read from the
+    parent fields copied into the record."""
     from tap_restgeneric.airbyte.requester import _PARTITION  # noqa: PLC0415 - one pattern for both
 
     if Translation.reads(text, "next_page_token", "response", "last_page_size", "stream_state", "stream_interval"):
         raise Untranslatable(where, "a record template that reads the response or a date window is not supported")
-    text = inline_parameters(text, parameters)
-
     def copied(match: t.Any) -> str:
         field = match.group(1) or match.group(2)
         if field not in partition_names:

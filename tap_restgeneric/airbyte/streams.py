@@ -100,8 +100,8 @@ def resource(
     if actions:
         endpoint["response_actions"] = actions
     endpoint["error_handler"] = handler
-    steps = selectors.filter_steps(selector, copied) + transformations.steps(translation, stream.get("transformations"), copied)
-    reads_copy = any("record[" in str(step) and any(name in str(step) for name in copied.values()) for step in steps)
+    steps = selectors.filter_steps(translation, selector, copied) + transformations.steps(translation, stream.get("transformations"), copied)
+    reads_copy = any(name in _sources(step) for step in steps for name in copied.values())
     if reads_copy:
         steps.append({"exclude": sorted(set(copied.values()))})
     found: dict[str, t.Any] = {
@@ -122,3 +122,9 @@ def resource(
 
 def _engine_partitions(partitions: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
     return dict(partitions)
+
+
+def _sources(step: Mapping[str, t.Any]) -> str:
+    """The text of a processing step's templates (to tell whether they read a copied parent field)."""
+    values = step.get("map", {}).values() if "map" in step else [step.get("filter")]
+    return " ".join(getattr(item, "source", str(item)) for item in values)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import typing as t
 
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
+from tap_restgeneric.airbyte import evaluators
 from tap_restgeneric.airbyte.selectors import record_template
+from tap_restgeneric.templates import Template
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,16 +25,14 @@ def steps(translation: Translation, transformations: t.Any, partition_names: Map
     for transformation in transformations or []:
         kind = transformation.get("type")
         where = str(transformation.get("$path", "transformations"))
-        if kind == "AddFields":
-            mapped = {}
+        if kind == "AddFields":  # one step per field: a field's value sees the fields added before it
             for index, field in enumerate(transformation.get("fields") or []):
                 at = str(field.get("$path", f"{where}.fields[{index}]"))
-                path = field.get("path") or []
-                if len(path) != 1:
-                    raise Untranslatable(f"{at}.path", "only top-level fields can be added")
-                mapped[str(path[0])] = _value(translation, field, at, partition_names)
-            if mapped:
-                found.append({"map": mapped})
+                path = [str(part) for part in field.get("path") or []]
+                if not path:
+                    raise Untranslatable(f"{at}.path", "is empty")
+                added = _value(translation, field, at, partition_names)
+                found.append({"map": {path[0]: _nested(path, added, at) if len(path) > 1 else added}})
         elif kind == "RemoveFields":
             if transformation.get("condition"):
                 raise Untranslatable(f"{where}.condition", "a RemoveFields condition is not supported yet")
@@ -54,5 +54,25 @@ def _value(translation: Translation, field: Mapping[str, t.Any], where: str, par
     if not isinstance(value, str) or "{{" not in value:
         return value
     if Translation.reads(value, "record", "stream_partition", "stream_slice", "stream_interval"):
-        return record_template(value, parameters, partition_names, f"{where}.value")
+        text = record_template(value, partition_names, f"{where}.value")
+        return evaluators.value(translation, text, f"{where}.value", parameters, evaluators.RECORD_NAMES)
     return translation.static(value, f"{where}.value", parameters)
+
+
+def _nested(path: list[str], added: t.Any, where: str) -> Template:
+    """A field added below the top level (``path: [meta, synced_at]``): the top-level value with the
+    field set in it, dicts created on the way (the CDK's ``dpath.new``)."""
+
+    def evaluate(**context: t.Any) -> t.Any:
+        record = context.get("record") or {}
+        value = added(context) if isinstance(added, Template) else added
+        top = record.get(path[0])
+        root = node = dict(top) if isinstance(top, dict) else {}
+        for key in path[1:-1]:
+            child = node.get(key)
+            node[key] = child = dict(child) if isinstance(child, dict) else {}
+            node = child
+        node[path[-1]] = value
+        return root
+
+    return Template.foreign(".".join(path), f"{where}.path", evaluate)
