@@ -75,7 +75,8 @@ class RecordEmitter:
         """The sync's first record is near: the schema records are fitted to, and where they go."""
         self._output = output
         self._schema = schema
-        self._fits = ConformanceCheck(schema).check
+        if not self.as_received:
+            self._fits = ConformanceCheck(schema).check
 
     @property
     def plain(self) -> bool:
