@@ -61,7 +61,8 @@ def request_value(
 def request_mapping(
     translation: Translation, value: t.Any, where: str, parameters: Mapping[str, t.Any], partitions: Partitions
 ) -> dict[str, t.Any]:
-    """request_parameters / request_headers: each value rendered; an empty one is not sent (as in the CDK)."""
+    """request_parameters / request_headers as the CDK's InterpolatedMapping renders them (values kept
+    as text, an empty value not sent); a value over the parent's partition becomes an engine template."""
     if value in (None, ""):
         return {}
     if isinstance(value, str):
@@ -73,34 +74,36 @@ def request_mapping(
     mapped = {}
     for key, item in value.items():
         name = translation.static_text(str(key), f"{where}.{key}", parameters)
-        rendered = request_value(translation, item, f"{where}.{name}", parameters, partitions)
-        if rendered in (None, ""):
+        if isinstance(item, str) and Translation.reads(item, *_DYNAMIC, "stream_partition", "stream_slice", "stream_interval"):
+            mapped[name] = request_value(translation, item, f"{where}.{name}", parameters, partitions)
             continue
-        mapped[name] = rendered if isinstance(rendered, str) or "{{" in str(rendered) else _text(rendered)
+        rendered = translation.interpolation.mapping({key: item}, where, (), parameters).eval(
+            translation.config, valid_value_types=(str,)
+        )
+        text = next(iter(rendered.values()))
+        if text is not None:
+            mapped[name] = text
     return mapped
-
-
-def _text(value: t.Any) -> str:
-    """A rendered parameter or header as the CDK sends it (a literal read back to its text)."""
-    if isinstance(value, bool):
-        return str(value)
-    return str(value)
 
 
 def request_body(
     translation: Translation, value: t.Any, where: str, parameters: Mapping[str, t.Any], partitions: Partitions
 ) -> t.Any:
-    """request_body_json / request_body_data: nested values rendered, keeping their types."""
+    """request_body_json / request_body_data: the CDK's InterpolatedNested (types kept, literals read,
+    None dropped from objects); a value over the parent's partition becomes an engine template."""
     if isinstance(value, dict):
-        return {
-            translation.static_text(str(k), f"{where}.{k}", parameters): request_body(
-                translation, v, f"{where}.{k}", parameters, partitions
-            )
-            for k, v in value.items()
-        }
+        body = {}
+        for key, item in value.items():
+            name = translation.static_text(str(key), f"{where}.{key}", parameters)
+            rendered = request_body(translation, item, f"{where}.{name}", parameters, partitions)
+            if rendered is not None:
+                body[name] = rendered
+        return body
     if isinstance(value, list):
         return [request_body(translation, v, f"{where}[{i}]", parameters, partitions) for i, v in enumerate(value)]
-    return request_value(translation, value, where, parameters, partitions)
+    if isinstance(value, str) and Translation.reads(value, *_DYNAMIC, "stream_partition", "stream_slice", "stream_interval"):
+        return request_value(translation, value, where, parameters, partitions)
+    return translation.interpolation.nested(value, where, (), parameters).eval(translation.config)
 
 
 def endpoint(translation: Translation, requester: Mapping[str, t.Any], partitions: Partitions) -> dict[str, t.Any]:

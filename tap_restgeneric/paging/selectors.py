@@ -123,7 +123,14 @@ def _auto_records(body: t.Any) -> list[dict]:
 
 def dpath_records(body: t.Any, path: tuple[str, ...]) -> list[t.Any]:
     """Airbyte's DpathExtractor: the values at ``path`` (``*`` any key or item); each list found gives
-    its items, any other value found (not empty) is one record; nothing found is no records."""
+    its items, any other value found (not empty) is one record; nothing found is no records. A body
+    that is a list is read item by item (the CDK's JsonDecoder yields each item to the extractor)."""
+    if isinstance(body, list):
+        return [record for item in body for record in _dpath_values(item, path)]
+    return _dpath_values(body, path)
+
+
+def _dpath_values(body: t.Any, path: tuple[str, ...]) -> list[t.Any]:
     found = [body]
     for part in path:
         following: list[t.Any] = []
