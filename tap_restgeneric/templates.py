@@ -95,6 +95,12 @@ REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources"}
 PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record", "last_page_size"}
 
 
+#: What a foreign template (:meth:`Template.foreign`) returns for a ``map`` step to leave the field as it is
+#: (an Airbyte RemoveFields below a field the record does not have).
+UNCHANGED = object()
+#: ... and to remove the field (an Airbyte RemoveFields whose condition holds).
+REMOVED = object()
+
 _ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 

@@ -29,6 +29,8 @@ class Untranslatable(SourceConfigError):
 
     def __init__(self, where: str, message: str) -> None:
         super().__init__([f"manifest: {where}: {message}"])
+        #: What is refused, without its place (the corpus report counts these).
+        self.reason = message
 
 
 def jinja_literal(value: t.Any) -> str:

@@ -46,11 +46,19 @@ def condition(translation: Translation, text: str | bool, where: str, parameters
     return Template.foreign(str(text), where, evaluate)
 
 
-def value(translation: Translation, text: str, where: str, parameters: Mapping[str, t.Any], names: tuple[str, ...]) -> Template:
-    """A value (an AddFields field): the CDK's InterpolatedString, its text read as a literal."""
+def value(
+    translation: Translation,
+    text: str,
+    where: str,
+    parameters: Mapping[str, t.Any],
+    names: tuple[str, ...],
+    valid_types: tuple[type, ...] | None = None,
+) -> Template:
+    """A value (an AddFields field): the CDK's InterpolatedString, its text read as a literal (of
+    ``valid_types`` when given)."""
     interpolated = translation.interpolation.string(text, where, names, parameters)
 
     def evaluate(**context: t.Any) -> t.Any:
-        return interpolated.eval(context.get("config") or {}, **{name: context.get(name) for name in names})
+        return interpolated.eval(context.get("config") or {}, valid_types, **{name: context.get(name) for name in names})
 
     return Template.foreign(text, where, evaluate)

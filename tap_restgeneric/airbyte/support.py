@@ -10,10 +10,12 @@ authenticators, JWT, call budgets, non-JSON decoders).
 
 from __future__ import annotations
 
+import datetime
 import typing as t
 
 from tap_restgeneric.airbyte.census import components
 from tap_restgeneric.airbyte.manifest import ManifestError, read_manifest
+from tap_restgeneric.errors import SourceConfigError
 
 #: The component types the translator runs.
 SUPPORTED = frozenset(
@@ -104,6 +106,21 @@ def refusals(tree: t.Mapping[str, t.Any]) -> list[str]:
     return lines
 
 
+def translation_refusals(tree: t.Mapping[str, t.Any]) -> list[str]:
+    """What the translator refuses in a manifest whose components are all supported (a nested
+    feature the engine lacks), found by translating it with an empty connector config."""
+    from tap_restgeneric.airbyte.context import Translation, Untranslatable  # noqa: PLC0415 - translate imports this module's peers
+    from tap_restgeneric.airbyte.translate import translate  # noqa: PLC0415
+
+    try:
+        translate(tree, Translation({}, datetime.datetime.now(datetime.timezone.utc)))
+    except Untranslatable as exc:
+        return [exc.reason]
+    except SourceConfigError:  # a value the empty config cannot render: not a refusal
+        return []
+    return []
+
+
 def _walk(tree: t.Mapping[str, t.Any]) -> t.Iterator[tuple[str, dict[str, t.Any]]]:
     from tap_restgeneric.airbyte.manifest import iter_components  # noqa: PLC0415
 
@@ -112,17 +129,15 @@ def _walk(tree: t.Mapping[str, t.Any]) -> t.Iterator[tuple[str, dict[str, t.Any]
 
 def unsupported_components(manifest: t.Mapping[str, t.Any]) -> list[str]:
     """The names of what the tap cannot run in a manifest as written (a parsed ``manifest.yaml``),
-    one per kind, sorted; empty means accepted. An unreadable manifest is itself unsupported."""
+    one per kind, sorted; empty means accepted. An unreadable manifest is itself unsupported; a
+    manifest whose components are all supported may still use a feature of one the translator refuses."""
     try:
         tree = read_manifest(manifest)
     except ManifestError as exc:
         return [f"unreadable manifest ({exc.problems[0] if exc.problems else exc})"]
-    names = set()
-    for use in components(tree):
-        if use.custom or use.type not in SUPPORTED:
-            names.add(use.type)
+    names = {use.type for use in components(tree) if use.custom or use.type not in SUPPORTED}
     for _path, component in _walk(tree):
         reason = _variant_refusal(component)
         if reason:
             names.add(reason.split(" (", 1)[0])
-    return sorted(names)
+    return sorted(names) if names else translation_refusals(tree)

@@ -13,7 +13,7 @@ import typing as t
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
 from tap_restgeneric.airbyte import evaluators
 from tap_restgeneric.airbyte.selectors import record_template
-from tap_restgeneric.templates import Template
+from tap_restgeneric.templates import REMOVED, UNCHANGED, Template
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,29 +34,40 @@ def steps(translation: Translation, transformations: t.Any, partition_names: Map
                 added = _value(translation, field, at, partition_names)
                 found.append({"map": {path[0]: _nested(path, added, at) if len(path) > 1 else added}})
         elif kind == "RemoveFields":
-            if transformation.get("condition"):
-                raise Untranslatable(f"{where}.condition", "a RemoveFields condition is not supported yet")
-            names = []
+            condition = transformation.get("condition")
+            removed_if = (
+                evaluators.condition(translation, condition, f"{where}.condition", transformation.get(PARAMETERS_KEY) or {}, ("property",))
+                if condition
+                else None
+            )
             for index, pointer in enumerate(transformation.get("field_pointers") or []):
-                if len(pointer) != 1 or "*" in str(pointer[0]):
-                    raise Untranslatable(f"{where}.field_pointers[{index}]", "only top-level fields can be removed")
-                names.append(str(pointer[0]))
-            if names:
-                found.append({"exclude": names})
+                path = [str(part) for part in pointer]
+                if not path or any("*" in part for part in path):
+                    raise Untranslatable(f"{where}.field_pointers[{index}]", "a field pointer with wildcards is not supported yet")
+                if len(path) == 1 and removed_if is None:
+                    found.append({"exclude": path})
+                else:
+                    found.append({"map": {path[0]: _removed(path, f"{where}.field_pointers[{index}]", removed_if)}})
         else:
             raise Untranslatable(where, f"transformation {kind} is not supported")
     return found
 
 
+#: AddedFieldDefinition's ``value_type``: the types its value may read as (else it stays text).
+VALUE_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (float, int), "boolean": (bool,)}
+
+
 def _value(translation: Translation, field: Mapping[str, t.Any], where: str, partition_names: Mapping[str, str]) -> t.Any:
+    """The CDK's InterpolatedString: even a plain string is read as a Python literal ("1" is 1)."""
     value = field.get("value")
     parameters = field.get(PARAMETERS_KEY) or {}
-    if not isinstance(value, str) or "{{" not in value:
+    valid = VALUE_TYPES.get(str(field.get("value_type") or ""))
+    if not isinstance(value, str):
         return value
     if Translation.reads(value, "record", "stream_partition", "stream_slice", "stream_interval"):
         text = record_template(value, partition_names, f"{where}.value")
-        return evaluators.value(translation, text, f"{where}.value", parameters, evaluators.RECORD_NAMES)
-    return translation.static(value, f"{where}.value", parameters)
+        return evaluators.value(translation, text, f"{where}.value", parameters, evaluators.RECORD_NAMES, valid)
+    return translation.interpolation.string(value, f"{where}.value", (), parameters).eval(translation.config, valid)
 
 
 def _nested(path: list[str], added: t.Any, where: str) -> Template:
@@ -76,3 +87,33 @@ def _nested(path: list[str], added: t.Any, where: str) -> Template:
         return root
 
     return Template.foreign(".".join(path), f"{where}.path", evaluate)
+
+
+def _removed(path: list[str], where: str, removed_if: Template | None) -> Template:
+    """A field removed (below the top level: the top-level value without it), unchanged when absent or
+    when the RemoveFields ``condition`` (over the field's value, ``property``) does not hold."""
+
+    def evaluate(**context: t.Any) -> t.Any:
+        record = context.get("record") or {}
+        if len(path) == 1:
+            if path[0] not in record:
+                return UNCHANGED
+            keep = removed_if is not None and not removed_if({"config": context.get("config"), "property": record[path[0]]})
+            return UNCHANGED if keep else REMOVED
+        top = record.get(path[0])
+        if not isinstance(top, dict):
+            return UNCHANGED
+        root = node = dict(top)
+        for key in path[1:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                return UNCHANGED
+            node[key] = node = dict(child)
+        if path[-1] not in node:
+            return UNCHANGED
+        if removed_if is not None and not removed_if({"config": context.get("config"), "property": node[path[-1]]}):
+            return UNCHANGED
+        del node[path[-1]]
+        return root
+
+    return Template.foreign(".".join(path), where, evaluate)

@@ -77,3 +77,6 @@ class Source:
     replayed_secrets: dict[str, str] = field(default_factory=dict)
     #: What ``secrets`` names in the templates: the setting's, and the placeholders of a replay.
     secrets: dict[str, t.Any] = field(default_factory=dict)
+    #: What ``config`` names in the templates: the settings' (dlt), or an Airbyte manifest's connector
+    #: config (``manifest_config``).
+    template_config: t.Mapping[str, t.Any] = field(default_factory=dict)

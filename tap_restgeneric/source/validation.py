@@ -219,6 +219,7 @@ class _Checker:
             notes=self.notes,
             replayed_secrets=self.replayed_secrets,
             secrets=self.secrets,
+            template_config=self.settings.template_config,
         )
 
     def _compile(self, value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:

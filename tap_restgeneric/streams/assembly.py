@@ -102,6 +102,7 @@ def build_parts(
 ) -> StreamParts:
     """The parts of ``resource``'s stream (``parent``: a child's parent's parts, built first)."""
     settings = runtime.settings
+    template_config = source.template_config
     name = resource["name"]
     endpoint = resource["endpoint"]
     link = resource["parent"]
@@ -113,7 +114,7 @@ def build_parts(
     key = RequiredKey(name, resource["primary_key"], drop=settings.on_missing_key == "drop", progress=progress, notes=notes)
     if incremental and (problems := start_value_problems(name, incremental, declared_schema, settings.start_date)):
         raise SourceConfigError(problems)
-    builder = RequestBuilder(endpoint, source.base_url, source.headers, source.secrets, settings.template_config)
+    builder = RequestBuilder(endpoint, source.base_url, source.headers, source.secrets, template_config)
     sender = Sender(
         stream=name,
         transport=Transport(
@@ -150,7 +151,7 @@ def build_parts(
         endpoint=endpoint,
         link=link,
         builder=builder,
-        template_context={"secrets": dict(source.secrets), "config": settings.template_config},
+        template_context={"secrets": dict(source.secrets), "config": template_config},
         sender=sender,
         reader=reader,
         settings=settings,
@@ -196,7 +197,7 @@ def build_parts(
         link=link,
         incremental=incremental,
         cursor_type=lambda: schema.cursor_type,
-        steps=Steps(resource["processing_steps"], settings.template_config),
+        steps=Steps(resource["processing_steps"], template_config),
         key=key,
         cursor_watch=cursor_watch,
         progress=progress,
