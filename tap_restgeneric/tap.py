@@ -15,6 +15,7 @@ from singer_sdk.helpers._classproperty import classproperty
 from typing_extensions import override
 
 from tap_restgeneric.about import about_text
+from tap_restgeneric.airbyte.loading import load_any_source
 from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
@@ -34,7 +35,6 @@ from tap_restgeneric.settings import (
     secret_values,
     secrets_from_environment,
 )
-from tap_restgeneric.airbyte.loading import load_any_source
 from tap_restgeneric.source import PRESETS, Invocation, preset_schema
 from tap_restgeneric.state import check_bookmarks, check_shape
 from tap_restgeneric.streams.assembly import Runtime, StreamParts, build_parts

@@ -168,7 +168,7 @@ class Template:
         template.source, template.where = source, where
         template.secret_names = []
         template.resource_paths = []
-        template._expression, template._template = evaluate, None
+        template._expression, template._template = evaluate, None  # noqa: SLF001 - the class's own instance
         return template
 
     @property

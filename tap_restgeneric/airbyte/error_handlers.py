@@ -24,7 +24,9 @@ if t.TYPE_CHECKING:
 CDK_RETRIED = [429, 500, 502, 503, 504]
 
 
-def error_handling(translation: Translation, handler: Mapping[str, t.Any] | None) -> tuple[list[dict[str, t.Any]], dict[str, t.Any]]:
+def error_handling(
+    translation: Translation, handler: Mapping[str, t.Any] | None
+) -> tuple[list[dict[str, t.Any]], dict[str, t.Any]]:
     """(response_actions, error_handler) of a requester's ``error_handler``."""
     actions: list[dict[str, t.Any]] = []
     retried = list(CDK_RETRIED)

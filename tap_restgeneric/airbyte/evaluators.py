@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.airbyte.context import Translation
 from tap_restgeneric.airbyte.interpolation import literal_value
 from tap_restgeneric.templates import Template
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from tap_restgeneric.airbyte.context import Translation
 
 PAGING_NAMES = ("response", "headers", "last_record", "last_page_size")
 RECORD_NAMES = ("record",)
@@ -36,7 +37,9 @@ def cursor_value(translation: Translation, text: str, where: str, parameters: Ma
     return Template.foreign(text, where, evaluate)
 
 
-def condition(translation: Translation, text: str | bool, where: str, parameters: Mapping[str, t.Any], names: tuple[str, ...]) -> Template:
+def condition(
+    translation: Translation, text: str | bool, where: str, parameters: Mapping[str, t.Any], names: tuple[str, ...]
+) -> Template:
     """A condition (``stop_condition``, a RecordFilter's ``condition``): the CDK's InterpolatedBoolean."""
     interpolated = translation.interpolation.boolean(text, where, names, parameters)
 

@@ -43,7 +43,7 @@ def manifest_source(settings: Settings, name: str, document: t.Mapping[str, t.An
     refused = refusals(tree)
     if refused:
         raise SourceConfigError([f"manifest: the tap cannot run {'; '.join(refused)}"])
-    spec = ((tree.get("spec") or {}).get("connection_specification")) or {}
+    spec = dict(((tree.get("spec") or {}).get("connection_specification")) or {})
     config = dict(settings.manifest_config or {})
     check_connector_config(config, spec)
     translated = translate(tree, Translation(config, settings.now))
@@ -51,7 +51,7 @@ def manifest_source(settings: Settings, name: str, document: t.Mapping[str, t.An
     return check_source(dataclasses.replace(settings, template_config=config, secrets=secrets), name, translated)
 
 
-def check_connector_config(config: t.Mapping[str, t.Any], spec: t.Mapping[str, t.Any]) -> None:
+def check_connector_config(config: t.Mapping[str, t.Any], spec: dict[str, t.Any]) -> None:
     """``manifest_config`` against the spec's JSON Schema: one line per problem, secrets never shown."""
     if not spec:
         return

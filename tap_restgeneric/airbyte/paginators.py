@@ -58,7 +58,7 @@ def paginator(translation: Translation, component: Mapping[str, t.Any] | None) -
     for at, name in ((token_at, "page_token_option"), (size_at, "page_size_option")):
         if at not in ("request_parameter", "path", "none", "body_json"):
             raise Untranslatable(f"{where}.{name}", f"inject_into {at} is not supported for paging")
-    if kind == "PageIncrement" or kind == "OffsetIncrement":
+    if kind in {"PageIncrement", "OffsetIncrement"}:
         return _range(kind, strategy, translation, (token_at, token_name), (size_at, size_name), page_size)
     if kind == "CursorPagination":
         return _cursor(translation, strategy, (token_at, token_name), (size_at, size_name), page_size)
@@ -108,7 +108,9 @@ def _range(
 def _cursor(
     translation: Translation,
     strategy: Mapping[str, t.Any],
-    token: tuple[str, str | None], size: tuple[str, str | None], page_size: int | None
+    token: tuple[str, str | None],
+    size: tuple[str, str | None],
+    page_size: int | None,
 ) -> dict[str, t.Any]:
     where = str(strategy.get("$path"))
     parameters = strategy.get(PARAMETERS_KEY) or {}

@@ -122,7 +122,9 @@ def endpoint(translation: Translation, requester: Mapping[str, t.Any], partition
         "path": join_url(url_base, path_text),
         "method": str(requester.get("http_method") or "GET").upper(),
     }
-    params = request_mapping(translation, requester.get("request_parameters"), f"{where}.request_parameters", parameters, partitions)
+    params = request_mapping(
+        translation, requester.get("request_parameters"), f"{where}.request_parameters", parameters, partitions
+    )
     headers = request_mapping(translation, requester.get("request_headers"), f"{where}.request_headers", parameters, partitions)
     if params:
         result["params"] = params

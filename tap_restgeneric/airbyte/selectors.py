@@ -51,6 +51,7 @@ def record_template(text: str, partition_names: Mapping[str, str], where: str) -
 
     if Translation.reads(text, "next_page_token", "response", "last_page_size", "stream_state", "stream_interval"):
         raise Untranslatable(where, "a record template that reads the response or a date window is not supported")
+
     def copied(match: t.Any) -> str:
         field = match.group(1) or match.group(2)
         if field not in partition_names:

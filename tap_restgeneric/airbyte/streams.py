@@ -100,7 +100,9 @@ def resource(
     if actions:
         endpoint["response_actions"] = actions
     endpoint["error_handler"] = handler
-    steps = selectors.filter_steps(translation, selector, copied) + transformations.steps(translation, stream.get("transformations"), copied)
+    steps = selectors.filter_steps(translation, selector, copied) + transformations.steps(
+        translation, stream.get("transformations"), copied
+    )
     reads_copy = any(name in _sources(step) for step in steps for name in copied.values())
     if reads_copy:
         steps.append({"exclude": sorted(set(copied.values()))})

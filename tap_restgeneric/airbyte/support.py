@@ -79,8 +79,10 @@ def _variant_refusal(component: t.Mapping[str, t.Any]) -> str | None:
         grant = component.get("grant_type") or "refresh_token"
         if grant != "client_credentials" or component.get("refresh_token_updater"):
             return f"OAuthAuthenticator with grant_type {grant} (refreshing OAuth is not wired to manifests yet)"
-    if kind == "SimpleRetriever" and component.get("decoder") not in (None, {}) and (
-        not isinstance(component.get("decoder"), dict) or component["decoder"].get("type") != "JsonDecoder"
+    if (
+        kind == "SimpleRetriever"
+        and component.get("decoder") not in (None, {})
+        and (not isinstance(component.get("decoder"), dict) or component["decoder"].get("type") != "JsonDecoder")
     ):
         decoder = component["decoder"]
         name = decoder.get("type") if isinstance(decoder, dict) else decoder

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
 from tap_restgeneric.airbyte import evaluators
+from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
 from tap_restgeneric.airbyte.selectors import record_template
 from tap_restgeneric.templates import REMOVED, UNCHANGED, Template
 
@@ -36,14 +36,18 @@ def steps(translation: Translation, transformations: t.Any, partition_names: Map
         elif kind == "RemoveFields":
             condition = transformation.get("condition")
             removed_if = (
-                evaluators.condition(translation, condition, f"{where}.condition", transformation.get(PARAMETERS_KEY) or {}, ("property",))
+                evaluators.condition(
+                    translation, condition, f"{where}.condition", transformation.get(PARAMETERS_KEY) or {}, ("property",)
+                )
                 if condition
                 else None
             )
             for index, pointer in enumerate(transformation.get("field_pointers") or []):
                 path = [str(part) for part in pointer]
                 if not path or any("*" in part for part in path):
-                    raise Untranslatable(f"{where}.field_pointers[{index}]", "a field pointer with wildcards is not supported yet")
+                    raise Untranslatable(
+                        f"{where}.field_pointers[{index}]", "a field pointer with wildcards is not supported yet"
+                    )
                 if len(path) == 1 and removed_if is None:
                     found.append({"exclude": path})
                 else:

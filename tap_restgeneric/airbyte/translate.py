@@ -30,7 +30,7 @@ def _parent_streams(stream: Mapping[str, t.Any]) -> t.Iterator[Mapping[str, t.An
 
 def translate(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, t.Any]:
     """The dlt-form source of a read manifest (``client`` and ``resources``)."""
-    top = [s for s in tree.get("streams") or [] if isinstance(s, dict)]
+    top: list[Mapping[str, t.Any]] = [s for s in tree.get("streams") or [] if isinstance(s, dict)]
     if tree.get("dynamic_streams"):
         raise Untranslatable("dynamic_streams", "dynamic streams are not supported")
     if not top:
@@ -46,7 +46,8 @@ def translate(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, 
                 hidden[name] = parent
     resources = []
     auths = []
-    for stream, selected in [*((s, True) for s in top), *((s, False) for s in hidden.values())]:
+    runs: list[tuple[Mapping[str, t.Any], bool]] = [*((s, True) for s in top), *((s, False) for s in hidden.values())]
+    for stream, selected in runs:
         resource, auth = streams.resource(translation, stream, parent_names)
         if not selected:
             resource["selected"] = False

@@ -36,7 +36,9 @@ DIFFERS_ON_PURPOSE = {
 GOLDENS = sorted(p.stem for p in oracle.GOLDENS_DIR.glob("*.json"))
 
 
-def _run(setup: oracle.Setup, server: mockapi.MockServer, tmp_path, state: dict | None = None) -> tuple[dict, dict, Exception | None]:
+def _run(
+    setup: oracle.Setup, server: mockapi.MockServer, tmp_path, state: dict | None = None
+) -> tuple[dict, dict, Exception | None]:
     manifest_file = tmp_path / "manifest.yaml"
     manifest_file.write_text(yaml.safe_dump(setup.manifest, sort_keys=False))  # the manifest's order is its request order
     config = {"source_file": str(manifest_file), "manifest_config": setup.config}
