@@ -85,6 +85,7 @@ SETTINGS = th.PropertiesList(
     th.Property(
         "manifest_config",
         th.ObjectType(additional_properties=True),
+        secret=True,  # it holds the connector's credentials (the spec's airbyte_secret fields)
         description=(
             "The connector config of an Airbyte declarative manifest given as source_file or source (what the "
             "manifest's spec.connection_specification describes, e.g. api_key, start_date); checked against that "

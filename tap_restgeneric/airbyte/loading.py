@@ -80,7 +80,7 @@ def _message(error: jsonschema.ValidationError) -> str:
     return f"does not match the spec ({error.validator})"
 
 
-def secret_fields(config: t.Mapping[str, t.Any], spec: t.Mapping[str, t.Any], prefix: str = "") -> dict[str, t.Any]:
+def secret_fields(connector: t.Mapping[str, t.Any], spec: t.Mapping[str, t.Any], prefix: str = "") -> dict[str, t.Any]:
     """The config values whose spec property says ``airbyte_secret``, at any depth (oneOf branches too)."""
     found: dict[str, t.Any] = {}
     properties: dict[str, t.Any] = dict(spec.get("properties") or {})
@@ -89,9 +89,9 @@ def secret_fields(config: t.Mapping[str, t.Any], spec: t.Mapping[str, t.Any], pr
             for key, value in (branch.get("properties") or {}).items():
                 properties.setdefault(key, value)
     for key, schema in properties.items():
-        if not isinstance(schema, dict) or key not in config:
+        if not isinstance(schema, dict) or key not in connector:
             continue
-        value = config[key]
+        value = connector[key]
         if schema.get("airbyte_secret") and value not in (None, ""):
             found[f"{prefix}{key}"] = value
         elif isinstance(value, dict):

@@ -77,7 +77,7 @@ def _range(
     if token[0] not in ("request_parameter", "body_json") or not token[1]:
         raise Untranslatable(where, f"{kind} needs a page_token_option that is a request parameter")
     inject = translation.static(strategy.get("inject_on_first_request", False), f"{where}.inject_on_first_request", {})
-    config: dict[str, t.Any] = {
+    paging: dict[str, t.Any] = {
         "stop_after_empty_page": True,
         "total_path": None,
         "inject_on_first_request": bool(inject),
@@ -85,24 +85,24 @@ def _range(
     body = token[0] == "body_json"
     if kind == "PageIncrement":
         start = _size(translation, strategy.get("start_from_page", 0), f"{where}.start_from_page", {}) or 0
-        config |= {"type": "page_number", "base_page": start, "page_param": token[1]}
+        paging |= {"type": "page_number", "base_page": start, "page_param": token[1]}
         if body:
-            config["page_body_path"] = token[1]
+            paging["page_body_path"] = token[1]
         if page_size is not None:
-            config["limit"] = page_size
+            paging["limit"] = page_size
     else:
         if page_size is None:
             raise Untranslatable(where, "OffsetIncrement without page_size is not supported")
-        config |= {"type": "offset", "offset_param": token[1], "limit": page_size}
+        paging |= {"type": "offset", "offset_param": token[1], "limit": page_size}
         if body:
-            config["offset_body_path"] = token[1]
+            paging["offset_body_path"] = token[1]
     if size[1] and page_size is not None:
-        config["limit_param"] = size[1]
+        paging["limit_param"] = size[1]
         if size[0] == "body_json":
-            config["limit_body_path" if kind == "OffsetIncrement" else "page_body_path"] = size[1]
+            paging["limit_body_path" if kind == "OffsetIncrement" else "page_body_path"] = size[1]
     elif kind == "OffsetIncrement":
-        config["limit_param"] = None
-    return config
+        paging["limit_param"] = None
+    return paging
 
 
 def _cursor(
@@ -118,26 +118,26 @@ def _cursor(
     if not isinstance(value, str):
         raise Untranslatable(f"{where}.cursor_value", "required")
     _check_names(value, f"{where}.cursor_value")
-    config: dict[str, t.Any] = {
+    paging: dict[str, t.Any] = {
         "type": "cursor",
         "cursor_value": evaluators.cursor_value(translation, value, f"{where}.cursor_value", parameters),
     }
     stop = strategy.get("stop_condition")
     if isinstance(stop, str) and stop.strip():
         _check_names(stop, f"{where}.stop_condition")
-        config["stop_condition"] = evaluators.condition(
+        paging["stop_condition"] = evaluators.condition(
             translation, stop, f"{where}.stop_condition", parameters, evaluators.PAGING_NAMES
         )
     if token[0] == "body_json" and token[1]:
-        config["cursor_body_path"] = token[1]
+        paging["cursor_body_path"] = token[1]
     elif token[0] != "path" and token[1]:
-        config["cursor_param"] = token[1]
+        paging["cursor_param"] = token[1]
     if size[1] and page_size is not None:
-        config["limit_param"] = size[1]  # sent on every request: moved into the endpoint's params
-        config["limit"] = page_size
-    config["stop_after_empty_page"] = False
-    config["parsed_link_header"] = True
-    return config
+        paging["limit_param"] = size[1]  # sent on every request: moved into the endpoint's params
+        paging["limit"] = page_size
+    paging["stop_after_empty_page"] = False
+    paging["parsed_link_header"] = True
+    return paging
 
 
 def _check_names(text: str, where: str) -> None:

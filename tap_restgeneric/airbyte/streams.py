@@ -53,10 +53,10 @@ def parents(stream: Mapping[str, t.Any]) -> list[Mapping[str, t.Any]]:
     if not router:
         return []
     routers = router if isinstance(router, list) else [router]
-    configs = [config for item in routers for config in item.get("parent_stream_configs") or []]
-    if len(configs) > 1:
+    links = [link for item in routers for link in item.get("parent_stream_configs") or []]
+    if len(links) > 1:
         raise Untranslatable(str(routers[0].get("$path")), "a stream with more than one parent stream is not supported")
-    return configs
+    return links
 
 
 def resource(
@@ -70,19 +70,19 @@ def resource(
     copied: dict[str, str] = {}
     include: list[str] = []
     extra_params: dict[str, t.Any] = {}
-    for config in parents(stream):
-        at = str(config.get("$path"))
-        if config.get("extra_fields"):
+    for link in parents(stream):
+        at = str(link.get("$path"))
+        if link.get("extra_fields"):
             raise Untranslatable(f"{at}.extra_fields", "extra_fields is not supported yet")
-        parameters = config.get(PARAMETERS_KEY) or {}
-        parent = parent_names[id(config.get("stream"))]
-        key = translation.static_text(config.get("parent_key"), f"{at}.parent_key", parameters)
-        field = translation.static_text(config.get("partition_field"), f"{at}.partition_field", parameters)
+        parameters = link.get(PARAMETERS_KEY) or {}
+        parent = parent_names[id(link.get("stream"))]
+        key = translation.static_text(link.get("parent_key"), f"{at}.parent_key", parameters)
+        field = translation.static_text(link.get("partition_field"), f"{at}.partition_field", parameters)
         chain = key.split("/")
         partitions[field] = (parent, key)
         copied[field] = f"_{parent}_{chain[0]}"
         include.append(chain[0])
-        option = config.get("request_option")
+        option = link.get("request_option")
         if option:
             if option.get("inject_into") not in (None, "request_parameter"):
                 raise Untranslatable(f"{at}.request_option", f"inject_into {option.get('inject_into')} is not supported yet")

@@ -21,8 +21,8 @@ if t.TYPE_CHECKING:
 
 
 def _parent_streams(stream: Mapping[str, t.Any]) -> t.Iterator[Mapping[str, t.Any]]:
-    for config in streams.parents(stream):
-        parent = config.get("stream")
+    for link in streams.parents(stream):
+        parent = link.get("stream")
         if isinstance(parent, dict):
             yield from _parent_streams(parent)
             yield parent
