@@ -28,6 +28,7 @@ import re
 import typing as t
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from typing_extensions import override
 
 from tap_restgeneric.errors import TemplateEvaluationError, config_path
 from tap_restgeneric.template_names import name_paths, referenced_keys
@@ -161,15 +162,26 @@ class Template:
             raise ValueError(f"{where}: template syntax error: {exc.message}") from None
 
     @classmethod
-    def foreign(cls, source: str, where: str, evaluate: t.Callable[..., t.Any]) -> Template:
+    def foreign(
+        cls,
+        source: str,
+        where: str,
+        evaluate: t.Callable[..., t.Any],
+        resource_paths: list[tuple[str, ...] | None] | None = None,
+    ) -> Template:
         """A template another front-end compiled with its own rules (an Airbyte manifest's), run by
-        ``evaluate(**context)`` under the same bounds; it reads no secrets and no parent resource."""
+        ``evaluate(**context)`` under the same bounds; it reads no secrets, and the parent fields
+        ``resource_paths`` names (``resources.<parent>.<field>`` chains)."""
         template = cls.__new__(cls)
         template.source, template.where = source, where
         template.secret_names = []
-        template.resource_paths = []
+        template.resource_paths = list(resource_paths or [])
         template._expression, template._template = evaluate, None  # noqa: SLF001 - the class's own instance
         return template
+
+    @override
+    def __str__(self) -> str:
+        return self.source
 
     @property
     def uses_secrets(self) -> bool:

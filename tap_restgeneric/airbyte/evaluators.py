@@ -65,3 +65,37 @@ def value(
         return interpolated.eval(context.get("config") or {}, valid_types, **{name: context.get(name) for name in names})
 
     return Template.foreign(text, where, evaluate)
+
+
+PARTITION_NAMES = ("stream_partition", "stream_slice", "stream_interval")
+
+
+def partition_value(
+    translation: Translation,
+    text: str,
+    where: str,
+    parameters: Mapping[str, t.Any],
+    partitions: Mapping[str, tuple[str, str]],
+    valid_types: tuple[type, ...] | None,
+) -> Template:
+    """A request value (a path, a parameter, a header, a body value) that reads the parent's partition:
+    ``stream_partition.<field>`` is the parent record's ``parent_key``, which the engine passes as
+    ``resources.<parent>.<key>``; rendered as the CDK renders it (text when ``valid_types`` is (str,))."""
+    place = translation.interpolation.place(PARTITION_NAMES, parameters)
+    template = place.compile(text, where)
+    chains = {field: (parent, *key.split("/")) for field, (parent, key) in partitions.items()}
+
+    def evaluate(**context: t.Any) -> t.Any:
+        resources = context.get("resources") or {}
+        partition = {}
+        for field, chain in chains.items():
+            node: t.Any = resources
+            for step in chain:
+                node = node.get(step) if isinstance(node, dict) else None
+            partition[field] = node
+        rendered = template.render(place.context(context.get("config") or {}, {"stream_slice": partition}))
+        if valid_types == (str,):
+            return rendered
+        return literal_value(rendered, valid_types) if rendered else None
+
+    return Template.foreign(text, where, evaluate, list(chains.values()))

@@ -15,6 +15,7 @@ import typing as t
 
 from tap_restgeneric.airbyte import evaluators
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
+from tap_restgeneric.errors import SourceConfigError
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -41,7 +42,7 @@ def _size(translation: Translation, value: t.Any, where: str, parameters: Mappin
     try:
         return int(size)
     except (TypeError, ValueError):
-        raise Untranslatable(where, f"page_size {size!r} is not a whole number") from None
+        raise SourceConfigError([f"manifest: {where}: {size!r} is not a whole number"]) from None  # the config's value
 
 
 def paginator(translation: Translation, component: Mapping[str, t.Any] | None) -> dict[str, t.Any]:

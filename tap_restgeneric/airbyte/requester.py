@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 import typing as t
 
-from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable, inline_parameters
+from tap_restgeneric.airbyte import evaluators
+from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 _DYNAMIC = ("next_page_token", "response", "last_record", "last_page_size", "stream_state")
-_PARTITION = re.compile(r"\b(?:stream_partition|stream_slice|stream_interval)(?:\.([A-Za-z_]\w*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
+PARTITION = re.compile(r"\b(?:stream_partition|stream_slice|stream_interval)(?:\.([A-Za-z_]\w*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 
 #: A partition field of the stream -> the parent's resource name and the parent record's key.
 Partitions = t.Mapping[str, tuple[str, str]]
@@ -32,21 +33,21 @@ def join_url(url_base: str, path: str) -> str:
     return url_base.rstrip("/") + "/" + path.lstrip("/")
 
 
-def partition_template(text: str, partitions: Partitions, where: str) -> str:
-    """``stream_partition.x`` -> ``resources["parent"]["key"]``."""
-
-    def engine_name(match: re.Match[str]) -> str:
-        field = match.group(1) or match.group(2)
-        if field not in partitions:
-            raise Untranslatable(where, f"reads stream_partition.{field}, which no partition router of the stream gives")
-        parent, key = partitions[field]
-        return "resources" + "".join(f"[{part!r}]" for part in [parent, *key.split("/")])
-
-    return _PARTITION.sub(engine_name, text)
+def _joined_template(url_base: str, path: str) -> str:
+    """The path template with the (rendered) url_base in front, its braces kept as literal text."""
+    if path.startswith(("http://", "https://")):
+        return path
+    base = url_base.rstrip("/").replace("{", "{{ '{' }}") + "/"
+    return base + path.lstrip("/")
 
 
 def request_value(
-    translation: Translation, value: t.Any, where: str, parameters: Mapping[str, t.Any], partitions: Partitions
+    translation: Translation,
+    value: t.Any,
+    where: str,
+    parameters: Mapping[str, t.Any],
+    partitions: Partitions,
+    valid_types: tuple[type, ...] | None = None,
 ) -> t.Any:
     """One request option value: static (rendered now) or a template over the parent's partition."""
     if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
@@ -54,7 +55,7 @@ def request_value(
     if Translation.reads(value, *_DYNAMIC):
         raise Untranslatable(where, "a request value that reads the response or next_page_token is not supported")
     if Translation.reads(value, "stream_partition", "stream_slice", "stream_interval"):
-        return partition_template(inline_parameters(value, parameters), partitions, where)
+        return evaluators.partition_value(translation, value, where, parameters, partitions, valid_types)
     return translation.static(value, where, parameters)
 
 
@@ -75,7 +76,7 @@ def request_mapping(
     for key, item in value.items():
         name = translation.static_text(str(key), f"{where}.{key}", parameters)
         if isinstance(item, str) and Translation.reads(item, *_DYNAMIC, "stream_partition", "stream_slice", "stream_interval"):
-            mapped[name] = request_value(translation, item, f"{where}.{name}", parameters, partitions)
+            mapped[name] = request_value(translation, item, f"{where}.{name}", parameters, partitions, (str,))
             continue
         rendered = translation.interpolation.mapping({key: item}, where, (), parameters).eval(
             translation.config, valid_value_types=(str,)
@@ -115,11 +116,13 @@ def endpoint(translation: Translation, requester: Mapping[str, t.Any], partition
     if Translation.reads(raw_path, *_DYNAMIC):
         raise Untranslatable(f"{where}.path", "a path that reads the response or next_page_token is not supported")
     if Translation.reads(raw_path, "stream_partition", "stream_slice", "stream_interval"):
-        path_text = partition_template(inline_parameters(raw_path, parameters), partitions, f"{where}.path")
+        path: t.Any = evaluators.partition_value(
+            translation, _joined_template(url_base, raw_path), f"{where}.path", parameters, partitions, (str,)
+        )
     else:
-        path_text = translation.static_text(raw_path, f"{where}.path", parameters)
+        path = join_url(url_base, translation.static_text(raw_path, f"{where}.path", parameters))
     result: dict[str, t.Any] = {
-        "path": join_url(url_base, path_text),
+        "path": path,
         "method": str(requester.get("http_method") or "GET").upper(),
     }
     params = request_mapping(

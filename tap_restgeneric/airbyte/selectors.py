@@ -12,6 +12,7 @@ import typing as t
 
 from tap_restgeneric.airbyte import evaluators
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
+from tap_restgeneric.airbyte.requester import PARTITION
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -47,8 +48,6 @@ def filter_steps(
 def record_template(text: str, partition_names: Mapping[str, str], where: str) -> str:
     """A template over a record (a filter, an added field), the partition's fields read from the
     parent fields copied into the record."""
-    from tap_restgeneric.airbyte.requester import _PARTITION  # noqa: PLC0415 - one pattern for both
-
     if Translation.reads(text, "next_page_token", "response", "last_page_size", "stream_state", "stream_interval"):
         raise Untranslatable(where, "a record template that reads the response or a date window is not supported")
 
@@ -58,4 +57,4 @@ def record_template(text: str, partition_names: Mapping[str, str], where: str) -
             raise Untranslatable(where, f"reads stream_partition.{field}, which no partition router of the stream gives")
         return f"record[{partition_names[field]!r}]"
 
-    return _PARTITION.sub(copied, text)
+    return PARTITION.sub(copied, text)
