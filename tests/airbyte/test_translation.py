@@ -294,9 +294,11 @@ def test_what_the_tap_cannot_run_is_refused_in_one_line_naming_each_component_an
     with pytest.raises(SourceConfigError) as caught:
         manifest_source(Settings(manifest_config={"api_key": "k"}), "m", document)
     assert caught.value.problems == [
-        "manifest: the tap cannot run DatetimeBasedCursor at streams[0].incremental_sync "
-        "(date windows are not wired to manifests yet); "
-        "CustomRecordExtractor (x.Y) at streams[1].retriever.record_selector.extractor"
+        (
+            "manifest: the tap cannot run DatetimeBasedCursor at streams[0].incremental_sync "
+            "(date windows are not wired to manifests yet); "
+            "CustomRecordExtractor (x.Y) at streams[1].retriever.record_selector.extractor"
+        )
     ]
     assert unsupported_components(document) == ["CustomRecordExtractor", "DatetimeBasedCursor"]
 
