@@ -55,6 +55,7 @@ SUPPORTED = frozenset(
         "JsonDecoder",
         "CheckStream",
         "Spec",
+        "ConcurrencyLevel",  # how many partitions the CDK reads at once: the tap's max_concurrency decides instead
     }
 )
 
@@ -69,6 +70,10 @@ NOT_YET = {
     "SelectiveAuthenticator": "selective authentication is not wired to manifests yet",
     "JwtAuthenticator": "JWT is not wired to manifests yet",
     "HTTPAPIBudget": "call budgets are not wired to manifests yet",
+    "MovingWindowCallRatePolicy": "call budgets are not wired to manifests yet",
+    "FixedWindowCallRatePolicy": "call budgets are not wired to manifests yet",
+    "UnlimitedCallRatePolicy": "call budgets are not wired to manifests yet",
+    "HttpRequestRegexMatcher": "call budgets are not wired to manifests yet",
 }
 
 
