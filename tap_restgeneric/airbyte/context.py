@@ -2,15 +2,13 @@
 
 A manifest string is either *static* (it reads only ``config`` and ``parameters`` and the CDK's
 macros): it is rendered once, here, as the CDK renders it (``ast.literal_eval`` of the text); or
-*dynamic* (it reads the response, the record, the parent's partition): it becomes a template of the
-tap's own engine, with the component's ``$parameters`` written into it as literals and the CDK's
-names mapped to the engine's (:meth:`Translation.engine_template`).
+*dynamic* (it reads the response, the record, the parent's partition): it becomes an engine template
+that the CDK's rules evaluate (:mod:`.evaluators`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import typing as t
 
@@ -21,7 +19,6 @@ if t.TYPE_CHECKING:
     import datetime
 
 PARAMETERS_KEY = "$parameters"
-_PARAMETER = re.compile(r"\bparameters(?:\.([A-Za-z_]\w*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 
 
 class Untranslatable(SourceConfigError):
@@ -31,21 +28,6 @@ class Untranslatable(SourceConfigError):
         super().__init__([f"manifest: {where}: {message}"])
         #: What is refused, without its place (the corpus report counts these).
         self.reason = message
-
-
-def jinja_literal(value: t.Any) -> str:
-    """A Python value as a Jinja literal (JSON, with Jinja's none/true/false)."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, str)):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(jinja_literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {jinja_literal(v)}" for k, v in value.items()) + "}"
-    return json.dumps(str(value))
 
 
 @dataclasses.dataclass
@@ -85,12 +67,3 @@ class Translation:
     def reads(value: t.Any, *names: str) -> bool:
         """Whether a manifest string reads one of ``names``."""
         return isinstance(value, str) and any(re.search(rf"\b{name}\b", value) for name in names)
-
-
-def inline_parameters(text: str, parameters: t.Mapping[str, t.Any]) -> str:
-    """``parameters.x`` / ``parameters['x']`` in a template, as the literal value."""
-
-    def literal(match: re.Match[str]) -> str:
-        return jinja_literal(parameters.get(match.group(1) or match.group(2)))
-
-    return _PARAMETER.sub(literal, text)

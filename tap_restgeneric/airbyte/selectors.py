@@ -30,7 +30,7 @@ def data_selector(translation: Translation, selector: Mapping[str, t.Any]) -> li
 
 
 def filter_steps(
-    translation: Translation, selector: Mapping[str, t.Any], partition_names: Mapping[str, str]
+    translation: Translation, selector: Mapping[str, t.Any], partition_names: Mapping[str, tuple[str, ...]]
 ) -> list[dict[str, t.Any]]:
     """A RecordFilter's condition as a ``filter`` step (``stream_partition.x`` read from the copied parent field)."""
     record_filter = selector.get("record_filter")
@@ -45,7 +45,7 @@ def filter_steps(
     return [{"filter": evaluators.condition(translation, text, f"{where}.condition", parameters, evaluators.RECORD_NAMES)}]
 
 
-def record_template(text: str, partition_names: Mapping[str, str], where: str) -> str:
+def record_template(text: str, partition_names: Mapping[str, tuple[str, ...]], where: str) -> str:
     """A template over a record (a filter, an added field), the partition's fields read from the
     parent fields copied into the record."""
     if Translation.reads(text, "next_page_token", "response", "last_page_size", "stream_state", "stream_interval"):
@@ -55,6 +55,6 @@ def record_template(text: str, partition_names: Mapping[str, str], where: str) -
         field = match.group(1) or match.group(2)
         if field not in partition_names:
             raise Untranslatable(where, f"reads stream_partition.{field}, which no partition router of the stream gives")
-        return f"record[{partition_names[field]!r}]"
+        return "record" + "".join(f"[{key!r}]" for key in partition_names[field])
 
     return PARTITION.sub(copied, text)

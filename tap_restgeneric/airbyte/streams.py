@@ -67,7 +67,7 @@ def resource(
     where = str(stream.get("$path", name))
     retriever = stream.get("retriever") or {}
     partitions: dict[str, tuple[str, str]] = {}
-    copied: dict[str, str] = {}
+    copied: dict[str, tuple[str, ...]] = {}  # a partition field -> where it is in the record (the copied parent field)
     include: list[str] = []
     extra_params: dict[str, t.Any] = {}
     for link in parents(stream):
@@ -80,14 +80,14 @@ def resource(
         field = translation.static_text(link.get("partition_field"), f"{at}.partition_field", parameters)
         chain = key.split("/")
         partitions[field] = (parent, key)
-        copied[field] = f"_{parent}_{chain[0]}"
+        copied[field] = (f"_{parent}_{chain[0]}", *chain[1:])
         include.append(chain[0])
         option = link.get("request_option")
         if option:
             if option.get("inject_into") not in (None, "request_parameter"):
                 raise Untranslatable(f"{at}.request_option", f"inject_into {option.get('inject_into')} is not supported yet")
             extra_params[option.get("field_name")] = "{{ resources" + "".join(f"[{p!r}]" for p in [parent, *chain]) + " }}"
-    endpoint = requester.endpoint(translation, retriever.get("requester") or {}, _engine_partitions(partitions))
+    endpoint = requester.endpoint(translation, retriever.get("requester") or {}, partitions)
     if extra_params:
         endpoint["params"] = {**endpoint.get("params", {}), **extra_params}
     selector = retriever.get("record_selector") or {}
@@ -103,9 +103,9 @@ def resource(
     steps = selectors.filter_steps(translation, selector, copied) + transformations.steps(
         translation, stream.get("transformations"), copied
     )
-    reads_copy = any(name in _sources(step) for step in steps for name in copied.values())
+    reads_copy = any(chain[0] in _sources(step) for step in steps for chain in copied.values())
     if reads_copy:
-        steps.append({"exclude": sorted(set(copied.values()))})
+        steps.append({"exclude": sorted({chain[0] for chain in copied.values()})})
     found: dict[str, t.Any] = {
         "name": name,
         "endpoint": endpoint,
@@ -120,10 +120,6 @@ def resource(
     if stream.get("incremental_sync"):
         raise Untranslatable(f"{where}.incremental_sync", "is not supported yet")
     return found, auth.auth_block(translation, (retriever.get("requester") or {}).get("authenticator"))
-
-
-def _engine_partitions(partitions: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
-    return dict(partitions)
 
 
 def _sources(step: Mapping[str, t.Any]) -> str:

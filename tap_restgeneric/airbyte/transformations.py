@@ -19,7 +19,9 @@ if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-def steps(translation: Translation, transformations: t.Any, partition_names: Mapping[str, str]) -> list[dict[str, t.Any]]:
+def steps(
+    translation: Translation, transformations: t.Any, partition_names: Mapping[str, tuple[str, ...]]
+) -> list[dict[str, t.Any]]:
     """The processing steps of a stream's ``transformations``."""
     found: list[dict[str, t.Any]] = []
     for transformation in transformations or []:
@@ -61,7 +63,9 @@ def steps(translation: Translation, transformations: t.Any, partition_names: Map
 VALUE_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (float, int), "boolean": (bool,)}
 
 
-def _value(translation: Translation, field: Mapping[str, t.Any], where: str, partition_names: Mapping[str, str]) -> t.Any:
+def _value(
+    translation: Translation, field: Mapping[str, t.Any], where: str, partition_names: Mapping[str, tuple[str, ...]]
+) -> t.Any:
     """The CDK's InterpolatedString: even a plain string is read as a Python literal ("1" is 1)."""
     value = field.get("value")
     parameters = field.get(PARAMETERS_KEY) or {}

@@ -321,3 +321,32 @@ def test_airbyte_secret_fields_are_the_sources_secrets_and_config_is_the_connect
     assert source.template_config == {"api_key": "s3cret-value", "region": "eu"}
     assert source.base_url == "https://api.example.com"
     assert [r["name"] for r in source.resources] == ["items"]
+
+
+def test_a_child_record_reading_its_partition_gets_the_parent_field_copied_in_and_removed_after():
+    parent = stream("projects", "/projects")
+    child = stream(
+        "tasks",
+        "/tasks",
+        partition_router={
+            "type": "SubstreamPartitionRouter",
+            "parent_stream_configs": [
+                {
+                    "type": "ParentStreamConfig",
+                    "parent_key": "owner/id",
+                    "partition_field": "owner_id",
+                    "stream": parent,
+                    "request_option": {"type": "RequestOption", "inject_into": "request_parameter", "field_name": "owner"},
+                }
+            ],
+        },
+    )
+    child["transformations"] = [
+        {"type": "AddFields", "fields": [{"path": ["owner_id"], "value": "{{ stream_partition.owner_id }}"}]}
+    ]
+    resource = translated(manifest(parent, child))["resources"][1]
+    assert resource["include_from_parent"] == ["owner"]
+    assert resource["endpoint"]["params"] == {"owner": "{{ resources['projects']['owner']['id'] }}"}
+    [added, removed] = resource["processing_steps"]
+    assert added["map"]["owner_id"]({"record": {"id": 1, "_projects_owner": {"id": 5}}, "config": {}}) == 5
+    assert removed == {"exclude": ["_projects_owner"]}
