@@ -25,8 +25,8 @@ import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
-from tests.airbyte import mockapi, oracle  # noqa: E402
-from tests.airbyte.test_tap_goldens import ACCEPTED  # noqa: E402
+from tests.airbyte import mockapi, oracle
+from tests.airbyte.test_tap_goldens import ACCEPTED
 
 
 def _children_cpu() -> float:
