@@ -350,3 +350,11 @@ def test_a_child_record_reading_its_partition_gets_the_parent_field_copied_in_an
     [added, removed] = resource["processing_steps"]
     assert added["map"]["owner_id"]({"record": {"id": 1, "_projects_owner": {"id": 5}}, "config": {}}) == 5
     assert removed == {"exclude": ["_projects_owner"]}
+
+
+def test_a_template_that_fails_is_one_line_naming_its_place_where_the_cdk_sends_the_templates_text():
+    document = manifest(stream(requester={"request_parameters": {"limit": "{{ config['limit'] + 'x' }}"}}))
+    with pytest.raises(SourceConfigError) as caught:
+        translated(document, {"api_key": "k", "limit": 5})
+    [line] = caught.value.problems
+    assert line.startswith("streams[0].retriever.requester.request_parameters.limit: template error: TypeError")
