@@ -48,8 +48,19 @@ SETTINGS = th.PropertiesList(
         "source_file",
         th.StringType,
         description=(
-            "Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect; a relative path is "
-            "relative to the Meltano project root when Meltano runs the tap, else to the current directory."
+            "Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect, or an Airbyte "
+            "declarative manifest (manifest.yaml); a relative path is relative to the Meltano project root when Meltano "
+            "runs the tap, else to the current directory."
+        ),
+    ),
+    th.Property(
+        "manifest_config",
+        th.ObjectType(additional_properties=True),
+        secret=True,  # it holds the connector's credentials (the spec's airbyte_secret fields)
+        description=(
+            "The connector config of an Airbyte declarative manifest given as source_file or source (what the "
+            "manifest's spec.connection_specification describes, e.g. api_key, start_date); checked against that "
+            "spec before any request. Fields the spec marks airbyte_secret are secrets: redacted, sent only to the API."
         ),
     ),
     th.Property(

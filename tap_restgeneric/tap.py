@@ -15,6 +15,7 @@ from singer_sdk.helpers._classproperty import classproperty
 from typing_extensions import override
 
 from tap_restgeneric.about import about_text
+from tap_restgeneric.airbyte.loading import load_any_source
 from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
@@ -27,7 +28,7 @@ from tap_restgeneric.settings import (
     secret_values,
     secrets_from_environment,
 )
-from tap_restgeneric.source import Invocation, load_source, preset_schema
+from tap_restgeneric.source import Invocation, preset_schema
 from tap_restgeneric.state import check_bookmarks, check_shape, without_progress_markers
 from tap_restgeneric.streams.assembly import Runtime, StreamParts, build_parts
 from tap_restgeneric.streams.progress import metrics_level
@@ -143,7 +144,7 @@ class TapRestGeneric(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        source = load_source(self.settings, Invocation.from_environment(os.environ))
+        source = load_any_source(self.settings, Invocation.from_environment(os.environ))
         self._register_secrets(source.secret_values, source.basic_credentials)
         for note in source.notes:
             self.logger.info(note)

@@ -4,7 +4,6 @@ and the `ast.literal_eval` the CDK applies to a rendered value. Only the mock us
 
 from __future__ import annotations
 
-import ast
 import base64
 import datetime
 import hashlib
@@ -14,6 +13,7 @@ import typing as t
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from tap_restgeneric.airbyte.interpolation import literal_value
 from tests.airbyte import timefmt
 
 UTC = datetime.timezone.utc
@@ -82,14 +82,11 @@ def render(env: SandboxedEnvironment, template: str, context: dict[str, t.Any]) 
 
 
 def evaluate(env: SandboxedEnvironment, template: t.Any, context: dict[str, t.Any]) -> t.Any:
-    """A rendered value as the CDK takes it: `ast.literal_eval` of the text when that succeeds."""
+    """A rendered value as the CDK takes it: `ast.literal_eval` of the text when that succeeds (the tap's
+    `literal_value`, one implementation of the rule)."""
     if not isinstance(template, str):
         return template
-    text = render(env, template, context)
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
+    return literal_value(render(env, template, context))
 
 
 def truthy(env: SandboxedEnvironment, template: t.Any, context: dict[str, t.Any]) -> bool:

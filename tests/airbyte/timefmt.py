@@ -7,24 +7,19 @@ from __future__ import annotations
 import datetime
 import re
 
+from tap_restgeneric import datetimes
+
 UTC = datetime.timezone.utc
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def format_datetime(value: datetime.datetime, fmt: str) -> str:
-    """`value` (aware, UTC) written in a manifest's datetime format."""
+    """`value` (aware, UTC) written in a manifest's datetime format: the tap's own formatting (the CDK's
+    DatetimeParser.format), and `%s_as_int`, which only the oracle's configs use."""
     value = value.astimezone(UTC)
-    seconds = (value - _EPOCH).total_seconds()
-    if fmt in {"%s", "%s_as_int"}:
-        return str(int(seconds))
-    if fmt == "%ms":
-        return str(round(seconds * 1000))
-    if fmt == "%s_as_float":
-        return str(seconds)
-    if fmt == "%epoch_microseconds":
-        return str(round(seconds * 1_000_000))
-    # %_ms (milliseconds, three digits) is the CDK's own directive inside a strftime format.
-    return value.strftime(fmt.replace("%_ms", f"{value.microsecond // 1000:03d}"))
+    if fmt == "%s_as_int":
+        return str(int((value - _EPOCH).total_seconds()))
+    return datetimes.format_datetime(value, fmt)
 
 
 def format_value(value: datetime.datetime, fmt: str) -> str | int | float:

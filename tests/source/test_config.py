@@ -39,7 +39,7 @@ INVALID = [
     ),
     (
         {"source": one(paginator={"type": "page_number", "page_parm": "p"})},
-        "resources[0].endpoint.paginator.page_parm: unknown key for paginator type 'page_number' (valid keys: type, base_page, has_more_path, limit, limit_param, maximum_page, page, page_body_path, page_param, start_from_page, stop_after_empty_page, total_path)",
+        "resources[0].endpoint.paginator.page_parm: unknown key for paginator type 'page_number' (valid keys: type, base_page, has_more_path, inject_on_first_request, limit, limit_param, maximum_page, page, page_body_path, page_param, start_from_page, stop_after_empty_page, total_path)",
     ),
     ({"source": one(paginator="offset")}, "resources[0].endpoint.paginator.limit: required for paginator type 'offset'"),
     (
@@ -60,7 +60,7 @@ INVALID = [
     ),
     (
         {"source": one(paginator={"type": "cursor", "cursor_value": "{{ resp.next }}"})},
-        "resources[0].endpoint.paginator.cursor_value: template uses undeclared name 'resp' (available here: config, headers, last_record, response, secrets)",
+        "resources[0].endpoint.paginator.cursor_value: template uses undeclared name 'resp' (available here: config, headers, last_page_size, last_record, response, secrets)",
     ),
     (
         {"source": one(params={"since": "{{ response.x }}"})},
