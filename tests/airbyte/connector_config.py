@@ -5,6 +5,7 @@ page sizes, the first option of each `oneOf`; then a per-connector override file
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import pathlib
 import re
@@ -64,9 +65,13 @@ def _looks_like_date(key: str, prop: dict[str, t.Any]) -> bool:
     )
 
 
+@functools.cache
 def matching(pattern: str) -> str:
-    """The simplest string matching a spec's `pattern` (hypothesis shrinks to it: deterministic)."""
-    quiet = settings(database=None, suppress_health_check=list(HealthCheck), max_examples=200)
+    """The simplest string matching a spec's `pattern` (hypothesis shrinks to it). Derandomized and
+    computed once per pattern: the search starts from the same example in every process, whatever
+    the tests before it in that process did to the global random state (under pytest-xdist a worker
+    once spent 16 min of CPU shrinking `^(sandbox|live)_.+$`, which takes 1 s on its own)."""
+    quiet = settings(database=None, suppress_health_check=list(HealthCheck), max_examples=200, derandomize=True)
     return str(find(st.from_regex(pattern, fullmatch=True), lambda _s: True, settings=quiet))
 
 
