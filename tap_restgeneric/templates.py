@@ -178,6 +178,7 @@ class Template:
         template.source, template.where = source, where
         template.secret_names = []
         template.resource_paths = list(resource_paths or [])
+        template.partition_names = []  # a manifest's partitions are read through its own context
         template._expression, template._template = evaluate, None  # noqa: SLF001 - the class's own instance
         return template
 
