@@ -55,6 +55,10 @@ class Row:
     sample: list[dict] = dataclasses.field(default_factory=list, repr=False)
     #: Date windows and partitions: what a first sync would request, per partition (none sent).
     windows: list[str] = dataclasses.field(default_factory=list)
+    #: Which auth, and its credential's state after the probe (when the token expires, where a refresh token came from).
+    auth: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: The rate budgets as the probe's responses left them (per origin) and the config's fixed budgets.
+    rate_limits: dict[str, t.Any] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -70,7 +74,31 @@ class Row:
             "next_request": self.next_request,
             "problems": self.problems,
             "windows": self.windows,
+            "auth": self.auth,
+            "rate_limits": self.rate_limits,
         }
+
+    def fact_lines(self) -> list[str]:
+        """The auth and the budgets, in words (the text format)."""
+        auth = self.auth
+        lines = []
+        if auth and auth.get("auth") != "none":
+            said = [str(auth["auth"])]
+            said += [f"token expires {auth['token_expires_at']}"] if auth.get("token_expires_at") else []
+            said += [f"refresh token from {auth['refresh_token_from']}"] if auth.get("refresh_token_from") else []
+            lines.append("auth: " + ", ".join(said))
+        lines += [
+            f"rate limit of {origin['origin']}: {origin['header']} remaining {origin['remaining']}"
+            + (f", resets {origin['resets_at']}" if origin.get("resets_at") else "")
+            for origin in self.rate_limits.get("origins") or []
+            if origin.get("header")
+        ]
+        lines += [
+            f"api_budget policy {policy['policy']}: {policy['budget']} for {', '.join(policy['requests'])}: "
+            f"{policy['calls_left']} calls left"
+            for policy in self.rate_limits.get("api_budget") or []
+        ]
+        return lines
 
 
 def lists_in(body: t.Any, prefix: str = "", depth: int = 3) -> list[str]:
@@ -92,20 +120,31 @@ def lists_in(body: t.Any, prefix: str = "", depth: int = 3) -> list[str]:
 
 def probe(stream: ResourceStream, context: t.Any) -> Row:
     row = Row(stream.name)
+    try:
+        _probe(stream, context, row)
+    finally:
+        sender = stream.parts.sender
+        facts = getattr(sender.transport.authenticate, "facts", None)
+        row.auth = facts() if callable(facts) else {}
+        row.rate_limits = sender.gate.facts() if sender.gate is not None else {}
+    return row
+
+
+def _probe(stream: ResourceStream, context: t.Any, row: Row) -> None:
     slices = stream.parts.slices  # windows and partitions: listed, and the first slice probed
     row.windows = slices.describe({}) if slices is not None else []
     piece = slices.first() if slices is not None else None
     paginator, prepare = stream.parts.pages.requests_for(context, stream.starting_value(context), piece)
     page = _page(stream, row, prepare(paginator.current_value))
     if page is None:
-        return row
+        return
     row.records = len(page.records)
     row.sample = stream.parts.records.as_written(page.records, context)
     try:
         paginator.update(page)
     except (PaginationLoop, PaginatorRefused) as exc:
         row.problems.append(f"paginator: {exc}")
-        return row
+        return
     if paginator.finished:
         row.stop_reason = paginator.stop_reason
         if row.stop_reason == "empty page" and not page.records:
@@ -120,7 +159,6 @@ def probe(stream: ResourceStream, context: t.Any) -> Row:
                 "parameter (check page_param / offset_param / cursor_param)"
             )
     _check_sample(stream, row)
-    return row
 
 
 def _page(stream: ResourceStream, row: Row, prepared: t.Any) -> Page | None:
@@ -248,6 +286,7 @@ def render(rows: list[Row], fmt: str) -> str:
         lines.append(f"{row.stream:24} {status:8} HTTP {row.status or '-'}  records {records:>5}  {paging}")
         lines.extend(f"    {line}" for line in row.windows)
         lines.extend(f"    - {problem}" for problem in row.problems)
+        lines.extend(f"    {fact}" for fact in row.fact_lines())
     return "\n".join(lines)
 
 

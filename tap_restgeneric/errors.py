@@ -85,6 +85,11 @@ class StreamError(RestGenericError):
         return f"{self.subject}: {self.message}" if self.subject else self.message
 
 
+class StoppedWithState(StreamError):
+    """A stream stopped on purpose instead of waiting (a rate budget asks for a longer wait than allowed): the
+    STATE covering the records it wrote is written before the error (``streams.stops``)."""
+
+
 class Interrupted(BaseException):
     """SIGINT or SIGTERM stopped the sync (a BaseException: nothing on the way may swallow it)."""
 

@@ -81,6 +81,8 @@ class Settings:
     replay_dir: str | None = None
     metrics_log_level: str | None = None
     user_agent: str = USER_AGENT
+    #: Where rotated OAuth2 refresh tokens are kept (None: ``tokens.json`` in the user's state directory).
+    token_store: str | None = None
     #: The SDK's own setting (BATCH messages); checked by ``output.batches``.
     batch_config: t.Mapping[str, t.Any] | None = None
     #: What ``config`` names in a template: the config except ``secrets`` (so that a secret is only

@@ -150,3 +150,12 @@ def _short(value: t.Any) -> str:
 def partition_key(context: t.Mapping[str, t.Any]) -> str:
     """The key of a state partition's context (and of a job fetched ahead for it): its JSON text."""
     return json.dumps(context, sort_keys=True, default=str)
+
+
+def without_progress_markers(state: t.Any) -> t.Any:
+    """``state`` without the SDK's progress markers (the STATE an interrupted sync writes)."""
+    if isinstance(state, dict):
+        return {key: without_progress_markers(value) for key, value in state.items() if key != "progress_markers"}
+    if isinstance(state, list):
+        return [without_progress_markers(value) for value in state]
+    return state

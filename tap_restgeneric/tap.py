@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import typing as t
+import weakref
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
@@ -36,11 +37,13 @@ from tap_restgeneric.settings import (
     secrets_from_environment,
 )
 from tap_restgeneric.source import PRESETS, Invocation, load_source, preset_schema
-from tap_restgeneric.state import check_bookmarks, check_shape
+from tap_restgeneric.state import check_bookmarks, check_shape, without_progress_markers
 from tap_restgeneric.streams.assembly import Runtime, StreamParts, build_parts
 from tap_restgeneric.streams.progress import METRICS_LOG_LEVEL, metrics_level
 from tap_restgeneric.streams.stream import ResourceStream, link_children
-from tap_restgeneric.transport.auth import AUTH_TYPES, AuthRuntime, OriginScopedAuth
+from tap_restgeneric.transport.auth import AuthRuntime, OriginScopedAuth, scoped_authenticators
+from tap_restgeneric.transport.auth_types import SharedAuth
+from tap_restgeneric.transport.rate_gate import RateGate
 from tap_restgeneric.transport.recording import Tape
 from tap_restgeneric.transport.retry import RetryPolicy
 from tap_restgeneric.transport.throttle import RateLimiter
@@ -193,6 +196,16 @@ SETTINGS = th.PropertiesList(
     ),
     METRICS_LOG_LEVEL,  # (beside what it decides, in streams.progress)
     th.Property(
+        "token_store",
+        th.StringType,
+        description=(
+            "File that keeps rotating OAuth2 refresh tokens between runs (auth type oauth2_refresh_token): a new "
+            "refresh token is written there (0600, replaced atomically) before it is used, and the next run starts "
+            "from it. Default: tokens.json in the user's state directory (~/.local/state/tap-restgeneric on Linux). "
+            "Not kept in STATE, which is not a secret store."
+        ),
+    ),
+    th.Property(
         "user_agent",
         th.StringType,
         description="User-Agent header sent with every request (default tap-restgeneric/<version>).",
@@ -265,6 +278,14 @@ class TapRestGeneric(Tap):
         return Tape.of(self.settings)
 
     @functools.cached_property
+    def shared_auth(self) -> SharedAuth:
+        """The run's authenticators, one per auth block, shared by every stream (one token refresh at a time); what
+        they hold (the token store's claim on rotating credentials) is released with the tap, or the process."""
+        shared = SharedAuth()
+        weakref.finalize(self, shared.close)
+        return shared
+
+    @functools.cached_property
     def rate_limiter(self) -> RateLimiter:
         return RateLimiter(self.settings.max_requests_per_second, self.settings.max_concurrency)
 
@@ -295,8 +316,9 @@ class TapRestGeneric(Tap):
         for note in source.notes:
             self.logger.info(note)
         loggers = (self.logger, self.metrics_logger)
+        gate = RateGate.of(source.rate_limit, source.api_budget)
         runtime = Runtime(
-            self.settings, *loggers, self.initialized_at, self.scheduler, self.rate_limiter, self.tape, self.samples_schemas
+            self.settings, *loggers, self.initialized_at, self.scheduler, self.rate_limiter, self.tape, self.samples_schemas, gate
         )
         authenticator_for = self._authenticators(source)
         client_authenticator = authenticator_for(source.auth)
@@ -340,13 +362,12 @@ class TapRestGeneric(Tap):
             rate_limiter=self.rate_limiter,
             logger=self.logger,
             redactor=REDACTOR,
+            shared=self.shared_auth,
             tape=self.tape,
+            token_store=self.settings.token_store,
         )
 
-        def authenticator_for(auth: t.Any) -> OriginScopedAuth:
-            return OriginScopedAuth(AUTH_TYPES[auth["type"]].build(auth, runtime) if auth else None, source.base_url)
-
-        return authenticator_for
+        return scoped_authenticators(source.base_url, runtime)
 
     @staticmethod
     def _register_secrets(values: t.Iterable[t.Any], basic: t.Iterable[tuple[str, str]] = ()) -> None:
@@ -372,7 +393,7 @@ class TapRestGeneric(Tap):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # With batch files, records read since the last BATCH are in a file not announced yet (and
         # one may be between its bookmark and its file): the last STATE written is the one that holds.
-        state = None if self.settings.batch_config else _without_progress_markers(copy.deepcopy(self.state))
+        state = None if self.settings.batch_config else without_progress_markers(copy.deepcopy(self.state))
         stop = Interrupted(signum, state)
         writer = self.message_writer
         if isinstance(writer, BufferedSingerWriter):
@@ -384,11 +405,3 @@ class TapRestGeneric(Tap):
     @override
     def catalog_json_text(self) -> str:
         return REDACTOR(super().catalog_json_text)
-
-
-def _without_progress_markers(state: t.Any) -> t.Any:
-    if isinstance(state, dict):
-        return {key: _without_progress_markers(value) for key, value in state.items() if key != "progress_markers"}
-    if isinstance(state, list):
-        return [_without_progress_markers(value) for value in state]
-    return state

@@ -96,7 +96,7 @@ def test_the_catalog_limits_the_probe_and_text_is_the_default(sandbox, tracker, 
         "GET",
         f"{sandbox.base_url('tracker')}/issues?per_page=5&page=2",
     ]
-    assert len(out.stdout.strip().splitlines()) == 1
+    assert out.stdout.strip().splitlines()[1:] == ["    auth: bearer"]  # one row, and which auth it sends
 
 
 def test_a_grandchild_under_an_unselected_child_and_a_failing_step_get_rows(sandbox, tracker, tmp_path):

@@ -16,7 +16,17 @@ import msgspec
 
 from tap_restgeneric.errors import StreamError, stream_line
 from tap_restgeneric.output.redact import MASK, REDACTOR, excerpt, redact_tree
-from tap_restgeneric.paging.decoders import NESTED_TOO_DEEPLY, JsonDecoder, UndecodableBody, UnreadableCharset, charset_of
+from tap_restgeneric.paging.decoders import (
+    DEFAULT_MAX_BYTES,
+    NESTED_TOO_DEEPLY,
+    Decoder,
+    JsonDecoder,
+    UndecodableBody,
+    UnreadableCharset,
+    body_of,
+    charset_of,
+    decode_documents,
+)
 from tap_restgeneric.paging.page import Page
 from tap_restgeneric.paging.response_actions import ResponseAction, first_action
 from tap_restgeneric.paging.selectors import RecordSelector, SelectorMismatch
@@ -49,8 +59,14 @@ class ResponseReader:
         *,
         check: t.Callable[[requests.Response], None] = lambda response: None,
         actions: t.Sequence[ResponseAction] = (),
+        decoder: Decoder | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.stream_name = stream_name
+        #: The endpoint's decoder when the body is not plain JSON (JSON Lines, CSV, XML, gzip or zip payloads).
+        self.decoder = decoder
+        #: What a compressed payload may expand to (max_response_mb).
+        self.max_bytes = max_bytes
         #: Raises for a status that is an error (the retry policy's ``check``: retried, or fatal).
         self.check = check
         #: dlt's response actions of the endpoint (applied before the status is checked).
@@ -113,6 +129,8 @@ class ResponseReader:
         content = response.content
         if response.status_code == 204:  # No Content: a page without records
             return None
+        if self.decoder is not None:
+            return self._decoded(response)
         if not content.strip():
             raise UnreadableBody(f"empty response body {self._where(response)}", response, stream=self.stream_name)
         content_type = response.headers.get("Content-Type", "")
@@ -135,6 +153,19 @@ class ResponseReader:
                 response,
                 stream=self.stream_name,
             ) from None
+
+    def _decoded(self, response: requests.Response) -> t.Any:
+        """The body read by the endpoint's decoder: what the selector and paginators read (one document, or the
+        list of lines, rows or files). A body it cannot read stops the stream (not retried: the same bytes would come)."""
+        decoder = t.cast("Decoder", self.decoder)
+        try:
+            documents = decode_documents(decoder, response.content, response.headers.get("Content-Type", ""), self.max_bytes)
+        except UndecodableBody as exc:
+            raise StreamError(
+                f"response could not be read by the {exc.decoder} decoder: {exc.problem} {self._where(response)}",
+                stream=self.stream_name,
+            ) from None
+        return body_of(decoder, documents)
 
     def select(self, body: t.Any, response: requests.Response) -> list:
         if body is None:

@@ -32,6 +32,7 @@ class EndpointConfig(t.TypedDict, total=False):
     response_actions: list[dict[str, t.Any]]  # dlt's, as written (status_code, content, action)
     auth: AuthConfig | None  # dlt's endpoint-level auth (rendered), instead of the client's
     data: t.Any  # dlt's form (a mapping) or raw (a string) request body
+    decoder: dict[str, t.Any] | None  # how bodies are read (json, jsonl, csv, xml; compression gzip or zip)
 
 
 class ResourceConfig(t.TypedDict):
@@ -66,6 +67,9 @@ class Source:
     secret_headers: frozenset[str] = frozenset()
     #: client.error_handler over the defaults: the retry policy of requests outside any resource (OAuth2 tokens).
     error_handler: ErrorHandlerConfig = field(default_factory=DEFAULT_ERROR_HANDLER.copy)
+    #: client.rate_limit: header-driven waits (max_wait, header names); client.api_budget: fixed call budgets.
+    rate_limit: dict[str, t.Any] = field(default_factory=dict)
+    api_budget: dict[str, t.Any] | None = None
     #: What the config says that the tap accepts without acting on (logged at INFO).
     notes: list[str] = field(default_factory=list)
     #: Secrets a replay stands placeholders in for (``replay_dir`` set, the secret not).

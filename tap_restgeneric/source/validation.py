@@ -23,6 +23,7 @@ from tap_restgeneric.paging.selectors import JSONPath
 from tap_restgeneric.schema_drift import Contract
 from tap_restgeneric.settings import Settings
 from tap_restgeneric.source.family import bind_path_params, bind_resolve_params, check_family, dlt_placeholders, parent_link
+from tap_restgeneric.source.feature_checks import auth_problems, client_limit_problems, decoder_problems, selected_auth
 from tap_restgeneric.source.hints import column_schemas, ignored_hints
 from tap_restgeneric.source.loading import Invocation, _package_file, raw_source
 from tap_restgeneric.source.model import (
@@ -48,6 +49,7 @@ from tap_restgeneric.transport.auth import (
     AUTH_TYPES,
     OAUTH2_CLIENT_AUTH_METHODS,
     SECRET_KEYS,
+    SELECTIVE,
     basic_credentials,
 )
 from tap_restgeneric.transport.recording import REPLAYED_SECRET
@@ -62,7 +64,7 @@ def dialect_schema() -> dict:
     schema = json.loads(_package_file("source/dialect.schema.json").read_text())
     definitions = schema["$defs"]
     definitions["paginator"]["properties"]["type"]["enum"] = [*PAGINATORS, *PAGINATOR_ALIASES]
-    definitions["auth"]["properties"]["type"]["enum"] = list(AUTH_TYPES)
+    definitions["auth"]["properties"]["type"]["enum"] = [*AUTH_TYPES, SELECTIVE]
     definitions["auth"]["properties"]["location"]["enum"] = list(API_KEY_LOCATIONS)
     definitions["response_action"]["properties"]["action"]["enum"] = list(ACTIONS)
     return schema
@@ -119,7 +121,7 @@ _VALIDATOR = jsonschema.Draft202012Validator(DIALECT_SCHEMA)
 
 #: Keys a resource's value replaces whole, as in dlt (a paginator of another type is not merged
 #: option by option into the default's; ``null`` resets an inherited value).
-REPLACED_WHOLE = frozenset({"paginator", "auth", "incremental", "data_selector", "columns"})
+REPLACED_WHOLE = frozenset({"paginator", "auth", "incremental", "data_selector", "columns", "decoder"})
 
 
 def _deep_merge(base: t.Any, override: t.Any) -> t.Any:
@@ -175,6 +177,7 @@ class _Checker:
             where = "base_url" if self.settings.base_url else "client.base_url"
             self.problem(where, f"{base_url!r} is not an http(s) URL with a host (e.g. https://api.example.com/v1)")
         auth = self._auth(client.get("auth"))
+        self.problems.extend(client_limit_problems(client))
         headers, compiled_headers = self._static(client.get("headers", {}), "client.headers")
         secret_headers = frozenset(name for name, value in (compiled_headers or {}).items() if uses_secrets(value))
         defaults = self.source.get("resource_defaults", {})
@@ -211,6 +214,8 @@ class _Checker:
             basic_credentials=basic,
             secret_headers=secret_headers,
             error_handler=_deep_merge(DEFAULT_ERROR_HANDLER, client.get("error_handler") or {}),
+            rate_limit=client.get("rate_limit") or {},
+            api_budget=client.get("api_budget"),
             notes=self.notes,
             replayed_secrets=self.replayed_secrets,
             secrets=self.secrets,
@@ -249,7 +254,16 @@ class _Checker:
         if not auth:
             return None
         kind = auth.get("type") or "bearer"
+        if kind == SELECTIVE:  # resolved now: the chosen block stands for it (only its secrets need to be set)
+            try:
+                name, chosen = selected_auth(auth, self.settings.template_config, where)
+            except SourceConfigError as exc:
+                self.problems.extend(exc.problems)
+                return None
+            self.notes.append(f"{where}: selective auth chose {name!r} ({chosen.get('type') or 'bearer'})")
+            return self._auth(chosen, f"{where}.authenticators.{name}")
         auth = {**auth, "type": kind}
+        self.problems.extend(auth_problems(kind, auth, where))
         accepted, required = AUTH_TYPES[kind].accepted, AUTH_TYPES[kind].required
         for key in sorted(set(auth) - accepted - {"type"}):
             self.problem(
@@ -295,6 +309,8 @@ class _Checker:
         # dlt: no paginator (or null) on the endpoint -> the client's, else detection.
         paginator = endpoint.get("paginator") or self.client_paginator
         endpoint["paginator"] = check_paginator(paginator, f"{where}.endpoint.paginator", self.problem, self._compile)
+        if endpoint.get("decoder") is not None:
+            self.problems.extend(decoder_problems(endpoint["decoder"], f"{where}.endpoint.decoder"))
         if endpoint.get("data_selector") is not None:
             try:
                 JSONPath(endpoint["data_selector"])

@@ -15,10 +15,12 @@ import datetime
 import typing as t
 
 from tap_restgeneric.errors import SourceConfigError, Subject
+from tap_restgeneric.paging.decoder_config import build_decoder
 from tap_restgeneric.paging.reader import ResponseReader
 from tap_restgeneric.paging.request_builder import RequestBuilder
 from tap_restgeneric.paging.response_actions import ResponseAction
 from tap_restgeneric.schema_drift import Contract
+from tap_restgeneric.source.feature_checks import decoder_spec
 from tap_restgeneric.streams.bookmarks import Bookmarks
 from tap_restgeneric.streams.emitter import RecordEmitter
 from tap_restgeneric.streams.incremental import CursorWatch, sorted_by_params
@@ -43,9 +45,11 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterator
 
+    from tap_restgeneric.paging.decoders import Decoder
     from tap_restgeneric.scheduling.scheduler import Scheduler
     from tap_restgeneric.settings import Settings
     from tap_restgeneric.source.model import EndpointConfig, ResourceConfig, Source
+    from tap_restgeneric.transport.rate_gate import RateGate
     from tap_restgeneric.transport.recording import Tape
     from tap_restgeneric.transport.throttle import RateLimiter
 
@@ -92,6 +96,8 @@ class Runtime:
     tape: Tape | None
     #: Whether a stream without a schema samples the API for one (the doctor's do not).
     samples_schemas: bool = True
+    #: The run's rate budgets (response headers per origin, client.api_budget), shared by every stream.
+    gate: RateGate | None = None
 
 
 def build_parts(
@@ -142,6 +148,7 @@ def build_parts(
         user_agent=settings.user_agent,
         logger=logger,
         on_response=RequestMetric(runtime.metrics_logger, name, path),
+        gate=runtime.gate,
     )
     reader = ResponseReader(
         name,
@@ -150,6 +157,8 @@ def build_parts(
         logger,
         check=lambda response: policy.check(response, name),
         actions=[ResponseAction.parse(action) for action in endpoint.get("response_actions") or ()],
+        decoder=_decoder(endpoint),
+        max_bytes=settings.max_response_bytes,
     )
     pages = PageSource(  # what a request is built from, how it is sent and read, and the page loop's bounds
         stream=name,
@@ -271,3 +280,9 @@ def _sorted(endpoint: EndpointConfig) -> bool:
     if incremental.get("row_order") is not None:
         return incremental["row_order"] == "asc"
     return sorted_by_params(endpoint.get("params"), incremental["cursor_path"])
+
+
+def _decoder(endpoint: EndpointConfig) -> Decoder | None:
+    """The endpoint's decoder, or None for plain JSON (the reader's own path)."""
+    spec = decoder_spec(endpoint.get("decoder"))
+    return None if spec is None or spec == {"type": "json"} else build_decoder(spec, "decoder")

@@ -25,6 +25,7 @@ from tap_restgeneric.source.parent_link import child_context
 from tap_restgeneric.state import partition_key
 from tap_restgeneric.streams.emitter import batch_files, output_of, plain_output_applies
 from tap_restgeneric.streams.partitions import IndexedStateManager, bookmark_state
+from tap_restgeneric.streams.stops import state_kept_on_stop
 from tap_restgeneric.streams.tree import prefetch_children
 
 if t.TYPE_CHECKING:
@@ -110,7 +111,11 @@ class ResourceStream(RESTStream):
 
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
-        with self.get_http_request_counter() as counter:
+        batches = bool(self.parts.settings.batch_config)
+        with (
+            self.get_http_request_counter() as counter,
+            state_kept_on_stop(self._tap.write_message, lambda: self.tap_state, batches=batches),
+        ):
             counter.with_context(context)
             if self.parts.slices is not None:  # date windows and partitions: a STATE after each finished window
                 state, write = self.state_manager.get_context_state(context), self._write_state_message

@@ -20,11 +20,15 @@ from singer_sdk.authenticators import (
 from typing_extensions import override
 
 from tap_restgeneric.errors import Subject
+from tap_restgeneric.transport import auth_types
 from tap_restgeneric.transport.auth_configs import (
     ApiKeyAuth,
     BearerAuth,
     HttpBasicAuth,
+    JwtAuthConfig,
     OAuth2ClientCredentialsAuth,
+    OAuth2RefreshTokenAuth,
+    SessionLoginAuth,
 )
 from tap_restgeneric.transport.client_credentials import OAuth2ClientCredentials
 from tap_restgeneric.transport.deadlines import new_session
@@ -70,7 +74,11 @@ class AuthRuntime:
     logger: logging.Logger
     #: Where tokens obtained at run time are registered, to be redacted wherever the tap writes.
     redactor: Redactor
+    #: The run's authenticators, shared by every stream (one per auth block), closed at its end.
+    shared: auth_types.SharedAuth = dataclasses.field(default_factory=auth_types.SharedAuth)
     tape: Tape | None = None
+    #: Where rotated OAuth2 refresh tokens are kept (the ``token_store`` setting; None: the default file).
+    token_store: str | None = None
 
 
 def _api_key(cfg: ApiKeyAuth, runtime: AuthRuntime) -> APIAuthenticatorBase:  # noqa: ARG001
@@ -121,7 +129,7 @@ def _oauth2_client_credentials(cfg: OAuth2ClientCredentialsAuth, runtime: AuthRu
 class AuthType:
     """One ``client.auth.type``: how to build it, and its config's shape (the keys it accepts and requires)."""
 
-    build: t.Callable[[t.Any, AuthRuntime], APIAuthenticatorBase]
+    build: t.Callable[[t.Any, AuthRuntime], t.Callable[[requests.PreparedRequest], requests.PreparedRequest]]
     config: type
 
     @property
@@ -139,13 +147,18 @@ AUTH_TYPES: dict[str, AuthType] = {
     "bearer": AuthType(_bearer, BearerAuth),
     "http_basic": AuthType(_http_basic, HttpBasicAuth),
     "oauth2_client_credentials": AuthType(_oauth2_client_credentials, OAuth2ClientCredentialsAuth),
+    "oauth2_refresh_token": AuthType(auth_types.oauth2_refresh_token, OAuth2RefreshTokenAuth),
+    "session_login": AuthType(auth_types.session_login, SessionLoginAuth),
+    "jwt": AuthType(auth_types.jwt, JwtAuthConfig),
 }
+#: Auth types resolved when the source is read, into one of ``AUTH_TYPES`` (``source.auth_check``).
+SELECTIVE = "selective"
 #: ``param`` is dlt's other name for ``query``.
 API_KEY_LOCATIONS = ("header", "query", "param", "cookie")
 #: How the OAuth2 client id and secret reach the token URL (RFC 7591's names; dlt's is the first).
 OAUTH2_CLIENT_AUTH_METHODS = ("client_secret_post", "client_secret_basic")
 #: Keys whose values are credentials, redacted wherever the tap writes.
-SECRET_KEYS = frozenset({"api_key", "token", "password", "client_secret"})
+SECRET_KEYS = frozenset({"api_key", "token", "password", "client_secret", "refresh_token", "secret_key", "passphrase"})
 
 
 def basic_credentials(auth: t.Mapping[str, t.Any]) -> tuple[str, str] | None:
@@ -154,6 +167,9 @@ def basic_credentials(auth: t.Mapping[str, t.Any]) -> tuple[str, str] | None:
         return str(auth["username"]), str(auth.get("password", ""))
     if auth["type"] == "oauth2_client_credentials":
         return str(auth["client_id"]), str(auth["client_secret"])
+    if auth["type"] in ("oauth2_refresh_token", "session_login"):
+        user, password = auth.get("client_id", auth.get("username")), auth.get("client_secret", auth.get("password"))
+        return (str(user), str(password)) if user is not None and password else None
     return None
 
 
@@ -161,11 +177,40 @@ class OriginScopedAuth:
     """Applies ``inner`` only to requests for ``origin`` (scheme, host and port of
     ``base_url``); ``Transport`` never offers it another, this is the second lock."""
 
-    def __init__(self, inner: t.Callable | None, base_url: str) -> None:
+    def __init__(self, inner: t.Callable | None, base_url: str, kind: str | None = None) -> None:
         self.inner = inner
         self.origin = Origin.of(base_url)
+        self.kind = kind
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if self.inner is not None and Origin.of(request.url or "") == self.origin:
             return self.inner(request)
         return request
+
+    def exchange(
+        self, request: requests.PreparedRequest, send: t.Callable[[requests.PreparedRequest], requests.Response]
+    ) -> requests.Response:
+        """``request`` (for ``origin``, prepared without credentials) sent with them; a renewable credential is
+        renewed on a 401 and the request sent once more."""
+        if isinstance(self.inner, auth_types.RenewableAuth):
+            return self.inner.exchange(request, send)
+        return send(self(request.copy()))
+
+    def facts(self) -> dict[str, t.Any]:
+        """For ``--doctor``: which auth, and what its credential's state is (when its token expires)."""
+        if self.inner is None:
+            return {"auth": "none"}
+        facts = getattr(self.inner, "facts", None)
+        return facts() if callable(facts) else {"auth": self.kind}
+
+
+def scoped_authenticators(base_url: str, runtime: AuthRuntime) -> t.Callable[[t.Any], OriginScopedAuth]:
+    """How an auth block of the source becomes its authenticator (one per block for the run), scoped to ``base_url``'s origin."""
+
+    def authenticator_for(auth: t.Any) -> OriginScopedAuth:
+        if not auth:
+            return OriginScopedAuth(None, base_url)
+        inner = runtime.shared.get(auth, lambda: AUTH_TYPES[auth["type"]].build(auth, runtime))
+        return OriginScopedAuth(inner, base_url, auth["type"])
+
+    return authenticator_for

@@ -18,15 +18,17 @@ import requests
 from singer_sdk import metrics
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_restgeneric.errors import StreamError, stream_line
+from tap_restgeneric.errors import StoppedWithState, StreamError, stream_line
 from tap_restgeneric.transport.bodies import connection_problem
 from tap_restgeneric.transport.origins import display_url
+from tap_restgeneric.transport.ratelimits import RateLimitWaitTooLong
 
 if t.TYPE_CHECKING:
     import logging
     import threading
     from collections.abc import Callable
 
+    from tap_restgeneric.transport.rate_gate import RateGate
     from tap_restgeneric.transport.retry import RetryPolicy
     from tap_restgeneric.transport.throttle import RateLimiter
     from tap_restgeneric.transport.wire import Transport
@@ -84,6 +86,8 @@ class Sender:
     logger: logging.Logger
     #: Said of each response received (the SDK's request-duration METRIC line).
     on_response: Callable[[requests.Response, t.Any], None] = lambda response, context: None
+    #: The run's budgets from response headers (per origin) and ``client.api_budget`` (None: no budget).
+    gate: RateGate | None = None
     sleep: Callable[[float], None] = time.sleep
     retried: int = dataclasses.field(default=0, init=False)
 
@@ -135,6 +139,8 @@ class Sender:
             raise self._error(f"{_message(exc)} (gave up after {attempts} attempts)", context_label) from exc
         except FatalAPIError as exc:
             raise self._error(_message(exc), context_label) from exc
+        except RateLimitWaitTooLong as exc:  # stopped instead of waiting: the records written keep their STATE
+            raise StoppedWithState(exc.message, stream=self.stream, context=context_label) from None
         except requests.exceptions.RequestException as exc:
             where = display_url(prepared.url or "")
             message = f"request to {where} failed after {attempts} attempts: {connection_problem(exc)}"
@@ -149,9 +155,16 @@ class Sender:
 
     def send_once(self, prepared: requests.PreparedRequest) -> requests.Response:
         """One attempt, not retried, under the rate limit."""
-        self.limiter.wait()
-        with self.limiter.slot():
-            return self.transport.send(prepared)
+        if self.gate is None:
+            self.limiter.wait()
+            with self.limiter.slot():
+                return self.transport.send(prepared)
+        with self.gate.turn(prepared) as observe:  # waits for the budget before taking a slot
+            self.limiter.wait()
+            with self.limiter.slot():
+                response = self.transport.send(prepared)
+            observe(response)
+            return response
 
     def retry_delay(self, exception: BaseException, attempt: int) -> float:
         """Seconds before retry ``attempt + 1`` after ``exception`` (see ``RetryPolicy.delay``)."""

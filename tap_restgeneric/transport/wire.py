@@ -47,6 +47,17 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 30
 
 
+@t.runtime_checkable
+class Exchanging(t.Protocol):
+    """An authenticator that sends a request itself (to renew its credential on a 401 and send it again)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest: ...
+
+    def exchange(
+        self, request: requests.PreparedRequest, send: t.Callable[[requests.PreparedRequest], requests.Response]
+    ) -> requests.Response: ...
+
+
 class DeadlineExceeded(requests.exceptions.Timeout):
     """No complete response within the deadline; retried like any timeout."""
 
@@ -109,15 +120,21 @@ class Transport:
         for _ in range(MAX_REDIRECTS + 1):
             origin = Origin.of(bare.url or "")
             if origin == self.origin:
-                wire = self.authenticate(bare.copy()) if self.authenticate else bare
+                response = self._authenticated(bare, origin)
             else:
                 self._log_foreign(origin, bare.url or "")
-                wire = self._without_credentials(bare, origin)
-            response = self._exchange(wire, origin)
+                response = self._exchange(self._without_credentials(bare, origin), origin)
             if response.status_code not in REDIRECT_STATUSES or "Location" not in response.headers:
                 return response
             bare = self._redirected(bare, response)
         raise self.about.error(f"more than {MAX_REDIRECTS} redirects from {display_url(request.url or '')}")
+
+    def _authenticated(self, bare: requests.PreparedRequest, origin: Origin) -> requests.Response:
+        """``bare`` sent with the credentials; an authenticator that renews its credential on a 401 sends it
+        (``exchange``: once more with the renewed credential, the same page)."""
+        if isinstance(self.authenticate, Exchanging):
+            return self.authenticate.exchange(bare, lambda wire: self._exchange(wire, origin))
+        return self._exchange(self.authenticate(bare.copy()) if self.authenticate else bare, origin)
 
     def _log_foreign(self, origin: Origin, url: str) -> None:
         if origin not in self._logged_origins:

@@ -44,7 +44,7 @@ INVALID = [
     ({"source": one(paginator="offset")}, "resources[0].endpoint.paginator.limit: required for paginator type 'offset'"),
     (
         {"source": src(client={"auth": {"type": "oauth2"}}, resources=["a"])},
-        "client.auth.type: 'oauth2' is not one of api_key, bearer, http_basic, oauth2_client_credentials",
+        "client.auth.type: 'oauth2' is not one of api_key, bearer, http_basic, oauth2_client_credentials, oauth2_refresh_token, session_login, jwt, selective",
     ),
     (
         {"source": src(client={"auth": {"type": "api_key", "api_key": "k1234", "location": "body"}}, resources=["a"])},

@@ -9,7 +9,8 @@ from tap_restgeneric.paging.paginators import PAGINATOR_ALIASES, PAGINATORS, pag
 from tap_restgeneric.paging.paginators.configs import PAGINATOR_CONFIGS
 from tap_restgeneric.source.incremental_config import IncrementalConfig
 from tap_restgeneric.source.validation import DIALECT_SCHEMA
-from tap_restgeneric.transport.auth import AUTH_TYPES
+from tap_restgeneric.transport.auth import AUTH_TYPES, SELECTIVE
+from tap_restgeneric.transport.auth_configs import SelectiveAuth
 from tap_restgeneric.transport.retry import ErrorHandlerConfig
 
 DEFINITIONS = DIALECT_SCHEMA["$defs"]
@@ -34,8 +35,9 @@ def test_the_paginator_configs_are_the_dialect_schemas_paginator():
 
 def test_the_auth_configs_are_the_dialect_schemas_auth():
     properties = DEFINITIONS["auth"]["properties"]
-    assert properties["type"]["enum"] == list(AUTH_TYPES)
-    assert set(properties) - {"type"} == set().union(*(kind.accepted for kind in AUTH_TYPES.values()))
+    assert properties["type"]["enum"] == [*AUTH_TYPES, SELECTIVE]  # selective: resolved into one of them when read
+    accepted = set().union(*(kind.accepted for kind in AUTH_TYPES.values()))
+    assert set(properties) - {"type"} == accepted | (set(SelectiveAuth.__annotations__) - {"type"})
     assert AUTH_TYPES["oauth2_client_credentials"].required == {"access_token_url", "client_id", "client_secret"}
 
 
