@@ -64,6 +64,8 @@ class Settings:
     source_file: str | None = None
     base_url: str | None = None
     secrets: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: The connector config of an Airbyte manifest (``source_file``/``source``), checked against its spec.
+    manifest_config: t.Mapping[str, t.Any] | None = None
     start_date: str | None = None
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     max_response_mb: float = DEFAULT_MAX_RESPONSE_MB

@@ -16,6 +16,7 @@ from singer_sdk.helpers._classproperty import classproperty
 from typing_extensions import override
 
 from tap_restgeneric.about import about_text
+from tap_restgeneric.airbyte.loading import load_any_source
 from tap_restgeneric.errors import Interrupted, SourceConfigError
 from tap_restgeneric.output.redact import REDACTOR, install_log_redaction
 from tap_restgeneric.output.writer import BufferedSingerWriter
@@ -36,7 +37,7 @@ from tap_restgeneric.settings import (
     secret_values,
     secrets_from_environment,
 )
-from tap_restgeneric.source import PRESETS, Invocation, load_source, preset_schema
+from tap_restgeneric.source import PRESETS, Invocation, preset_schema
 from tap_restgeneric.state import check_bookmarks, check_shape, without_progress_markers
 from tap_restgeneric.streams.assembly import Runtime, StreamParts, build_parts
 from tap_restgeneric.streams.progress import METRICS_LOG_LEVEL, metrics_level
@@ -80,8 +81,19 @@ SETTINGS = th.PropertiesList(
         "source_file",
         th.StringType,
         description=(
-            "Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect; a relative path is "
-            "relative to the Meltano project root when Meltano runs the tap, else to the current directory."
+            "Path to a YAML or JSON file holding a source config in dlt's rest_api_source dialect, or an Airbyte "
+            "declarative manifest (manifest.yaml); a relative path is relative to the Meltano project root when Meltano "
+            "runs the tap, else to the current directory."
+        ),
+    ),
+    th.Property(
+        "manifest_config",
+        th.ObjectType(additional_properties=True),
+        secret=True,  # it holds the connector's credentials (the spec's airbyte_secret fields)
+        description=(
+            "The connector config of an Airbyte declarative manifest given as source_file or source (what the "
+            "manifest's spec.connection_specification describes, e.g. api_key, start_date); checked against that "
+            "spec before any request. Fields the spec marks airbyte_secret are secrets: redacted, sent only to the API."
         ),
     ),
     th.Property(
@@ -311,7 +323,7 @@ class TapRestGeneric(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        source = load_source(self.settings, Invocation.from_environment(os.environ))
+        source = load_any_source(self.settings, Invocation.from_environment(os.environ))
         self._register_secrets(source.secret_values, source.basic_credentials)
         for note in source.notes:
             self.logger.info(note)

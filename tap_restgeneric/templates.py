@@ -12,7 +12,7 @@ Context names, by where the template appears:
 - request parts (``params``, ``headers``, ``json``, ``path``): also ``incremental``
   (``incremental.start_value``, ``incremental.end_value``)
 - paginator templates: also ``response`` (the parsed JSON body), ``headers``
-  (response headers), ``last_record`` (last record of the page)
+  (response headers), ``last_record`` (last record of the page), ``last_page_size`` (its record count)
 
 Templates run in a bounded sandbox (``template_sandbox``: every operation, conversion to
 text and evaluation bounded in size, work and time; ``template_overseer``: the time inside a
@@ -28,6 +28,7 @@ import re
 import typing as t
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from typing_extensions import override
 
 from tap_restgeneric.errors import TemplateEvaluationError, config_path
 from tap_restgeneric.template_names import name_paths, referenced_keys
@@ -92,8 +93,14 @@ def _bracket_depth(source: str) -> int:
 
 STATIC_NAMES = frozenset({"secrets", "config"})
 REQUEST_NAMES = STATIC_NAMES | {"incremental", "resources", "partition"}
-PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record"}
+PAGINATOR_NAMES = STATIC_NAMES | {"response", "headers", "last_record", "last_page_size"}
 
+
+#: What a foreign template (:meth:`Template.foreign`) returns for a ``map`` step to leave the field as it is
+#: (an Airbyte RemoveFields below a field the record does not have).
+UNCHANGED = object()
+#: ... and to remove the field (an Airbyte RemoveFields whose condition holds).
+REMOVED = object()
 
 _ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -155,6 +162,28 @@ class Template:
                 self._template = _ENV.from_string(source)
         except TemplateSyntaxError as exc:
             raise ValueError(f"{where}: template syntax error: {exc.message}") from None
+
+    @classmethod
+    def foreign(
+        cls,
+        source: str,
+        where: str,
+        evaluate: t.Callable[..., t.Any],
+        resource_paths: list[tuple[str, ...] | None] | None = None,
+    ) -> Template:
+        """A template another front-end compiled with its own rules (an Airbyte manifest's), run by
+        ``evaluate(**context)`` under the same bounds; it reads no secrets, and the parent fields
+        ``resource_paths`` names (``resources.<parent>.<field>`` chains)."""
+        template = cls.__new__(cls)
+        template.source, template.where = source, where
+        template.secret_names = []
+        template.resource_paths = list(resource_paths or [])
+        template._expression, template._template = evaluate, None  # noqa: SLF001 - the class's own instance
+        return template
+
+    @override
+    def __str__(self) -> str:
+        return self.source
 
     @property
     def uses_secrets(self) -> bool:

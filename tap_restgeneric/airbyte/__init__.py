@@ -5,3 +5,7 @@
 manifest's Jinja with the CDK's macros, filters and rendering rules in the tap's bounded sandbox.
 The translation into the tap's own model builds on these; the CDK itself is never imported.
 """
+
+from tap_restgeneric.airbyte.support import unsupported_components
+
+__all__ = ["unsupported_components"]

@@ -61,6 +61,7 @@ class ResponseReader:
         actions: t.Sequence[ResponseAction] = (),
         decoder: Decoder | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        selection: str = "dlt",
     ) -> None:
         self.stream_name = stream_name
         #: The endpoint's decoder when the body is not plain JSON (JSON Lines, CSV, XML, gzip or zip payloads).
@@ -74,8 +75,9 @@ class ResponseReader:
         self.logger = logger
         self._warned_whole_body = False
         self._warned_secret = False
-        self.selector = RecordSelector(data_selector)
-        self.primary_key = tuple(primary_key)
+        self.selector = RecordSelector(data_selector, selection)
+        #: Airbyte's selection takes what it finds, as it finds it (no guess that a body is not data).
+        self.primary_key = tuple(primary_key) if selection == "dlt" else ()
         #: The one JSON entry point (msgspec's decoder; another passed in only to try its ways of failing).
         self._json = JsonDecoder(decode) if decode else JsonDecoder()
 

@@ -70,8 +70,11 @@ class SelectorMismatch(Exception):
 class RecordSelector:
     """Turns a parsed response body into the list of records of one page."""
 
-    def __init__(self, spec: PathSpec | None) -> None:
+    def __init__(self, spec: PathSpec | None, selection: str = "dlt") -> None:
         self.spec = spec
+        #: "dpath": Airbyte's DpathExtractor (a list of keys, ``*`` for every key or item; a missing path
+        #: is no records; an object found is one record, a list found is its items).
+        self.dpath = tuple(str(part) for part in spec or ()) if selection == "dpath" else None
         self._path = JSONPath(spec) if spec not in (None, "", "$") else None
         #: For a selector of a list's items (``$.data[*]``): the list itself.
         self._container = JSONPath(spec[:-3]) if isinstance(spec, str) and spec.endswith("[*]") and len(spec) > 4 else None
@@ -79,9 +82,11 @@ class RecordSelector:
     @property
     def automatic(self) -> bool:
         """No data_selector: the records are found as dlt finds them."""
-        return self._path is None
+        return self._path is None and self.dpath is None
 
     def select_records(self, body: t.Any) -> list[dict]:
+        if self.dpath is not None:
+            return dpath_records(body, self.dpath)
         if self._path is None:
             return _auto_records(body)
         found = self._path.find(body)
@@ -114,3 +119,36 @@ def _auto_records(body: t.Any) -> list[dict]:
     if body is None:
         return []
     raise SelectorMismatch("response body is neither an object nor a list")
+
+
+def dpath_records(body: t.Any, path: tuple[str, ...]) -> list[t.Any]:
+    """Airbyte's DpathExtractor: the values at ``path`` (``*`` any key or item); each list found gives
+    its items, any other value found (not empty) is one record; nothing found is no records. A body
+    that is a list is read item by item (the CDK's JsonDecoder yields each item to the extractor)."""
+    if isinstance(body, list):
+        return [record for item in body for record in _dpath_values(item, path)]
+    return _dpath_values(body, path)
+
+
+def _dpath_values(body: t.Any, path: tuple[str, ...]) -> list[t.Any]:
+    found = [body]
+    for part in path:
+        following: list[t.Any] = []
+        for node in found:
+            if part == "*":
+                following.extend(node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+            elif isinstance(node, dict) and part in node:
+                following.append(node[part])
+            elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+                following.append(node[int(part)])
+        found = following
+    if "*" not in path:
+        value = found[0] if found else None
+        return value if isinstance(value, list) else [value] if value else []
+    records: list[t.Any] = []
+    for value in found:
+        if isinstance(value, list):
+            records.extend(value)
+        elif value:
+            records.append(value)
+    return records

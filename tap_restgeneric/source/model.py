@@ -5,6 +5,8 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from typing_extensions import NotRequired
+
 from tap_restgeneric.transport.retry import DEFAULT_ERROR_HANDLER, ErrorHandlerConfig
 
 if t.TYPE_CHECKING:
@@ -33,6 +35,9 @@ class EndpointConfig(t.TypedDict, total=False):
     auth: AuthConfig | None  # dlt's endpoint-level auth (rendered), instead of the client's
     data: t.Any  # dlt's form (a mapping) or raw (a string) request body
     decoder: dict[str, t.Any] | None  # how bodies are read (json, jsonl, csv, xml; compression gzip or zip)
+    #: How data_selector finds the records: "dlt" (the default), or "dpath" (Airbyte's DpathExtractor: a
+    #: missing path is no records, the whole body `[]` of an object is one record, `*` matches every item).
+    record_selection: str
 
 
 class ResourceConfig(t.TypedDict):
@@ -48,6 +53,9 @@ class ResourceConfig(t.TypedDict):
     processing_steps: list[tuple[str, t.Any]]  # (filter | map | exclude, compiled templates)
     windows: WindowConfig | None  # date windows (endpoint.incremental's window keys), None: one range
     partitions: list[ListPartition]  # lists the resource is read once per value of (their product)
+    #: Records written as the API sent them: no schema_contract, no type conformance (an Airbyte
+    #: manifest's streams, as the CDK emits them).
+    records_as_received: NotRequired[bool]
 
 
 @dataclass
@@ -76,3 +84,6 @@ class Source:
     replayed_secrets: dict[str, str] = field(default_factory=dict)
     #: What ``secrets`` names in the templates: the setting's, and the placeholders of a replay.
     secrets: dict[str, t.Any] = field(default_factory=dict)
+    #: What ``config`` names in the templates: the settings' (dlt), or an Airbyte manifest's connector
+    #: config (``manifest_config``).
+    template_config: t.Mapping[str, t.Any] = field(default_factory=dict)

@@ -26,7 +26,9 @@ def compile_steps(steps: t.Any, where: str, report: t.Callable[[str], None]) -> 
         kind = kinds[0]
         value = step[kind]
         try:
-            if kind == "filter":
+            if kind == "filter" and isinstance(value, Template):  # compiled by another front-end
+                compiled.append((kind, value))
+            elif kind == "filter":
                 if not is_template(value):
                     report(f"{at}.filter: must be a template such as \"{{{{ record.state == 'open' }}}}\"")
                     continue

@@ -151,6 +151,12 @@ def load_source(settings: Settings | t.Mapping[str, t.Any], invocation: Invocati
     return _Checker(settings, name, source).run()
 
 
+def check_source(settings: Settings, name: str, source: dict) -> Source:
+    """A source in the dialect's model that another front-end wrote (an Airbyte manifest's
+    translation): the same semantic checks and assembly, without the JSON Schema of what users write."""
+    return _Checker(settings, name, source).run()
+
+
 class _Checker:
     """Semantic checks and assembly, after the structure passed the JSON Schema."""
 
@@ -219,6 +225,7 @@ class _Checker:
             notes=self.notes,
             replayed_secrets=self.replayed_secrets,
             secrets=self.secrets,
+            template_config=self.settings.template_config,
         )
 
     def _compile(self, value: t.Any, where: str, allowed: t.AbstractSet[str]) -> t.Any:
@@ -351,6 +358,7 @@ class _Checker:
                 partitioned=bool(merged.get("partitions")),
             ),
             partitions=partitions,
+            records_as_received=bool(merged.get("records_as_received")),  # set by the Airbyte front-end only
         )
 
     def _rendered(self, value: t.Any, where: str) -> t.Any:

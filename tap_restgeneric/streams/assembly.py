@@ -111,6 +111,7 @@ def build_parts(
 ) -> StreamParts:
     """The parts of ``resource``'s stream (``parent``: a child's parent's parts, built first)."""
     settings = runtime.settings
+    template_config = source.template_config
     name = resource["name"]
     endpoint = resource["endpoint"]
     link = resource["parent"]
@@ -126,7 +127,7 @@ def build_parts(
         and (problems := start_value_problems(name, incremental, declared_schema, settings.start_date))
     ):
         raise SourceConfigError(problems)
-    builder = RequestBuilder(endpoint, source.base_url, source.headers, source.secrets, settings.template_config)
+    builder = RequestBuilder(endpoint, source.base_url, source.headers, source.secrets, template_config)
     sender = Sender(
         stream=name,
         transport=Transport(
@@ -159,13 +160,14 @@ def build_parts(
         actions=[ResponseAction.parse(action) for action in endpoint.get("response_actions") or ()],
         decoder=_decoder(endpoint),
         max_bytes=settings.max_response_bytes,
+        selection=endpoint.get("record_selection") or "dlt",
     )
     pages = PageSource(  # what a request is built from, how it is sent and read, and the page loop's bounds
         stream=name,
         endpoint=endpoint,
         link=link,
         builder=builder,
-        template_context={"secrets": dict(source.secrets), "config": settings.template_config},
+        template_context={"secrets": dict(source.secrets), "config": template_config},
         sender=sender,
         reader=reader,
         settings=settings,
@@ -184,6 +186,7 @@ def build_parts(
         contract=Contract.parse(resource.get("schema_contract") or settings.schema_contract, "schema_contract"),
         key=key,
         logger=logger,
+        as_received=bool(resource.get("records_as_received")),
     )
 
     def sample(context: t.Any) -> Iterator[list[dict]]:
@@ -211,7 +214,7 @@ def build_parts(
         link=link,
         incremental=incremental,
         cursor_type=lambda: schema.cursor_type,
-        steps=Steps(resource["processing_steps"], settings.template_config),
+        steps=Steps(resource["processing_steps"], template_config),
         key=key,
         cursor_watch=cursor_watch,
         progress=progress,

@@ -52,8 +52,11 @@ class RecordEmitter:
         contract: Contract,
         key: RequiredKey,
         logger: logging.Logger,
+        as_received: bool = False,
     ) -> None:
         self.stream = stream
+        #: Records written as the API sent them, whatever the schema (an Airbyte manifest's streams).
+        self.as_received = as_received
         self.primary_keys = list(primary_keys)
         self.contract = contract
         self.key = key
@@ -72,7 +75,8 @@ class RecordEmitter:
         """The sync's first record is near: the schema records are fitted to, and where they go."""
         self._output = output
         self._schema = schema
-        self._fits = ConformanceCheck(schema).check
+        if not self.as_received:
+            self._fits = ConformanceCheck(schema).check
 
     @property
     def plain(self) -> bool:
@@ -94,7 +98,7 @@ class RecordEmitter:
         else under the ``schema_contract`` (None: dropped), and conformed on the plain path (the SDK's
         path conforms it anyway). ``evolve(schema)``: the stream renews its schema where the SDK keeps it
         and writes the SCHEMA message (the schema is SDK state)."""
-        if self._fits(record):
+        if self.as_received or self._fits(record):
             return record
         fitted = self._reconcile(record, evolve)
         output = self._output

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.templates import render_tree
+from tap_restgeneric.templates import REMOVED, UNCHANGED, render_tree
 
 
 class Steps:
@@ -40,7 +40,15 @@ class Steps:
                 if not value(context):
                     return None
             elif kind == "map":
-                record = context["record"] = {**record, **render_tree(value, context)}
+                record = context["record"] = _changed(record, render_tree(value, context))
             else:
                 record = context["record"] = {k: v for k, v in record.items() if k not in value}
         return record
+
+
+def _changed(record: dict, changes: dict) -> dict:
+    """The record with a map step's fields set (a foreign template's UNCHANGED leaves one, REMOVED drops it)."""
+    changed = {**record, **{k: v for k, v in changes.items() if v is not UNCHANGED and v is not REMOVED}}
+    for key in [k for k, v in changes.items() if v is REMOVED]:
+        changed.pop(key, None)
+    return changed

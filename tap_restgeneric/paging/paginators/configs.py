@@ -31,6 +31,7 @@ class PageNumberConfig(t.TypedDict):
     has_more_path: NotRequired[PathSpec]
     page_body_path: NotRequired[str]
     stop_after_empty_page: NotRequired[bool]
+    inject_on_first_request: NotRequired[bool]
 
 
 class OffsetConfig(t.TypedDict):
@@ -38,13 +39,14 @@ class OffsetConfig(t.TypedDict):
     limit: int
     offset: NotRequired[int]
     offset_param: NotRequired[str]
-    limit_param: NotRequired[str]
+    limit_param: NotRequired[str | None]
     total_path: NotRequired[PathSpec | None]
     maximum_offset: NotRequired[int]
     has_more_path: NotRequired[PathSpec]
     offset_body_path: NotRequired[str]
     limit_body_path: NotRequired[str]
     stop_after_empty_page: NotRequired[bool]
+    inject_on_first_request: NotRequired[bool]
 
 
 class CursorConfig(t.TypedDict):
@@ -57,6 +59,7 @@ class CursorConfig(t.TypedDict):
     has_more_path: NotRequired[PathSpec]
     cursor_body_path: NotRequired[str]
     stop_after_empty_page: NotRequired[bool]
+    parsed_link_header: NotRequired[bool]
 
 
 class JSONLinkConfig(t.TypedDict):

@@ -77,8 +77,12 @@ class CursorPaginator(_NextReference):
         has_more_path: str | list | None = None,
         cursor_body_path: str | None = None,
         stop_after_empty_page: bool = True,
+        parsed_link_header: bool = False,
     ) -> None:
         super().__init__(stop_after_empty_page=stop_after_empty_page)
+        #: True: ``headers['link']`` in the templates is the parsed Link header (``headers['link']['next']['url']``),
+        #: as Airbyte's CursorPagination gives it.
+        self.parsed_link_header = parsed_link_header
         self.has_more_path = JSONPath(has_more_path) if has_more_path else None
         self.cursor_body_path = cursor_body_path
         if cursor_value is None and cursor_path is None:
@@ -90,11 +94,15 @@ class CursorPaginator(_NextReference):
         self.context = context or {}
 
     def _template_context(self, page: Page) -> dict:
+        headers: t.Any = page.response.headers
+        if self.parsed_link_header:
+            headers = {**headers, "link": page.response.links}
         return {
             **self.context,
             "response": page.body,
-            "headers": page.response.headers,
+            "headers": headers,
             "last_record": page.records[-1] if page.records else None,
+            "last_page_size": len(page.records),
         }
 
     @override

@@ -128,8 +128,11 @@ class PageNumberPaginator(_RangePaginator):
         has_more_path: str | list | None = None,
         page_body_path: str | None = None,
         stop_after_empty_page: bool = True,
+        inject_on_first_request: bool = True,
     ) -> None:
         self.base_page = next((v for v in (base_page, start_from_page) if v is not None), 1)
+        #: False: the first request carries no page parameter (Airbyte's PageIncrement default).
+        self.inject_on_first_request = inject_on_first_request
         first = page if page is not None else self.base_page
         super().__init__(first, limit, total_path, has_more_path, maximum_page, stop_after_empty_page)
         self.page_param = page_param
@@ -142,7 +145,8 @@ class PageNumberPaginator(_RangePaginator):
 
     @override
     def apply(self, request: HTTPRequest, token: int) -> None:
-        put_token(request, self.page_param, self.page_body_path, token)
+        if self.inject_on_first_request or token != self.first:
+            put_token(request, self.page_param, self.page_body_path, token)
         if self.limit_param and self.limit is not None:
             request.params[self.limit_param] = self.limit
 
@@ -181,14 +185,17 @@ class OffsetPaginator(_RangePaginator):
         limit: int,
         offset: int = 0,
         offset_param: str = "offset",
-        limit_param: str = "limit",
+        limit_param: str | None = "limit",
         total_path: str | list | None = "total",
         maximum_offset: int | None = None,
         has_more_path: str | list | None = None,
         offset_body_path: str | None = None,
         limit_body_path: str | None = None,
         stop_after_empty_page: bool = True,
+        inject_on_first_request: bool = True,
     ) -> None:
+        #: False: the first request carries no offset parameter (Airbyte's OffsetIncrement default).
+        self.inject_on_first_request = inject_on_first_request
         super().__init__(offset, limit, total_path, has_more_path, maximum_offset, stop_after_empty_page)
         self.step = limit
         self.offset_param = offset_param
@@ -202,8 +209,10 @@ class OffsetPaginator(_RangePaginator):
 
     @override
     def apply(self, request: HTTPRequest, token: int) -> None:
-        put_token(request, self.offset_param, self.offset_body_path, token)
-        put_token(request, self.limit_param, self.limit_body_path, self.step)
+        if self.inject_on_first_request or token != self.first:
+            put_token(request, self.offset_param, self.offset_body_path, token)
+        if self.limit_param:  # None: no limit is sent (Airbyte's OffsetIncrement without a page_size_option)
+            put_token(request, self.limit_param, self.limit_body_path, self.step)
 
     @override
     def value_after(self, token: int) -> int:

@@ -1,0 +1,72 @@
+"""A read manifest and its connector config -> the source in the dlt dialect's model, checked as a dlt
+config is (the same source model, the same engine): :func:`translate`.
+
+Every stream of ``streams`` becomes a resource named as the manifest names it; a parent stream that
+is not itself in ``streams`` becomes a resource that is not selected by default. The requests go to
+full URLs (``url_base`` joined with ``path``); the first stream's ``url_base`` is the source's base
+URL, the origin the credentials are scoped to. ``config`` in the templates the engine evaluates is the
+connector config (``manifest_config``); the fields its spec marks ``airbyte_secret`` are the source's
+secrets (redacted everywhere, sent only by the authenticator to the API's origin).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_restgeneric.airbyte import streams
+from tap_restgeneric.airbyte.context import Translation, Untranslatable
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def _parent_streams(stream: Mapping[str, t.Any]) -> t.Iterator[Mapping[str, t.Any]]:
+    for link in streams.parents(stream):
+        parent = link.get("stream")
+        if isinstance(parent, dict):
+            yield from _parent_streams(parent)
+            yield parent
+
+
+def translate(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, t.Any]:
+    """The dlt-form source of a read manifest (``client`` and ``resources``)."""
+    top: list[Mapping[str, t.Any]] = [s for s in tree.get("streams") or [] if isinstance(s, dict)]
+    if tree.get("dynamic_streams"):
+        raise Untranslatable("dynamic_streams", "dynamic streams are not supported")
+    if not top:
+        raise Untranslatable("streams", "the manifest has no streams")
+    names = {streams.stream_name(translation, s): s for s in top}
+    parent_names: dict[int, str] = {}
+    hidden: dict[str, Mapping[str, t.Any]] = {}
+    for stream in top:
+        for parent in _parent_streams(stream):
+            name = streams.stream_name(translation, parent)
+            parent_names[id(parent)] = name
+            if name not in names and name not in hidden:
+                hidden[name] = parent
+    resources = []
+    auths = []
+    runs: list[tuple[Mapping[str, t.Any], bool]] = [*((s, True) for s in top), *((s, False) for s in hidden.values())]
+    for stream, selected in runs:
+        resource, auth = streams.resource(translation, stream, parent_names)
+        if not selected:
+            resource["selected"] = False
+        resources.append(resource)
+        auths.append(auth)
+    shared = all(auth == auths[0] for auth in auths)
+    client_auth = auths[0] if shared else None
+    for resource, auth in zip(resources, auths, strict=True):
+        if not shared and auth:
+            resource["endpoint"]["auth"] = auth
+    base = resources[0]["endpoint"]["path"]
+    client: dict[str, t.Any] = {"base_url": _origin(base)}
+    if client_auth:
+        client["auth"] = client_auth
+    return {"client": client, "resources": resources}
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
