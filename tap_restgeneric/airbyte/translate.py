@@ -59,7 +59,7 @@ def translate(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, 
         if not shared and auth:
             resource["endpoint"]["auth"] = auth
     base = resources[0]["endpoint"]["path"]
-    client: dict[str, t.Any] = {"base_url": _origin(base)}
+    client: dict[str, t.Any] = {"base_url": _origin(str(base))}
     if client_auth:
         client["auth"] = client_auth
     return {"client": client, "resources": resources}
