@@ -11,7 +11,8 @@ import pytest
 from tap_restgeneric.paging.paginators import PAGINATOR_ALIASES, PAGINATORS, paginator_options
 from tap_restgeneric.source import PRESETS
 from tap_restgeneric.source.validation import DIALECT_SCHEMA
-from tap_restgeneric.transport.auth import AUTH_TYPES
+from tap_restgeneric.transport.auth import AUTH_TYPES, SELECTIVE
+from tap_restgeneric.transport.auth_configs import SelectiveAuth
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tap_restgeneric"
 #: Lower layers never import higher ones (see CONTRIBUTING.md). The sandbox is a separate
@@ -136,8 +137,9 @@ def test_paginator_options_and_the_dialect_schema_agree():
 
 def test_auth_types_and_the_dialect_schema_agree():
     auth = DIALECT_SCHEMA["$defs"]["auth"]["properties"]
-    assert auth["type"]["enum"] == list(AUTH_TYPES)
-    assert set(auth) - {"type"} <= set().union(*(kind.accepted for kind in AUTH_TYPES.values()))
+    assert auth["type"]["enum"] == [*AUTH_TYPES, SELECTIVE]  # selective: resolved into one of them when read
+    accepted = set().union(*(kind.accepted for kind in AUTH_TYPES.values()), set(SelectiveAuth.__annotations__))
+    assert set(auth) - {"type"} <= accepted
 
 
 def test_presets_are_the_files_in_presets_in_seed_order():
