@@ -3,12 +3,14 @@ into ``source.window_config``'s typed values (the structure was checked by the d
 
 dlt's keys keep dlt's meaning: ``initial_value`` is the start, ``end_value`` the end (a backfill: no
 bookmark), ``start_param``/``end_param`` send the bounds as query parameters when no
-``start_time_option``/``end_time_option`` says otherwise. The new keys are named after Airbyte's
+``start_time_option``/``end_time_option`` says otherwise, ``lag`` (seconds) moves a bookmark's start
+back when no ``lookback_window`` does. The new keys are named after Airbyte's
 ``DatetimeBasedCursor``; a resource without any of them runs as before (no windows).
 """
 
 from __future__ import annotations
 
+import datetime
 import typing as t
 
 from tap_restgeneric.datetimes import DatetimeParseError, DurationError, parse_datetime_any, parse_duration
@@ -65,7 +67,7 @@ def window_config(
         cursor_formats=tuple(incremental.get("cursor_datetime_formats") or ()),
         step=durations["step"] if "cursor_granularity" in incremental else None,
         granularity=durations["cursor_granularity"] if "step" in incremental else None,
-        lookback=durations["lookback_window"],
+        lookback=durations["lookback_window"] or _lag(incremental.get("lag")),
         start=_text(incremental.get("initial_value")),
         end=_text(incremental.get("end_value")),
         min_datetime=_text(incremental.get("min_datetime")),
@@ -79,7 +81,7 @@ def window_config(
     for key in ("initial_value", "end_value", "min_datetime", "max_datetime"):
         if incremental.get(key) is not None:
             try:
-                parse_datetime_any(_text(incremental[key]), config.parse_formats, key)
+                parse_datetime_any(_text(incremental[key]), config.parse_formats, "value")
             except DatetimeParseError as exc:
                 problem(config_path(where, key), str(exc))
     return config
@@ -93,6 +95,11 @@ def _duration(incremental: t.Mapping[str, t.Any], key: str, where: str, problem:
     except DurationError as exc:
         problem(config_path(where, key), str(exc).split(": ", 1)[1])
         return None
+
+
+def _lag(lag: float | None) -> Duration | None:
+    """dlt's ``lag`` (seconds, for a date-time cursor) as a lookback, when ``lookback_window`` is not given."""
+    return datetime.timedelta(seconds=lag) if lag else None
 
 
 def _text(value: t.Any) -> str | None:

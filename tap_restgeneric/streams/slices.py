@@ -215,11 +215,11 @@ class SliceReads:
         checkpoint: Callable[[], None],
         on_request: Callable[[], None],
         prefetch: Callable[[list[dict], t.Any], None],
+        children: list[str],
     ) -> Iterator[dict]:
-        """The records of every partition's windows, in order; ``checkpoint()`` writes STATE now."""
-
-        fanout = self._fanout()
-        saved = self.saved(state)
+        """The records of every partition's windows, in order; ``checkpoint()`` writes STATE now, ``prefetch``
+        requests the children (named ``children``) of a page's records, as ``RecordSource.of``."""
+        fanout, saved = self._fanout(), self.saved(state)
         slices = ((plan, window) for plan in self.plans(saved) for window in plan.windows)
         ahead: collections.deque[tuple[_Plan, Window | None, Slice, dict]] = collections.deque()
         try:
@@ -241,8 +241,12 @@ class SliceReads:
                     concurrency = self.settings.max_concurrency
                     pages = self.pages.fetcher(context, None, concurrency=concurrency, on_request=on_request, piece=piece).pages()
                 yield from self._window(context, plan, window, pages, prefetch, checkpoint, saved)
+        except BaseException:
+            self.scheduler.stop_streams_ahead()  # the sync is failing: nobody will read the later streams' pages
+            raise
         finally:
             fanout.cancel()
+            self.scheduler.stop_children(children)
         if self.pages.link is None:  # (a child's closing line is said once for all its parents)
             self.records.say_closing_line()
 

@@ -117,12 +117,12 @@ class ResourceStream(RESTStream):
             state_kept_on_stop(self._tap.write_message, lambda: self.tap_state, batches=batches),
         ):
             counter.with_context(context)
+            reads = (counter.increment, self._prefetch_children, [child.name for child in self.child_streams])
             if self.parts.slices is not None:  # date windows and partitions: a STATE after each finished window
-                state, write = self.state_manager.get_context_state(context), self._write_state_message
-                yield from self.parts.slices.read(context, state, write, counter.increment, self._prefetch_children)
+                state = self.state_manager.get_context_state(context)
+                yield from self.parts.slices.read(context, state, self._write_state_message, *reads)
                 return
-            children = [child.name for child in self.child_streams]
-            yield from self.parts.records.of(context, self.starting_value, counter.increment, self._prefetch_children, children)
+            yield from self.parts.records.of(context, self.starting_value, *reads)
 
     def starting_value(self, context: t.Any) -> t.Any:
         """The incremental start of one context's requests (None: a full-table stream)."""

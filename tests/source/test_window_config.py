@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 
 import isodate
+import pytest
 
+from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.source import load_source
 from tap_restgeneric.source.window_config import ListPartition, RequestOption, WindowConfig, partition_product
 
@@ -90,3 +92,37 @@ def test_partitions_compile_from_lists_and_settings_and_give_their_product():
         {"account": "b", "region": "eu"},
         {"account": "b", "region": "7"},
     ]
+
+
+def test_partition_and_window_mistakes_are_each_one_line_naming_the_key():
+    with pytest.raises(SourceConfigError) as info:
+        loaded(
+            resource(
+                {"cursor_path": "u", "initial_value": "yesterday", "datetime_format": "%Y-%m-%d", "lookback_window": "2 days"},
+                partitions=[
+                    {"name": "account", "values": "{{ config.accounts }}"},
+                    {"name": "region", "values": ["eu"], "inject_into": "header"},
+                ],
+            ),
+            accounts={"a": 1},
+        )
+    assert sorted(info.value.problems) == [
+        "resources[0].endpoint.incremental.initial_value: value 'yesterday' matches none of the formats tried: '%Y-%m-%d'",
+        "resources[0].endpoint.incremental.lookback_window: '2 days' is not an ISO 8601 duration (e.g. P1D, PT6H, P1M)",
+        "resources[0].partitions[0].values: expected a non-empty list of strings or numbers, got {'a': 1}",
+        "resources[0].partitions[1].field_name: required with inject_into 'header'",
+    ]
+
+
+def test_dlts_lag_is_the_lookback_when_no_lookback_window_is_given():
+    (lagged, both) = loaded(
+        resource(
+            {"cursor_path": "u", "initial_value": "2024-01-01T00:00:00Z", "step": "P1D", "cursor_granularity": "PT1S", "lag": 90}
+        ),
+        {
+            **resource({"cursor_path": "u", "lag": 90, "lookback_window": "P1D", "step": "P1D", "cursor_granularity": "PT1S"}),
+            "name": "b",
+        },
+    )
+    assert lagged["windows"].lookback == datetime.timedelta(seconds=90)
+    assert both["windows"].lookback == datetime.timedelta(days=1)
