@@ -68,6 +68,10 @@ def value(
 
 
 PARTITION_NAMES = ("stream_partition", "stream_slice", "stream_interval")
+#: Slice fields that are not a parent's: (LIST_PARTITION, the engine's partition name) and
+#: (WINDOW_BOUND, ``start_value`` / ``end_value``), read off the engine's ``partition`` / ``incremental``.
+LIST_PARTITION, WINDOW_BOUND = "#partition", "#window"
+SLICE_SOURCES = {LIST_PARTITION: "partition", WINDOW_BOUND: "incremental"}
 
 
 def partition_value(
@@ -83,7 +87,8 @@ def partition_value(
     ``resources.<parent>.<key>``; rendered as the CDK renders it (text when ``valid_types`` is (str,))."""
     place = translation.interpolation.place(PARTITION_NAMES, parameters)
     template = place.compile(text, where)
-    chains = {field: (parent, *key.split("/")) for field, (parent, key) in partitions.items()}
+    chains = {field: (parent, *key.split("/")) for field, (parent, key) in partitions.items() if parent not in SLICE_SOURCES}
+    others = {field: source for field, source in partitions.items() if source[0] in SLICE_SOURCES}
 
     def evaluate(**context: t.Any) -> t.Any:
         resources = context.get("resources") or {}
@@ -93,9 +98,12 @@ def partition_value(
             for step in chain:
                 node = node.get(step) if isinstance(node, dict) else None
             partition[field] = node
+        for field, (source, key) in others.items():  # a list partition's value, a window's bound as sent
+            partition[field] = (context.get(SLICE_SOURCES[source]) or {}).get(key)
         rendered = template.render(place.context(context.get("config") or {}, {"stream_slice": partition}))
         if valid_types == (str,):
             return rendered
         return literal_value(rendered, valid_types) if rendered else None
 
-    return Template.foreign(text, where, evaluate, list(chains.values()))
+    lists = [key for source, key in others.values() if source == LIST_PARTITION]
+    return Template.foreign(text, where, evaluate, list(chains.values()), lists)

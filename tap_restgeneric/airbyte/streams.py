@@ -11,13 +11,24 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.airbyte import auth, error_handlers, paginators, requester, selectors, transformations
+from tap_restgeneric.airbyte import (
+    auth,
+    error_handlers,
+    incremental,
+    paginators,
+    partitions as list_partitions,
+    requester,
+    selectors,
+    transformations,
+)
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
+from tap_restgeneric.airbyte.evaluators import WINDOW_BOUND
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 EMPTY_SCHEMA = {"type": "object", "properties": {}}
+WINDOW_START, WINDOW_END = (WINDOW_BOUND, "start_value"), (WINDOW_BOUND, "end_value")
 
 
 def stream_name(translation: Translation, stream: Mapping[str, t.Any]) -> str:
@@ -60,11 +71,11 @@ def parents(stream: Mapping[str, t.Any]) -> list[Mapping[str, t.Any]]:
 
 
 def resource(
-    translation: Translation, stream: Mapping[str, t.Any], parent_names: Mapping[int, str]
+    translation: Translation, stream: Mapping[str, t.Any], parent_names: Mapping[int, str], *, full_table: bool = False
 ) -> tuple[dict[str, t.Any], dict[str, t.Any] | None]:
-    """(the dlt-form resource of one stream, its auth block)."""
+    """(the dlt-form resource of one stream, its auth block); ``full_table``: without its incremental
+    (a parent read whole for a child without ``incremental_dependency``)."""
     name = stream_name(translation, stream)
-    where = str(stream.get("$path", name))
     retriever = stream.get("retriever") or {}
     partitions: dict[str, tuple[str, str]] = {}
     copied: dict[str, str] = {}
@@ -87,7 +98,12 @@ def resource(
             if option.get("inject_into") not in (None, "request_parameter"):
                 raise Untranslatable(f"{at}.request_option", f"inject_into {option.get('inject_into')} is not supported yet")
             extra_params[option.get("field_name")] = "{{ resources" + "".join(f"[{p!r}]" for p in [parent, *chain]) + " }}"
-    endpoint = requester.endpoint(translation, retriever.get("requester") or {}, _engine_partitions(partitions))
+    lists, list_fields = list_partitions.list_partitions(translation, stream)
+    cursor = None if full_table else stream.get("incremental_sync")
+    bounds = incremental.window_fields(cursor)
+    window_fields = {bounds.start: WINDOW_START, bounds.end: WINDOW_END} if bounds else {}
+    slice_fields = {**window_fields, **list_fields, **partitions}
+    endpoint = requester.endpoint(translation, retriever.get("requester") or {}, _engine_partitions(slice_fields))
     if extra_params:
         endpoint["params"] = {**endpoint.get("params", {}), **extra_params}
     selector = retriever.get("record_selector") or {}
@@ -117,8 +133,10 @@ def resource(
         found["processing_steps"] = steps
     if include and reads_copy:
         found["include_from_parent"] = sorted(set(include))
-    if stream.get("incremental_sync"):
-        raise Untranslatable(f"{where}.incremental_sync", "is not supported yet")
+    if cursor:
+        endpoint["incremental"] = incremental.incremental_block(translation, cursor)
+    if lists:
+        found["partitions"] = lists
     return found, auth.auth_block(translation, (retriever.get("requester") or {}).get("authenticator"))
 
 

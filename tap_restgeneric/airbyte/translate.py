@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.airbyte import streams
+from tap_restgeneric.airbyte import incremental, streams
 from tap_restgeneric.airbyte.context import Translation, Untranslatable
 
 if t.TYPE_CHECKING:
+    import datetime
     from collections.abc import Mapping
 
 
@@ -58,11 +59,21 @@ def translate(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, 
     for resource, auth in zip(resources, auths, strict=True):
         if not shared and auth:
             resource["endpoint"]["auth"] = auth
-    base = resources[0]["endpoint"]["path"]
+    base = str(resources[0]["endpoint"]["path"])  # a path template's text starts with its url_base
     client: dict[str, t.Any] = {"base_url": _origin(str(base))}
     if client_auth:
         client["auth"] = client_auth
     return {"client": client, "resources": resources}
+
+
+def fixed_ends(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, datetime.datetime]:
+    """The streams whose windows end before the sync's now (``today_utc()``, a configured end), by name."""
+    found = {}
+    for stream in tree.get("streams") or []:
+        end = incremental.fixed_end(translation, stream.get("incremental_sync")) if isinstance(stream, dict) else None
+        if end is not None:
+            found[streams.stream_name(translation, stream)] = end
+    return found
 
 
 def _origin(url: str) -> str:
