@@ -44,6 +44,16 @@ SUPPORTED = frozenset(
         "BasicHttpAuthenticator",
         "NoAuth",
         "OAuthAuthenticator",
+        "SessionTokenAuthenticator",
+        "SessionTokenRequestBearerAuthenticator",
+        "SessionTokenRequestApiKeyAuthenticator",
+        "SelectiveAuthenticator",
+        "JwtAuthenticator",
+        "JwtHeaders",
+        "JwtPayload",
+        "RefreshTokenUpdater",
+        "Bearer",
+        "ApiKey",
         "DefaultErrorHandler",
         "CompositeErrorHandler",
         "HttpResponseFilter",
@@ -63,11 +73,6 @@ SUPPORTED = frozenset(
 
 #: Components whose engine parts other work is building (wired to manifests after it lands): why each is refused now.
 NOT_YET = {
-    "SessionTokenAuthenticator": "session login is not wired to manifests yet",
-    "SessionTokenRequestBearerAuthenticator": "session login is not wired to manifests yet",
-    "SessionTokenRequestApiKeyAuthenticator": "session login is not wired to manifests yet",
-    "SelectiveAuthenticator": "selective authentication is not wired to manifests yet",
-    "JwtAuthenticator": "JWT is not wired to manifests yet",
     "HTTPAPIBudget": "call budgets are not wired to manifests yet",
 }
 
@@ -77,8 +82,8 @@ def _variant_refusal(component: t.Mapping[str, t.Any]) -> str | None:
     kind = component.get("type")
     if kind == "OAuthAuthenticator":
         grant = component.get("grant_type") or "refresh_token"
-        if grant != "client_credentials" or component.get("refresh_token_updater"):
-            return f"OAuthAuthenticator with grant_type {grant} (refreshing OAuth is not wired to manifests yet)"
+        if grant not in ("client_credentials", "refresh_token"):
+            return f"OAuthAuthenticator with grant_type {grant}"
     if (
         kind == "SimpleRetriever"
         and component.get("decoder") not in (None, {})
