@@ -13,6 +13,7 @@ import typing as t
 
 from tap_restgeneric.airbyte import (
     auth,
+    decoders,
     error_handlers,
     incremental,
     paginators,
@@ -106,6 +107,9 @@ def resource(
     endpoint = requester.endpoint(translation, retriever.get("requester") or {}, _engine_partitions(slice_fields))
     if extra_params:
         endpoint["params"] = {**endpoint.get("params", {}), **extra_params}
+    found_decoder = decoders.decoder(retriever.get("decoder"))
+    if found_decoder:
+        endpoint["decoder"] = found_decoder
     selector = retriever.get("record_selector") or {}
     endpoint["data_selector"] = selectors.data_selector(translation, selector)
     endpoint["record_selection"] = "dpath"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.airbyte import incremental, streams
+from tap_restgeneric.airbyte import budgets, incremental, streams
 from tap_restgeneric.airbyte.context import Translation, Untranslatable
 
 if t.TYPE_CHECKING:
@@ -63,6 +63,9 @@ def translate(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, 
     client: dict[str, t.Any] = {"base_url": _origin(str(base))}
     if client_auth:
         client["auth"] = client_auth
+    budget = budgets.api_budget(translation, tree.get("api_budget"))
+    if budget:
+        client["api_budget"] = budget
     return {"client": client, "resources": resources}
 
 

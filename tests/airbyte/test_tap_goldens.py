@@ -29,7 +29,7 @@ ACCEPTED = [
     "smaily", "statuspage", "timely", "todoist", "toggl", "twilio-taskrouter", "vitally", "weatherstack", "workramp",
     "zendesk-sell", "zenefits",
     # date windows, list partitions, renewing auth, budgets and decoders (wired in part B)
-    "datetime_windows", "datetime_feeds", "oauth", "session_and_selective_auth",
+    "datetime_windows", "datetime_feeds", "oauth", "session_and_selective_auth", "api_budget",
 ]  # fmt: skip
 
 #: Goldens whose records are the CDK's once null values are taken out of the tap's: the CDK's message
