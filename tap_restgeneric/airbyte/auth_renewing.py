@@ -161,6 +161,9 @@ def selected(translation: Translation, component: Mapping[str, t.Any], auth_bloc
     for part in path:
         node = node.get(part) if isinstance(node, dict) else None
     branches = component.get("authenticators") or {}
+    if translation.checking:  # every branch must translate: any may be the one a config selects
+        blocks = [auth_block(translation, branch) for branch in branches.values()]
+        return blocks[0] if blocks else None
     if node not in branches:
         names = ", ".join(sorted(map(str, branches)))
         raise SourceConfigError(  # a config problem (the CDK fails on it too), not a refusal

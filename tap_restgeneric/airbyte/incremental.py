@@ -16,6 +16,7 @@ import dataclasses
 import typing as t
 
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
+from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.datetimes import ISO_8601, DatetimeParseError, format_datetime, parse_datetime_any
 
 if t.TYPE_CHECKING:
@@ -74,8 +75,10 @@ def incremental_block(translation: Translation, cursor: Mapping[str, t.Any]) -> 
     if lookback:
         block["lookback_window"] = lookback
     start = bound(translation, cursor.get("start_datetime"), f"{where}.start_datetime", parameters, fmt)
-    if start is None:
-        raise Untranslatable(f"{where}.start_datetime", "is required")
+    if start is None and translation.checking:
+        start = Bound(translation.now, {})
+    if start is None:  # a config problem (the CDK fails on it too), not a refusal
+        raise SourceConfigError([f"manifest: {where}.start_datetime: renders empty (is the connector config's start set?)"])
     block["initial_value"] = format_datetime(start.moment, fmt)
     for key in ("min_datetime", "max_datetime"):
         if start.limits.get(key) is not None:

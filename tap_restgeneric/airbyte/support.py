@@ -115,7 +115,7 @@ def translation_refusals(tree: t.Mapping[str, t.Any]) -> list[str]:
     from tap_restgeneric.airbyte.translate import translate  # noqa: PLC0415
 
     try:
-        translate(tree, Translation({}, datetime.datetime.now(datetime.timezone.utc)))
+        translate(tree, Translation({}, datetime.datetime.now(datetime.timezone.utc), checking=True))
     except Untranslatable as exc:
         return [exc.reason]
     except SourceConfigError:  # a value the empty config cannot render: not a refusal
