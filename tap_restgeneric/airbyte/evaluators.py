@@ -38,13 +38,20 @@ def cursor_value(translation: Translation, text: str, where: str, parameters: Ma
 
 
 def condition(
-    translation: Translation, text: str | bool, where: str, parameters: Mapping[str, t.Any], names: tuple[str, ...]
+    translation: Translation,
+    text: str | bool,
+    where: str,
+    parameters: Mapping[str, t.Any],
+    names: tuple[str, ...],
+    slice_fields: Mapping[str, tuple[str, str]] | None = None,
 ) -> Template:
-    """A condition (``stop_condition``, a RecordFilter's ``condition``): the CDK's InterpolatedBoolean."""
+    """A condition (``stop_condition``, a RecordFilter's ``condition``): the CDK's InterpolatedBoolean
+    (``slice_fields``: the list partitions and window bounds it reads as ``stream_slice``)."""
+    names = (*names, "stream_slice") if slice_fields else names
     interpolated = translation.interpolation.boolean(text, where, names, parameters)
 
     def evaluate(**context: t.Any) -> bool:
-        return interpolated.eval(context.get("config") or {}, **{name: context.get(name) for name in names})
+        return interpolated.eval(context.get("config") or {}, **_values(context, names, slice_fields))
 
     return Template.foreign(str(text), where, evaluate)
 
@@ -56,15 +63,28 @@ def value(
     parameters: Mapping[str, t.Any],
     names: tuple[str, ...],
     valid_types: tuple[type, ...] | None = None,
+    slice_fields: Mapping[str, tuple[str, str]] | None = None,
 ) -> Template:
     """A value (an AddFields field): the CDK's InterpolatedString, its text read as a literal (of
-    ``valid_types`` when given)."""
+    ``valid_types`` when given; ``slice_fields`` as in :func:`condition`)."""
+    names = (*names, "stream_slice") if slice_fields else names
     interpolated = translation.interpolation.string(text, where, names, parameters)
 
     def evaluate(**context: t.Any) -> t.Any:
-        return interpolated.eval(context.get("config") or {}, valid_types, **{name: context.get(name) for name in names})
+        return interpolated.eval(context.get("config") or {}, valid_types, **_values(context, names, slice_fields))
 
     return Template.foreign(text, where, evaluate)
+
+
+def _values(
+    context: Mapping[str, t.Any], names: tuple[str, ...], slice_fields: Mapping[str, tuple[str, str]] | None
+) -> dict[str, t.Any]:
+    values = {name: context.get(name) for name in names}
+    if slice_fields:  # a list partition's value, a window's bound as sent, from the engine's slice
+        values["stream_slice"] = {
+            field: (context.get(SLICE_SOURCES[source]) or {}).get(key) for field, (source, key) in slice_fields.items()
+        }
+    return values
 
 
 PARTITION_NAMES = ("stream_partition", "stream_slice", "stream_interval")

@@ -120,8 +120,9 @@ def resource(
     if actions:
         endpoint["response_actions"] = actions
     endpoint["error_handler"] = handler
-    steps = selectors.filter_steps(translation, selector, copied) + transformations.steps(
-        translation, stream.get("transformations"), copied
+    own_fields = {**window_fields, **list_fields}  # (a parent's field is copied into the record)
+    steps = selectors.filter_steps(translation, selector, copied, own_fields) + transformations.steps(
+        translation, stream.get("transformations"), copied, own_fields
     )
     reads_copy = any(name in _sources(step) for step in steps for name in copied.values())
     if reads_copy:

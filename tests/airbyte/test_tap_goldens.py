@@ -29,7 +29,7 @@ ACCEPTED = [
     "smaily", "statuspage", "timely", "todoist", "toggl", "twilio-taskrouter", "vitally", "weatherstack", "workramp",
     "zendesk-sell", "zenefits",
     # date windows, list partitions, renewing auth, budgets and decoders (wired in part B)
-    "datetime_windows", "datetime_feeds", "oauth", "session_and_selective_auth", "api_budget",
+    "datetime_windows", "datetime_feeds", "oauth", "session_and_selective_auth", "api_budget", "list_partitions",
     "aircall", "auth0", "callrail", "delighted", "dixa", "dockerhub", "exchange-rates", "freshservice", "harvest",
     "klaus-api", "lever-hiring", "linkedin-pages", "mailgun", "nasa", "nytimes", "onesignal", "opsgenie", "partnerstack",
     "paystack", "shortio", "square", "tempo", "trustpilot", "tvmaze-schedule", "twitter", "woocommerce", "yotpo",
