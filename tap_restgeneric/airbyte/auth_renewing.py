@@ -65,9 +65,12 @@ def oauth_refresh(translation: Translation, component: Mapping[str, t.Any]) -> d
         block["access_token_request_data"] = data
     if component.get("scopes"):
         block["scopes"] = [str(s) for s in component["scopes"]]
-    for key in ("access_token_name", "expires_in_name", "token_expiry_date_format"):
+    for key in ("access_token_name", "expires_in_name"):
         if component.get(key):
             block[key] = text(key)
+    expiry_format = text("token_expiry_date_format")
+    if "%" in expiry_format:  # a pendulum-style format (YYYY-MM-DD...): the engine reads seconds or ISO 8601 itself
+        block["token_expiry_date_format"] = expiry_format
     updater = component.get("refresh_token_updater")
     if isinstance(updater, dict):
         block["refresh_token_updater"] = {"refresh_token_name": str(updater.get("refresh_token_name") or "refresh_token")}
