@@ -120,6 +120,8 @@ def translation_refusals(tree: t.Mapping[str, t.Any]) -> list[str]:
         return [exc.reason]
     except SourceConfigError:  # a value the empty config cannot render: not a refusal
         return []
+    except (ValueError, TypeError) as exc:  # counted as refused: the translator cannot tell without a config
+        return [f"a value that does not translate without a connector config ({type(exc).__name__})"]
     return []
 
 
