@@ -59,12 +59,11 @@ def test_discover_sync_record_replay_and_doctor_of_a_manifest(tmp_path):
 
 def test_a_manifest_the_tap_cannot_run_is_refused_before_any_request(tmp_path):
     with mockapi.MockServer() as server:
-        setup = oracle.golden_setup("datetime_windows", server)
+        setup = oracle.golden_setup("sentry", server)
         result = support.run_cli([], _config(setup, tmp_path), tmp_path, env=oracle.tap_environment(setup))
         assert result.returncode != 0
         last = support.last_line(result.stderr)
-        assert last.startswith("tap-restgeneric: config error: manifest: the tap cannot run DatetimeBasedCursor at streams[0]")
-        assert "(date windows are not wired to manifests yet)" in last
+        assert last == "tap-restgeneric: config error: manifest: the tap cannot run ConcurrencyLevel at concurrency_level"
         assert server.api.requests == []
 
 
