@@ -112,7 +112,9 @@ def session_login(translation: Translation, component: Mapping[str, t.Any]) -> d
     path = component.get("session_token_path") or []
     block["session_token_path"] = [str(part) for part in path]
     if component.get("expiration_duration"):
-        block["expiration_duration"] = translation.static_text(component["expiration_duration"], f"{where}.expiration_duration", {})
+        block["expiration_duration"] = translation.static_text(
+            component["expiration_duration"], f"{where}.expiration_duration", {}
+        )
     sending = component.get("request_authentication") or {}
     if sending.get("type") == "Bearer":
         block["inject_into"] = "bearer"

@@ -16,8 +16,8 @@ import dataclasses
 import typing as t
 
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
-from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.datetimes import ISO_8601, DatetimeParseError, format_datetime, parse_datetime_any
+from tap_restgeneric.errors import SourceConfigError
 
 if t.TYPE_CHECKING:
     import datetime
@@ -81,8 +81,9 @@ def incremental_block(translation: Translation, cursor: Mapping[str, t.Any]) -> 
         raise SourceConfigError([f"manifest: {where}.start_datetime: renders empty (is the connector config's start set?)"])
     block["initial_value"] = format_datetime(start.moment, fmt)
     for key in ("min_datetime", "max_datetime"):
-        if start.limits.get(key) is not None:
-            block[key] = format_datetime(start.limits[key], fmt)
+        limit = start.limits.get(key)
+        if limit is not None:
+            block[key] = format_datetime(limit, fmt)
     for key in ("start_time_option", "end_time_option"):
         option = cursor.get(key)
         if option:

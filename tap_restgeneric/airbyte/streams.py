@@ -17,11 +17,11 @@ from tap_restgeneric.airbyte import (
     error_handlers,
     incremental,
     paginators,
-    partitions as list_partitions,
     requester,
     selectors,
     transformations,
 )
+from tap_restgeneric.airbyte import partitions as list_partitions
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
 from tap_restgeneric.airbyte.evaluators import WINDOW_BOUND
 

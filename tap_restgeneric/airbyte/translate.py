@@ -58,11 +58,14 @@ def translate(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, 
                 hidden[name] = (parent, whole)
     resources = []
     auths = []
-    runs = [*((s, True, False, None) for s in top), *((s, False, whole, name) for name, (s, whole) in hidden.items())]
-    for stream, selected, whole, name in runs:
+    runs: list[tuple[Mapping[str, t.Any], bool, bool, str | None]] = [
+        *((s, True, False, None) for s in top),
+        *((s, False, whole, name) for name, (s, whole) in hidden.items()),
+    ]
+    for stream, selected, whole, renamed in runs:
         resource, auth = streams.resource(translation, stream, parent_names, full_table=whole)
-        if name is not None:
-            resource["name"] = name
+        if renamed is not None:
+            resource["name"] = renamed
         if not selected:
             resource["selected"] = False
         resources.append(resource)

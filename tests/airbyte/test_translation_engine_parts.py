@@ -91,7 +91,9 @@ def test_request_values_read_the_windows_bounds_as_sent():
 def test_a_step_without_granularity_is_refused_with_its_place():
     with pytest.raises(SourceConfigError) as caught:
         translated(windowed(cursor_granularity=None), CONFIG)
-    assert caught.value.problems == ["manifest: streams[0].incremental_sync.cursor_granularity: step and cursor_granularity go together"]
+    assert caught.value.problems == [
+        "manifest: streams[0].incremental_sync.cursor_granularity: step and cursor_granularity go together"
+    ]
 
 
 def test_a_start_the_config_does_not_give_is_a_config_error_not_a_refusal():
@@ -126,7 +128,9 @@ def test_list_partition_routers_are_the_engines_partitions_their_product_in_orde
         {"name": "region", "values": ["eu", "us"], "inject_into": "request_parameter", "field_name": "r"},
     ]
     path = resource["endpoint"]["path"]
-    assert path({"config": CONFIG, "partition": {"kind": "weekly", "region": "eu"}}) == "https://api.example.com/v1/reports/weekly"
+    assert (
+        path({"config": CONFIG, "partition": {"kind": "weekly", "region": "eu"}}) == "https://api.example.com/v1/reports/weekly"
+    )
     (added,) = resource["processing_steps"]
     assert added["map"]["region"]({"record": {}, "config": CONFIG, "partition": {"kind": "daily", "region": "us"}}) == "us"
 
@@ -266,8 +270,10 @@ def test_a_selective_authenticator_is_the_branch_the_config_selects_and_a_bad_ch
     with pytest.raises(SourceConfigError) as caught:
         _auth(SELECTIVE, {"api_key": "k", "auth": {"method": "oauth"}})
     assert caught.value.problems == [
-        "manifest_config.auth.method: 'oauth' names no authenticator of streams[0].retriever.requester.authenticator "
-        "(valid: basic, token)"
+        (
+            "manifest_config.auth.method: 'oauth' names no authenticator of streams[0].retriever.requester.authenticator "
+            "(valid: basic, token)"
+        )
     ]
 
 
@@ -286,13 +292,22 @@ def test_an_http_api_budget_is_the_clients_api_budget():
                 "call_limit": 60,
                 "matchers": [{"type": "HttpRequestRegexMatcher", "method": "GET", "url_path_pattern": "^/v1/search"}],
             },
-            {"type": "MovingWindowCallRatePolicy", "rates": [{"type": "Rate", "limit": "{{ 5 }}", "interval": "PT1S"}], "matchers": []},
+            {
+                "type": "MovingWindowCallRatePolicy",
+                "rates": [{"type": "Rate", "limit": "{{ 5 }}", "interval": "PT1S"}],
+                "matchers": [],
+            },
             {"type": "UnlimitedCallRatePolicy", "matchers": [{"type": "HttpRequestRegexMatcher", "url_path_pattern": "^/v1/me"}]},
         ],
     }
     assert translated(manifest(stream(), api_budget=budget))["client"]["api_budget"] == {
         "policies": [
-            {"type": "fixed_window", "call_limit": 60, "period": "PT1M", "matchers": [{"method": "GET", "url_path_pattern": "^/v1/search"}]},
+            {
+                "type": "fixed_window",
+                "call_limit": 60,
+                "period": "PT1M",
+                "matchers": [{"method": "GET", "url_path_pattern": "^/v1/search"}],
+            },
             {"type": "moving_window", "rates": [{"limit": 5, "interval": "PT1S"}]},
             {"type": "unlimited", "matchers": [{"url_path_pattern": "^/v1/me"}]},
         ],
@@ -306,7 +321,10 @@ def test_an_http_api_budget_is_the_clients_api_budget():
     [
         ({"type": "JsonDecoder"}, None),
         ({"type": "JsonlDecoder"}, {"type": "jsonl"}),
-        ({"type": "CsvDecoder", "delimiter": "\\t", "encoding": "latin-1"}, {"type": "csv", "delimiter": "\t", "encoding": "latin-1"}),
+        (
+            {"type": "CsvDecoder", "delimiter": "\\t", "encoding": "latin-1"},
+            {"type": "csv", "delimiter": "\t", "encoding": "latin-1"},
+        ),
         ({"type": "XmlDecoder"}, {"type": "xml"}),
         ({"type": "GzipDecoder", "decoder": {"type": "CsvDecoder"}}, {"type": "csv", "compression": "gzip"}),
         ({"type": "ZipfileDecoder", "decoder": {"type": "JsonlDecoder"}}, {"type": "jsonl", "compression": "zip"}),
