@@ -9,6 +9,7 @@ differs from the CDK on purpose, DIFFERS_ON_PURPOSE says why and the test holds 
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 import pytest
@@ -184,3 +185,59 @@ def test_the_goldens_the_tap_accepts_are_the_listed_ones():
         if not unsupported_components(raw):
             accepted.append(name)
     assert sorted(accepted) == sorted([*ACCEPTED, *NULLS_OMITTED_BY_THE_CDK, *DIFFERS_ON_PURPOSE, *KNOWN_GAPS])
+
+
+def _requests(setup: oracle.Setup, server: mockapi.MockServer) -> list[str]:
+    """What the mock saw, each request as text with its query in name order (the CDK puts an authenticator's
+    query parameter first, the tap last: the same request)."""
+    found = []
+    for request in oracle.normalise(oracle.canonical_requests(setup.api), server.base_url):
+        found.append(json.dumps({**request, "query": sorted(request["query"] or [])}, sort_keys=True))
+    return sorted(found)
+
+
+def _golden_requests(golden: dict, run: int) -> list[str]:
+    return sorted(
+        json.dumps({**r, "query": sorted(r["query"] or [])}, sort_keys=True) for r in golden["runs"][run - 1]["requests"]
+    )
+
+
+@pytest.mark.parametrize("name", ["datetime_windows", "list_partitions", "api_budget"])
+def test_the_windows_and_partitions_requested_are_the_cdks_in_both_runs(name, tmp_path, monkeypatch):
+    golden = oracle.load_golden(name)
+    with mockapi.MockServer() as server:
+        setup = oracle.golden_setup(name, server)
+        for key, value in oracle.tap_environment(setup).items():
+            monkeypatch.setenv(key, value)
+        _, state, _ = _run(setup, server, tmp_path)
+        assert _requests(setup, server) == _golden_requests(golden, 1)
+        setup.api.reset()
+        _run(setup, server, tmp_path, state=state)
+        assert _requests(setup, server) == _golden_requests(golden, 2)  # from the bookmark, less the lookback
+
+
+def test_a_rotated_refresh_token_is_kept_in_the_token_store_and_used_by_the_next_run(tmp_path, monkeypatch):
+    """The CDK writes a rotated refresh token into its config (a CONNECTOR_CONFIG message); the tap into its token
+    store, before using it: the second run sends the rotated token (the CDK's second run, given its first config
+    again, sent the original one), and the token never appears in the tap's output or STATE."""
+    golden = oracle.load_golden("oauth")
+    rotated = golden["runs"][0]["controls"][0]["connectorConfig"]["config"]["credentials"]["refresh_token"]
+    with mockapi.MockServer() as server:
+        setup = oracle.golden_setup("oauth", server)
+        for key, value in oracle.tap_environment(setup).items():
+            monkeypatch.setenv(key, value)
+        config = {
+            "source_file": str(tmp_path / "manifest.yaml"),
+            "manifest_config": setup.config,
+            "token_store": str(tmp_path / "tokens.json"),
+        }
+        (tmp_path / "manifest.yaml").write_text(yaml.safe_dump(setup.manifest, sort_keys=False))
+        first, error = support.sync_until_error(config)
+        assert error is None
+        setup.api.reset()
+        second, error = support.sync_until_error(config, state=first.states[-1])
+        assert error is None
+        grants = [r for r in oracle.canonical_requests(setup.api) if ["grant_type", "refresh_token"] in (r["body"] or [])]
+    assert [dict(r["body"])["refresh_token"] for r in grants] == [rotated]
+    assert rotated not in json.dumps(first.messages + second.messages)
+    assert rotated in (tmp_path / "tokens.json").read_text()
