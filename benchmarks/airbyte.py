@@ -61,7 +61,11 @@ def run_one(name: str, runs: int) -> dict[str, object]:
         work = Path(tmp)
         setup = oracle.golden_setup(name, server)
         (work / "manifest.yaml").write_text(yaml.safe_dump(setup.manifest, sort_keys=False))
-        config = {"source_file": str(work / "manifest.yaml"), "manifest_config": setup.config, "token_store": str(work / "t.json")}
+        config = {
+            "source_file": str(work / "manifest.yaml"),
+            "manifest_config": setup.config,
+            "token_store": str(work / "t.json"),
+        }
         (work / "tap.json").write_text(json.dumps(config))
         (work / "config.json").write_text(json.dumps(setup.config))
         (work / "catalog.json").write_text(json.dumps(setup.catalog))
