@@ -161,9 +161,7 @@ def test_a_checkout_is_read_from_its_work_tree_or_its_git_directory(airbyte_chec
     assert (git_commit, from_git) == (commit, found)
 
 
-def test_the_corpus_report_counts_components_and_macros_and_what_the_tap_accepts(
-    airbyte_checkout, tmp_path, capsys, monkeypatch
-):
+def test_the_corpus_report_counts_components_and_macros_and_what_the_tap_accepts(airbyte_checkout, tmp_path, capsys, monkeypatch):
     out = tmp_path / "census.json"
     monkeypatch.setattr(sys, "argv", ["corpus_report.py", "--airbyte-repo", str(airbyte_checkout), "--json", str(out)])
     with pytest.raises(SystemExit) as exit_info:
