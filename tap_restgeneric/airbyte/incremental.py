@@ -16,7 +16,7 @@ import dataclasses
 import typing as t
 
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
-from tap_restgeneric.datetimes import ISO_8601, DatetimeParseError, format_datetime, parse_datetime_any
+from tap_restgeneric.datetimes import EPOCH_FORMATS, ISO_8601, DatetimeParseError, format_datetime, parse_datetime_any
 from tap_restgeneric.errors import SourceConfigError
 
 if t.TYPE_CHECKING:
@@ -141,6 +141,22 @@ def _option(translation: Translation, option: Mapping[str, t.Any], where: str) -
         raise Untranslatable(f"{where}.field_path", "a nested field_path is not supported yet")
     name = translation.static_text(option.get("field_name"), f"{where}.field_name", option.get(PARAMETERS_KEY) or {})
     return {"inject_into": str(inject), "field_name": name}
+
+
+def typed_bounds(block: dict[str, t.Any], schema: Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The bounds of an epoch ``datetime_format`` as numbers when the stream's schema says its cursor is one
+    (what the engine compares the cursor's values with, and what ``--doctor`` checks them against)."""
+    if block.get("datetime_format") not in EPOCH_FORMATS:
+        return block
+    declared = ((schema.get("properties") or {}).get(block.get("cursor_path")) or {}).get("type")
+    kinds = set(declared) if isinstance(declared, list) else {declared}
+    number: type = int if "integer" in kinds else float if "number" in kinds else str
+    if number is str:
+        return block
+    for key in ("initial_value", "min_datetime", "max_datetime"):
+        if key in block:
+            block[key] = number(block[key])
+    return block
 
 
 def fixed_end(translation: Translation, cursor: Mapping[str, t.Any] | None) -> datetime.datetime | None:

@@ -139,7 +139,7 @@ def resource(
     if include and reads_copy:
         found["include_from_parent"] = sorted(set(include))
     if cursor:
-        endpoint["incremental"] = incremental.incremental_block(translation, cursor)
+        endpoint["incremental"] = incremental.typed_bounds(incremental.incremental_block(translation, cursor), found["schema"])
     if lists:
         found["partitions"] = lists
     return found, auth.auth_block(translation, (retriever.get("requester") or {}).get("authenticator"))
