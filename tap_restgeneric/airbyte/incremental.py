@@ -150,9 +150,9 @@ def typed_bounds(block: dict[str, t.Any], schema: Mapping[str, t.Any]) -> dict[s
         return block
     declared = ((schema.get("properties") or {}).get(block.get("cursor_path")) or {}).get("type")
     kinds = set(declared) if isinstance(declared, list) else {declared}
-    number: type = int if "integer" in kinds else float if "number" in kinds else str
-    if number is str:
+    if not kinds & {"integer", "number"}:
         return block
+    number: type = float if block["datetime_format"] == "%s_as_float" else int
     for key in ("initial_value", "min_datetime", "max_datetime"):
         if key in block:
             block[key] = number(block[key])
