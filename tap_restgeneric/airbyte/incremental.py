@@ -123,8 +123,8 @@ def bound(
             return None
         try:
             return parse_datetime_any(rendered, formats, f"{where}.{key}")
-        except DatetimeParseError as exc:
-            raise Untranslatable(f"{where}.{key}", str(exc)) from None
+        except DatetimeParseError as exc:  # the config's value, not the manifest: a config error
+            raise SourceConfigError([f"manifest: {where}.{key}: {exc}"]) from None
 
     found = moment("datetime")
     if found is None:

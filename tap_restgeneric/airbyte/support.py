@@ -114,15 +114,23 @@ def refusals(tree: t.Mapping[str, t.Any]) -> list[str]:
 
 def translation_refusals(tree: t.Mapping[str, t.Any]) -> list[str]:
     """What the translator refuses in a manifest whose components are all supported (a nested
-    feature the engine lacks), found by translating it with an empty connector config."""
+    feature the engine lacks), found by translating it with a connector config made up from its spec
+    (:mod:`.sample_config`); a value that config cannot give is not a refusal, and the other streams are
+    still translated."""
     from tap_restgeneric.airbyte.context import Translation, Untranslatable  # noqa: PLC0415 - translate imports this module's peers
+    from tap_restgeneric.airbyte.sample_config import sample  # noqa: PLC0415
     from tap_restgeneric.airbyte.translate import translate  # noqa: PLC0415
 
+    spec = (tree.get("spec") or {}).get("connection_specification") or {}
+    config = sample(spec) if isinstance(spec, dict) else {}
     try:
-        translate(tree, Translation({}, datetime.datetime.now(datetime.timezone.utc), checking=True))
+        translate(
+            tree,
+            Translation(config if isinstance(config, dict) else {}, datetime.datetime.now(datetime.timezone.utc), checking=True),
+        )
     except Untranslatable as exc:
         return [exc.reason]
-    except SourceConfigError:  # a value the empty config cannot render: not a refusal
+    except SourceConfigError:  # a value the made-up config cannot render: not a refusal
         return []
     except (ValueError, TypeError) as exc:  # counted as refused: the translator cannot tell without a config
         return [f"a value that does not translate without a connector config ({type(exc).__name__})"]

@@ -15,6 +15,7 @@ import typing as t
 
 from tap_restgeneric.airbyte import budgets, incremental, streams
 from tap_restgeneric.airbyte.context import Translation, Untranslatable
+from tap_restgeneric.errors import SourceConfigError
 
 if t.TYPE_CHECKING:
     import datetime
@@ -63,13 +64,23 @@ def translate(tree: Mapping[str, t.Any], translation: Translation) -> dict[str, 
         *((s, False, whole, name) for name, (s, whole) in hidden.items()),
     ]
     for stream, selected, whole, renamed in runs:
-        resource, auth = streams.resource(translation, stream, parent_names, full_table=whole)
+        try:
+            resource, auth = streams.resource(translation, stream, parent_names, full_table=whole)
+        except Untranslatable:
+            raise
+        except SourceConfigError:
+            if not translation.checking:
+                raise
+            continue  # only checking what is refused: a value the made-up config cannot give, the next stream
+
         if renamed is not None:
             resource["name"] = renamed
         if not selected:
             resource["selected"] = False
         resources.append(resource)
         auths.append(auth)
+    if not resources:  # (checking only, and no stream translated with the made-up config)
+        return {"client": {}, "resources": []}
     shared = all(auth == auths[0] for auth in auths)
     client_auth = auths[0] if shared else None
     for resource, auth in zip(resources, auths, strict=True):
