@@ -344,3 +344,31 @@ def test_a_decoder_the_engine_does_not_read_is_refused():
         "IterableDecoder",
         "decoder IterableDecoder",
     ]
+
+
+def test_the_acceptance_check_translates_with_a_config_made_up_from_the_spec_and_goes_on_past_a_config_value():
+    first = stream(requester={"url_base": "https://{{ config['account']['host'] }}.example.com"})  # not in the spec
+    windowed_stream = windowed()["streams"][0]
+    windowed_stream["name"] = "w"
+    child = stream("c", "/c/{{ stream_partition.pid }}")
+    link = {"type": "ParentStreamConfig", "stream": stream("p", "/p"), "parent_key": "id", "partition_field": "pid"}
+    child["retriever"]["partition_router"] = {
+        "type": "SubstreamPartitionRouter",
+        "parent_stream_configs": [{**link, "extra_fields": [["x"]]}],
+    }
+    document = manifest(first, windowed_stream, child)
+    document["spec"] = {
+        "type": "Spec",
+        "connection_specification": {
+            "type": "object",
+            "properties": {
+                "start": {"type": "string", "examples": ["2024-03-01"]},
+                "regions": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    }
+    # the first stream cannot be translated without a real config (not a refusal); the window reads the example
+    # start; the child's extra_fields is found past them
+    assert unsupported_components(document) == ["extra_fields is not supported yet"]
+    del document["streams"][2]
+    assert unsupported_components(document) == []
