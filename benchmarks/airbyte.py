@@ -13,7 +13,11 @@ one process per sync, "now" frozen at the goldens' instant:
 Prints per connector the wall time of each side, their ratio (the CDK's over the tap's; the bar is 3) and the
 tap's peak RSS, then the totals. Wall times are medians over ``--runs`` runs.
 
-    .venv/bin/python benchmarks/airbyte.py [--runs 3] [--connector NAME ...]
+``--grow`` instead syncs one connector (``--connector``, default ``cursor_pagination``) with the mock's pages
+made 1, 10, 100, 1,000 and 10,000 times longer, and prints the records and the tap's peak RSS for each: memory stays
+flat as records grow.
+
+    .venv/bin/python benchmarks/airbyte.py [--runs 3] [--connector NAME ...] [--grow]
 """
 
 from __future__ import annotations
@@ -99,11 +103,25 @@ def run_one(name: str, runs: int) -> dict[str, object]:
     }
 
 
+def grow(name: str) -> None:
+    """The tap's peak RSS as the mock's pages grow (its records per page and per partition times a factor)."""
+    page, partition = mockapi.CURSOR_PAGE_LENGTH, mockapi.RECORDS_PER_PARTITION
+    print(f"{'factor':>7} {'records':>9} {'tap s':>6} {'tap RSS MiB':>11}")
+    for factor in (1, 10, 100, 1000, 10000):
+        mockapi.CURSOR_PAGE_LENGTH, mockapi.RECORDS_PER_PARTITION = page * factor, partition * factor
+        row = run_one(name, 1)
+        print(f"{factor:>7} {row['records']:>9} {row['tap_wall_s']:>6} {row['tap_peak_rss_mib']:>11}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connector", action="append", help="a golden the tap accepts (default: those with >= 10 requests)")
+    parser.add_argument("--grow", action="store_true", help="peak RSS as the records grow, for one connector")
     args = parser.parse_args()
+    if args.grow:
+        grow((args.connector or ["cursor_pagination"])[0])
+        return
     names = args.connector or [
         n for n in [*ACCEPTED, *NULLS_OMITTED_BY_THE_CDK] if n in TIMINGS and (TIMINGS[n]["requests"][0] or 0) >= 10
     ]
