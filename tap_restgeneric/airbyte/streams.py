@@ -51,11 +51,24 @@ def primary_key(stream: Mapping[str, t.Any]) -> list[str]:
 def schema(stream: Mapping[str, t.Any]) -> dict[str, t.Any]:
     loader = stream.get("schema_loader") or {}
     if loader.get("type") == "InlineSchemaLoader" and isinstance(loader.get("schema"), dict):
-        found = dict(loader["schema"])
+        found = _readable(loader["schema"])
         if not isinstance(found.get("properties"), dict):
             found["properties"] = {}
         return found
     return dict(EMPTY_SCHEMA)
+
+
+def _readable(schema: t.Any) -> dict[str, t.Any]:
+    """A schema the SDK's catalog can read: a property or ``items`` that is not a schema object (``null``, or
+    a tuple-typed list of schemas) is any value (``{}``); the records are written as received either way."""
+    if not isinstance(schema, dict):
+        return {}
+    found = dict(schema)
+    if isinstance(found.get("properties"), dict):
+        found["properties"] = {str(k): _readable(v) for k, v in found["properties"].items()}
+    if "items" in found:
+        found["items"] = _readable(found["items"])
+    return found
 
 
 def parents(stream: Mapping[str, t.Any]) -> list[Mapping[str, t.Any]]:

@@ -33,7 +33,7 @@ ACCEPTED = [
     "datetime_windows", "datetime_feeds", "oauth", "session_and_selective_auth", "api_budget", "list_partitions",
     "aircall", "callrail", "delighted", "dixa", "dockerhub", "exchange-rates", "harvest", "klaus-api", "lever-hiring",
     "mailgun", "nasa", "nytimes", "onesignal", "partnerstack", "paystack", "shortio", "square", "tempo", "trustpilot",
-    "twitter", "woocommerce", "yotpo",
+    "twitter", "woocommerce", "yotpo", "freshservice", "tvmaze-schedule",
 ]  # fmt: skip
 
 #: Goldens whose records are the CDK's once null values are taken out of the tap's: the CDK's message
@@ -76,9 +76,6 @@ KNOWN_GAPS = {
     # SelectiveAuthenticator's default branch is an OAuthAuthenticator with refresh_token '' (the CDK posts the
     # empty refresh token); the tap refuses an empty refresh token as a config error.
     "auth0": "client.auth.refresh_token: is empty",
-    # A stream schema with tuple-typed "items" (a list of schemas): the SDK's catalog cannot read it.
-    "freshservice": "'list' object has no attribute 'get'",
-    "tvmaze-schedule": "'NoneType' object has no attribute 'get'",
     # A record whose cursor is '' (the mock's empty value for a %ms field): the tap stops with one line naming the
     # value and the formats; the CDK skips the value for its state and goes on.
     "linkedin-pages": "stream 'follower_statistics_time_bound': cursor 'timeRangeEnd' value ''",

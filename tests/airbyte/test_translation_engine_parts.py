@@ -372,3 +372,15 @@ def test_the_acceptance_check_translates_with_a_config_made_up_from_the_spec_and
     assert unsupported_components(document) == ["extra_fields is not supported yet"]
     del document["streams"][2]
     assert unsupported_components(document) == []
+
+
+def test_a_schema_the_catalog_cannot_read_keeps_its_readable_parts():
+    document = manifest(stream())
+    document["streams"][0]["schema_loader"] = {
+        "type": "InlineSchemaLoader",
+        "schema": {"type": "object", "properties": {"tags": {"type": "array", "items": [{"type": "string"}]}, "x": None}},
+    }
+    assert translated(document)["resources"][0]["schema"] == {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {}}, "x": {}},
+    }
