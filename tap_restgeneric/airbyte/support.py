@@ -71,6 +71,7 @@ SUPPORTED = (
             "JsonDecoder",
             "CheckStream",
             "Spec",
+            "ConcurrencyLevel",  # the CDK's thread count: the tap's own max_concurrency governs
         }
     )
 )

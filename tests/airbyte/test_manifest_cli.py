@@ -59,11 +59,18 @@ def test_discover_sync_record_replay_and_doctor_of_a_manifest(tmp_path):
 
 def test_a_manifest_the_tap_cannot_run_is_refused_before_any_request(tmp_path):
     with mockapi.MockServer() as server:
-        setup = oracle.golden_setup("sentry", server)
+        setup = oracle.golden_setup("page_increment", server)
+        setup.manifest["streams"][1]["retriever"]["record_selector"]["extractor"] = {
+            "type": "CustomRecordExtractor",
+            "class_name": "source_x.components.Extractor",
+        }
+        setup.manifest["streams"][0]["retriever"]["type"] = "AsyncRetriever"
         result = support.run_cli([], _config(setup, tmp_path), tmp_path, env=oracle.tap_environment(setup))
         assert result.returncode != 0
-        last = support.last_line(result.stderr)
-        assert last == "tap-restgeneric: config error: manifest: the tap cannot run ConcurrencyLevel at concurrency_level"
+        assert support.last_line(result.stderr) == (
+            "tap-restgeneric: config error: manifest: the tap cannot run AsyncRetriever at streams[0].retriever; "
+            "CustomRecordExtractor (source_x.components.Extractor) at streams[1].retriever.record_selector.extractor"
+        )
         assert server.api.requests == []
 
 
