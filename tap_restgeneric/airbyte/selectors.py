@@ -60,6 +60,8 @@ def record_template(
 
     def copied(match: t.Any) -> str:
         field = match.group(1) or match.group(2)
+        if field == "get" and match.string[match.end() : match.end() + 1] == "(" and slice_fields and not partition_names:
+            return "stream_slice.get"  # stream_interval.get('start_time', ''): the window's bounds and list values
         if slice_fields and field in slice_fields and field not in partition_names:
             return f"stream_slice[{field!r}]"
         if field not in partition_names:

@@ -33,7 +33,7 @@ ACCEPTED = [
     "datetime_windows", "datetime_feeds", "oauth", "session_and_selective_auth", "api_budget", "list_partitions",
     "aircall", "callrail", "delighted", "dixa", "dockerhub", "exchange-rates", "harvest", "klaus-api", "lever-hiring",
     "mailgun", "nasa", "nytimes", "onesignal", "partnerstack", "paystack", "shortio", "square", "tempo", "trustpilot",
-    "twitter", "woocommerce", "yotpo", "freshservice", "tvmaze-schedule",
+    "twitter", "woocommerce", "yotpo", "freshservice", "tvmaze-schedule", "sentry",
 ]  # fmt: skip
 
 #: Goldens whose records are the CDK's once null values are taken out of the tap's: the CDK's message

@@ -384,3 +384,15 @@ def test_a_schema_the_catalog_cannot_read_keeps_its_readable_parts():
         "type": "object",
         "properties": {"tags": {"type": "array", "items": {}}, "x": {}},
     }
+
+
+def test_a_record_filter_reads_the_windows_start_with_get_as_the_cdks_mapping_allows():
+    document = windowed()
+    document["streams"][0]["retriever"]["record_selector"]["record_filter"] = {
+        "type": "RecordFilter",
+        "condition": "{{ record['updated_at'] > stream_interval.get('start_time', '') }}",
+    }
+    (step,) = translated(document, CONFIG)["resources"][0]["processing_steps"]
+    bounds = {"start_value": "2026-01-13T00:00:00Z", "end_value": "2026-01-13T23:59:59Z"}
+    assert step["filter"]({"record": {"updated_at": "2026-01-13T08:00:00Z"}, "config": CONFIG, "incremental": bounds}) is True
+    assert step["filter"]({"record": {"updated_at": "2026-01-12T08:00:00Z"}, "config": CONFIG, "incremental": bounds}) is False
