@@ -170,15 +170,16 @@ class Template:
         where: str,
         evaluate: t.Callable[..., t.Any],
         resource_paths: list[tuple[str, ...] | None] | None = None,
+        partition_names: list[str] | None = None,
     ) -> Template:
         """A template another front-end compiled with its own rules (an Airbyte manifest's), run by
         ``evaluate(**context)`` under the same bounds; it reads no secrets, and the parent fields
-        ``resource_paths`` names (``resources.<parent>.<field>`` chains)."""
+        ``resource_paths`` names (``resources.<parent>.<field>`` chains) and the partitions ``partition_names`` names."""
         template = cls.__new__(cls)
         template.source, template.where = source, where
         template.secret_names = []
         template.resource_paths = list(resource_paths or [])
-        template.partition_names = []  # a manifest's partitions are read through its own context
+        template.partition_names = sorted(partition_names or [])
         template._expression, template._template = evaluate, None  # noqa: SLF001 - the class's own instance
         return template
 

@@ -2,13 +2,15 @@
 
 ApiKeyAuthenticator -> ``api_key`` (a header or a query parameter), BearerAuthenticator -> ``bearer``,
 BasicHttpAuthenticator -> ``http_basic``, OAuthAuthenticator with ``grant_type: client_credentials`` ->
-``oauth2_client_credentials``, NoAuth -> none. The support module refuses the others before this runs.
+``oauth2_client_credentials``, NoAuth -> none; the refresh-token grant, session login, JWT and
+selective authenticators: :mod:`.auth_renewing`. The support module refuses the others before this runs.
 """
 
 from __future__ import annotations
 
 import typing as t
 
+from tap_restgeneric.airbyte import auth_renewing
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
 
 if t.TYPE_CHECKING:
@@ -43,13 +45,21 @@ def auth_block(translation: Translation, component: Mapping[str, t.Any] | None) 
         else:
             location, name = "header", text("header")
         return {"type": "api_key", "name": name, "location": location, "api_key": text("api_token")}
+    if kind == "OAuthAuthenticator" and (component.get("grant_type") or "refresh_token") != "client_credentials":
+        return auth_renewing.oauth_refresh(translation, component)
+    if kind == "SessionTokenAuthenticator":
+        return auth_renewing.session_login(translation, component)
+    if kind == "JwtAuthenticator":
+        return auth_renewing.jwt(translation, component)
+    if kind == "SelectiveAuthenticator":
+        return auth_renewing.selected(translation, component, auth_block)
     if kind == "OAuthAuthenticator":
         block: dict[str, t.Any] = {
             "type": "oauth2_client_credentials",
             "access_token_url": text("token_refresh_endpoint"),
             "client_id": text("client_id"),
             "client_secret": text("client_secret"),
-            "client_auth_method": "request_body",
+            "client_auth_method": "client_secret_post",
         }
         scopes = component.get("scopes")
         if scopes:

@@ -36,6 +36,8 @@ class Translation:
 
     config: t.Mapping[str, t.Any]
     now: datetime.datetime
+    #: Only checking what the tap refuses (no connector config): a value the config would give is not a refusal.
+    checking: bool = False
     interpolation: Interpolation = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:

@@ -38,13 +38,20 @@ def cursor_value(translation: Translation, text: str, where: str, parameters: Ma
 
 
 def condition(
-    translation: Translation, text: str | bool, where: str, parameters: Mapping[str, t.Any], names: tuple[str, ...]
+    translation: Translation,
+    text: str | bool,
+    where: str,
+    parameters: Mapping[str, t.Any],
+    names: tuple[str, ...],
+    slice_fields: Mapping[str, tuple[str, str]] | None = None,
 ) -> Template:
-    """A condition (``stop_condition``, a RecordFilter's ``condition``): the CDK's InterpolatedBoolean."""
+    """A condition (``stop_condition``, a RecordFilter's ``condition``): the CDK's InterpolatedBoolean
+    (``slice_fields``: the list partitions and window bounds it reads as ``stream_slice``)."""
+    names = (*names, "stream_slice") if slice_fields else names
     interpolated = translation.interpolation.boolean(text, where, names, parameters)
 
     def evaluate(**context: t.Any) -> bool:
-        return interpolated.eval(context.get("config") or {}, **{name: context.get(name) for name in names})
+        return interpolated.eval(context.get("config") or {}, **_values(context, names, slice_fields))
 
     return Template.foreign(str(text), where, evaluate)
 
@@ -56,18 +63,35 @@ def value(
     parameters: Mapping[str, t.Any],
     names: tuple[str, ...],
     valid_types: tuple[type, ...] | None = None,
+    slice_fields: Mapping[str, tuple[str, str]] | None = None,
 ) -> Template:
     """A value (an AddFields field): the CDK's InterpolatedString, its text read as a literal (of
-    ``valid_types`` when given)."""
+    ``valid_types`` when given; ``slice_fields`` as in :func:`condition`)."""
+    names = (*names, "stream_slice") if slice_fields else names
     interpolated = translation.interpolation.string(text, where, names, parameters)
 
     def evaluate(**context: t.Any) -> t.Any:
-        return interpolated.eval(context.get("config") or {}, valid_types, **{name: context.get(name) for name in names})
+        return interpolated.eval(context.get("config") or {}, valid_types, **_values(context, names, slice_fields))
 
     return Template.foreign(text, where, evaluate)
 
 
+def _values(
+    context: Mapping[str, t.Any], names: tuple[str, ...], slice_fields: Mapping[str, tuple[str, str]] | None
+) -> dict[str, t.Any]:
+    values = {name: context.get(name) for name in names}
+    if slice_fields:  # a list partition's value, a window's bound as sent, from the engine's slice
+        values["stream_slice"] = {
+            field: (context.get(SLICE_SOURCES[source]) or {}).get(key) for field, (source, key) in slice_fields.items()
+        }
+    return values
+
+
 PARTITION_NAMES = ("stream_partition", "stream_slice", "stream_interval")
+#: Slice fields that are not a parent's: (LIST_PARTITION, the engine's partition name) and
+#: (WINDOW_BOUND, ``start_value`` / ``end_value``), read off the engine's ``partition`` / ``incremental``.
+LIST_PARTITION, WINDOW_BOUND = "#partition", "#window"
+SLICE_SOURCES = {LIST_PARTITION: "partition", WINDOW_BOUND: "incremental"}
 
 
 def partition_value(
@@ -83,7 +107,8 @@ def partition_value(
     ``resources.<parent>.<key>``; rendered as the CDK renders it (text when ``valid_types`` is (str,))."""
     place = translation.interpolation.place(PARTITION_NAMES, parameters)
     template = place.compile(text, where)
-    chains = {field: (parent, *key.split("/")) for field, (parent, key) in partitions.items()}
+    chains = {field: (parent, *key.split("/")) for field, (parent, key) in partitions.items() if parent not in SLICE_SOURCES}
+    others = {field: source for field, source in partitions.items() if source[0] in SLICE_SOURCES}
 
     def evaluate(**context: t.Any) -> t.Any:
         resources = context.get("resources") or {}
@@ -93,9 +118,12 @@ def partition_value(
             for step in chain:
                 node = node.get(step) if isinstance(node, dict) else None
             partition[field] = node
+        for field, (source, key) in others.items():  # a list partition's value, a window's bound as sent
+            partition[field] = (context.get(SLICE_SOURCES[source]) or {}).get(key)
         rendered = template.render(place.context(context.get("config") or {}, {"stream_slice": partition}))
         if valid_types == (str,):
             return rendered
         return literal_value(rendered, valid_types) if rendered else None
 
-    return Template.foreign(text, where, evaluate, list(chains.values()))
+    lists = [key for source, key in others.values() if source == LIST_PARTITION]
+    return Template.foreign(text, where, evaluate, list(chains.values()), lists)

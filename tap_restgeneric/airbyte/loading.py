@@ -15,10 +15,11 @@ import typing as t
 
 import jsonschema
 
+from tap_restgeneric.airbyte import incremental
 from tap_restgeneric.airbyte.context import Translation
 from tap_restgeneric.airbyte.manifest import is_manifest, read_manifest
 from tap_restgeneric.airbyte.support import refusals
-from tap_restgeneric.airbyte.translate import translate
+from tap_restgeneric.airbyte.translate import fixed_ends, translate
 from tap_restgeneric.errors import SourceConfigError, config_path
 from tap_restgeneric.source.loading import Invocation, raw_source
 from tap_restgeneric.source.validation import check_source, load_source
@@ -46,9 +47,12 @@ def manifest_source(settings: Settings, name: str, document: t.Mapping[str, t.An
     spec = dict(((tree.get("spec") or {}).get("connection_specification")) or {})
     config = dict(settings.manifest_config or {})
     check_connector_config(config, spec)
-    translated = translate(tree, Translation(config, settings.now))
+    translation = Translation(config, settings.now)
+    translated = translate(tree, translation)
     secrets = {**settings.secrets, **secret_fields(config, spec)}
-    return check_source(dataclasses.replace(settings, template_config=config, secrets=secrets), name, translated)
+    source = check_source(dataclasses.replace(settings, template_config=config, secrets=secrets), name, translated)
+    incremental.fixed_ends(source, fixed_ends(tree, translation))
+    return source
 
 
 def check_connector_config(config: t.Mapping[str, t.Any], spec: dict[str, t.Any]) -> None:

@@ -60,10 +60,16 @@ def request_value(
 
 
 def request_mapping(
-    translation: Translation, value: t.Any, where: str, parameters: Mapping[str, t.Any], partitions: Partitions
+    translation: Translation,
+    value: t.Any,
+    where: str,
+    parameters: Mapping[str, t.Any],
+    partitions: Partitions,
+    value_types: tuple[type, ...] = (str,),
 ) -> dict[str, t.Any]:
     """request_parameters / request_headers as the CDK's InterpolatedMapping renders them (values kept
-    as text, an empty value not sent); a value over the parent's partition becomes an engine template."""
+    as text, or a list for parameters: the CDK's ValidRequestTypes, sent as a repeated parameter; an
+    empty value not sent); a value over the parent's partition becomes an engine template."""
     if value in (None, ""):
         return {}
     if isinstance(value, str):
@@ -79,7 +85,7 @@ def request_mapping(
             mapped[name] = request_value(translation, item, f"{where}.{name}", parameters, partitions, (str,))
             continue
         rendered = translation.interpolation.mapping({key: item}, where, (), parameters).eval(
-            translation.config, valid_value_types=(str,)
+            translation.config, valid_value_types=value_types
         )
         text = next(iter(rendered.values()))
         if text is not None:
@@ -126,7 +132,7 @@ def endpoint(translation: Translation, requester: Mapping[str, t.Any], partition
         "method": str(requester.get("http_method") or "GET").upper(),
     }
     params = request_mapping(
-        translation, requester.get("request_parameters"), f"{where}.request_parameters", parameters, partitions
+        translation, requester.get("request_parameters"), f"{where}.request_parameters", parameters, partitions, (str, list)
     )
     headers = request_mapping(translation, requester.get("request_headers"), f"{where}.request_headers", parameters, partitions)
     if params:

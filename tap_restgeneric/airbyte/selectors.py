@@ -30,7 +30,10 @@ def data_selector(translation: Translation, selector: Mapping[str, t.Any]) -> li
 
 
 def filter_steps(
-    translation: Translation, selector: Mapping[str, t.Any], partition_names: Mapping[str, tuple[str, ...]]
+    translation: Translation,
+    selector: Mapping[str, t.Any],
+    partition_names: Mapping[str, tuple[str, ...]],
+    slice_fields: Mapping[str, tuple[str, str]] | None = None,
 ) -> list[dict[str, t.Any]]:
     """A RecordFilter's condition as a ``filter`` step (``stream_partition.x`` read from the copied parent field)."""
     record_filter = selector.get("record_filter")
@@ -40,19 +43,30 @@ def filter_steps(
     condition = record_filter.get("condition")
     if not isinstance(condition, str) or "{{" not in condition:
         return []
-    text = record_template(condition, partition_names, f"{where}.condition")
+    text = record_template(condition, partition_names, f"{where}.condition", slice_fields)
     parameters = record_filter.get(PARAMETERS_KEY) or {}
-    return [{"filter": evaluators.condition(translation, text, f"{where}.condition", parameters, evaluators.RECORD_NAMES)}]
+    names = evaluators.RECORD_NAMES
+    return [{"filter": evaluators.condition(translation, text, f"{where}.condition", parameters, names, slice_fields)}]
 
 
-def record_template(text: str, partition_names: Mapping[str, tuple[str, ...]], where: str) -> str:
+def record_template(
+    text: str,
+    partition_names: Mapping[str, tuple[str, ...]],
+    where: str,
+    slice_fields: Mapping[str, tuple[str, str]] | None = None,
+) -> str:
     """A template over a record (a filter, an added field), the partition's fields read from the
-    parent fields copied into the record."""
-    if Translation.reads(text, "next_page_token", "response", "last_page_size", "stream_state", "stream_interval"):
-        raise Untranslatable(where, "a record template that reads the response or a date window is not supported")
+    parent fields copied into the record, a list partition's value and a window's bounds from the
+    engine's slice (``slice_fields``, read as ``stream_slice``)."""
+    if Translation.reads(text, "next_page_token", "response", "last_page_size", "stream_state"):
+        raise Untranslatable(where, "a record template that reads the response is not supported")
 
     def copied(match: t.Any) -> str:
         field = match.group(1) or match.group(2)
+        if field == "get" and match.string[match.end() : match.end() + 1] == "(" and slice_fields and not partition_names:
+            return "stream_slice.get"  # stream_interval.get('start_time', ''): the window's bounds and list values
+        if slice_fields and field in slice_fields and field not in partition_names:
+            return f"stream_slice[{field!r}]"
         if field not in partition_names:
             raise Untranslatable(where, f"reads stream_partition.{field}, which no partition router of the stream gives")
         return "record" + "".join(f"[{key!r}]" for key in partition_names[field])

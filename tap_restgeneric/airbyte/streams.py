@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_restgeneric.airbyte import auth, error_handlers, paginators, requester, selectors, transformations
+from tap_restgeneric.airbyte import (
+    auth,
+    decoders,
+    error_handlers,
+    incremental,
+    paginators,
+    requester,
+    selectors,
+    transformations,
+)
+from tap_restgeneric.airbyte import partitions as list_partitions
 from tap_restgeneric.airbyte.context import PARAMETERS_KEY, Translation, Untranslatable
+from tap_restgeneric.airbyte.evaluators import WINDOW_BOUND
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 EMPTY_SCHEMA = {"type": "object", "properties": {}}
+WINDOW_START, WINDOW_END = (WINDOW_BOUND, "start_value"), (WINDOW_BOUND, "end_value")
 
 
 def stream_name(translation: Translation, stream: Mapping[str, t.Any]) -> str:
@@ -39,11 +51,24 @@ def primary_key(stream: Mapping[str, t.Any]) -> list[str]:
 def schema(stream: Mapping[str, t.Any]) -> dict[str, t.Any]:
     loader = stream.get("schema_loader") or {}
     if loader.get("type") == "InlineSchemaLoader" and isinstance(loader.get("schema"), dict):
-        found = dict(loader["schema"])
+        found = _readable(loader["schema"])
         if not isinstance(found.get("properties"), dict):
             found["properties"] = {}
         return found
     return dict(EMPTY_SCHEMA)
+
+
+def _readable(schema: t.Any) -> dict[str, t.Any]:
+    """A schema the SDK's catalog can read: a property or ``items`` that is not a schema object (``null``, or
+    a tuple-typed list of schemas) is any value (``{}``); the records are written as received either way."""
+    if not isinstance(schema, dict):
+        return {}
+    found = dict(schema)
+    if isinstance(found.get("properties"), dict):
+        found["properties"] = {str(k): _readable(v) for k, v in found["properties"].items()}
+    if "items" in found:
+        found["items"] = _readable(found["items"])
+    return found
 
 
 def parents(stream: Mapping[str, t.Any]) -> list[Mapping[str, t.Any]]:
@@ -60,11 +85,11 @@ def parents(stream: Mapping[str, t.Any]) -> list[Mapping[str, t.Any]]:
 
 
 def resource(
-    translation: Translation, stream: Mapping[str, t.Any], parent_names: Mapping[int, str]
+    translation: Translation, stream: Mapping[str, t.Any], parent_names: Mapping[int, str], *, full_table: bool = False
 ) -> tuple[dict[str, t.Any], dict[str, t.Any] | None]:
-    """(the dlt-form resource of one stream, its auth block)."""
+    """(the dlt-form resource of one stream, its auth block); ``full_table``: without its incremental
+    (a parent read whole for a child without ``incremental_dependency``)."""
     name = stream_name(translation, stream)
-    where = str(stream.get("$path", name))
     retriever = stream.get("retriever") or {}
     partitions: dict[str, tuple[str, str]] = {}
     copied: dict[str, tuple[str, ...]] = {}  # a partition field -> where it is in the record (the copied parent field)
@@ -87,9 +112,17 @@ def resource(
             if option.get("inject_into") not in (None, "request_parameter"):
                 raise Untranslatable(f"{at}.request_option", f"inject_into {option.get('inject_into')} is not supported yet")
             extra_params[option.get("field_name")] = "{{ resources" + "".join(f"[{p!r}]" for p in [parent, *chain]) + " }}"
-    endpoint = requester.endpoint(translation, retriever.get("requester") or {}, partitions)
+    lists, list_fields = list_partitions.list_partitions(translation, stream)
+    cursor = None if full_table else stream.get("incremental_sync")
+    bounds = incremental.window_fields(cursor)
+    window_fields = {bounds.start: WINDOW_START, bounds.end: WINDOW_END} if bounds else {}
+    slice_fields = {**window_fields, **list_fields, **partitions}
+    endpoint = requester.endpoint(translation, retriever.get("requester") or {}, slice_fields)
     if extra_params:
         endpoint["params"] = {**endpoint.get("params", {}), **extra_params}
+    found_decoder = decoders.decoder(retriever.get("decoder"))
+    if found_decoder:
+        endpoint["decoder"] = found_decoder
     selector = retriever.get("record_selector") or {}
     endpoint["data_selector"] = selectors.data_selector(translation, selector)
     endpoint["record_selection"] = "dpath"
@@ -100,8 +133,9 @@ def resource(
     if actions:
         endpoint["response_actions"] = actions
     endpoint["error_handler"] = handler
-    steps = selectors.filter_steps(translation, selector, copied) + transformations.steps(
-        translation, stream.get("transformations"), copied
+    own_fields = {**window_fields, **list_fields}  # (a parent's field is copied into the record)
+    steps = selectors.filter_steps(translation, selector, copied, own_fields) + transformations.steps(
+        translation, stream.get("transformations"), copied, own_fields
     )
     reads_copy = any(chain[0] in _sources(step) for step in steps for chain in copied.values())
     if reads_copy:
@@ -117,8 +151,10 @@ def resource(
         found["processing_steps"] = steps
     if include and reads_copy:
         found["include_from_parent"] = sorted(set(include))
-    if stream.get("incremental_sync"):
-        raise Untranslatable(f"{where}.incremental_sync", "is not supported yet")
+    if cursor:
+        endpoint["incremental"] = incremental.typed_bounds(incremental.incremental_block(translation, cursor), found["schema"])
+    if lists:
+        found["partitions"] = lists
     return found, auth.auth_block(translation, (retriever.get("requester") or {}).get("authenticator"))
 
 

@@ -3,9 +3,8 @@
 A manifest is accepted only whole: every component in :data:`SUPPORTED` (and, for those that have
 variants, the variant the engine runs). Anything else is refused with one line per component naming
 its place in the manifest: custom Python (``Custom*``, ``class_name``: ``components.py``), asynchronous
-jobs (``AsyncRetriever``), and the components whose engine parts are being built elsewhere
-(:data:`NOT_YET`: date windows, list partitions, refreshing OAuth, session and selective
-authenticators, JWT, call budgets, non-JSON decoders).
+jobs (``AsyncRetriever``), and any component the engine does not run (:data:`NOT_YET` gives a
+reason for those on their way; none today).
 """
 
 from __future__ import annotations
@@ -13,68 +12,72 @@ from __future__ import annotations
 import datetime
 import typing as t
 
+from tap_restgeneric.airbyte import budgets, decoders
 from tap_restgeneric.airbyte.census import components
 from tap_restgeneric.airbyte.manifest import ManifestError, read_manifest
 from tap_restgeneric.errors import SourceConfigError
 
 #: The component types the translator runs.
-SUPPORTED = frozenset(
-    {
-        "DeclarativeSource",
-        "DeclarativeStream",
-        "SimpleRetriever",
-        "HttpRequester",
-        "RecordSelector",
-        "DpathExtractor",
-        "RecordFilter",
-        "DefaultPaginator",
-        "NoPagination",
-        "PageIncrement",
-        "OffsetIncrement",
-        "CursorPagination",
-        "RequestOption",
-        "RequestPath",
-        "SubstreamPartitionRouter",
-        "ParentStreamConfig",
-        "ApiKeyAuthenticator",
-        "BearerAuthenticator",
-        "BasicHttpAuthenticator",
-        "NoAuth",
-        "OAuthAuthenticator",
-        "DefaultErrorHandler",
-        "CompositeErrorHandler",
-        "HttpResponseFilter",
-        "ConstantBackoffStrategy",
-        "ExponentialBackoffStrategy",
-        "WaitTimeFromHeader",
-        "WaitUntilTimeFromHeader",
-        "AddFields",
-        "AddedFieldDefinition",
-        "RemoveFields",
-        "InlineSchemaLoader",
-        "JsonDecoder",
-        "CheckStream",
-        "Spec",
-        "ConcurrencyLevel",  # how many partitions the CDK reads at once: the tap's max_concurrency decides instead
-    }
+SUPPORTED = (
+    decoders.TYPES
+    | budgets.TYPES
+    | frozenset(
+        {
+            "DeclarativeSource",
+            "DeclarativeStream",
+            "SimpleRetriever",
+            "HttpRequester",
+            "RecordSelector",
+            "DpathExtractor",
+            "RecordFilter",
+            "DefaultPaginator",
+            "NoPagination",
+            "PageIncrement",
+            "OffsetIncrement",
+            "CursorPagination",
+            "RequestOption",
+            "RequestPath",
+            "SubstreamPartitionRouter",
+            "ListPartitionRouter",
+            "DatetimeBasedCursor",
+            "MinMaxDatetime",
+            "ParentStreamConfig",
+            "ApiKeyAuthenticator",
+            "BearerAuthenticator",
+            "BasicHttpAuthenticator",
+            "NoAuth",
+            "OAuthAuthenticator",
+            "SessionTokenAuthenticator",
+            "SessionTokenRequestBearerAuthenticator",
+            "SessionTokenRequestApiKeyAuthenticator",
+            "SelectiveAuthenticator",
+            "JwtAuthenticator",
+            "JwtHeaders",
+            "JwtPayload",
+            "RefreshTokenUpdater",
+            "Bearer",
+            "ApiKey",
+            "DefaultErrorHandler",
+            "CompositeErrorHandler",
+            "HttpResponseFilter",
+            "ConstantBackoffStrategy",
+            "ExponentialBackoffStrategy",
+            "WaitTimeFromHeader",
+            "WaitUntilTimeFromHeader",
+            "AddFields",
+            "AddedFieldDefinition",
+            "RemoveFields",
+            "InlineSchemaLoader",
+            "JsonDecoder",
+            "CheckStream",
+            "Spec",
+            "ConcurrencyLevel",  # the CDK's thread count: the tap's own max_concurrency governs
+        }
+    )
 )
 
 #: Components whose engine parts other work is building (wired to manifests after it lands): why each is refused now.
-NOT_YET = {
-    "DatetimeBasedCursor": "date windows are not wired to manifests yet",
-    "MinMaxDatetime": "date windows are not wired to manifests yet",
-    "ListPartitionRouter": "list partitions are not wired to manifests yet",
-    "SessionTokenAuthenticator": "session login is not wired to manifests yet",
-    "SessionTokenRequestBearerAuthenticator": "session login is not wired to manifests yet",
-    "SessionTokenRequestApiKeyAuthenticator": "session login is not wired to manifests yet",
-    "SelectiveAuthenticator": "selective authentication is not wired to manifests yet",
-    "JwtAuthenticator": "JWT is not wired to manifests yet",
-    "HTTPAPIBudget": "call budgets are not wired to manifests yet",
-    "MovingWindowCallRatePolicy": "call budgets are not wired to manifests yet",
-    "FixedWindowCallRatePolicy": "call budgets are not wired to manifests yet",
-    "UnlimitedCallRatePolicy": "call budgets are not wired to manifests yet",
-    "HttpRequestRegexMatcher": "call budgets are not wired to manifests yet",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _variant_refusal(component: t.Mapping[str, t.Any]) -> str | None:
@@ -82,19 +85,16 @@ def _variant_refusal(component: t.Mapping[str, t.Any]) -> str | None:
     kind = component.get("type")
     if kind == "OAuthAuthenticator":
         grant = component.get("grant_type") or "refresh_token"
-        if grant != "client_credentials" or component.get("refresh_token_updater"):
-            return f"OAuthAuthenticator with grant_type {grant} (refreshing OAuth is not wired to manifests yet)"
-    if (
-        kind == "SimpleRetriever"
-        and component.get("decoder") not in (None, {})
-        and (not isinstance(component.get("decoder"), dict) or component["decoder"].get("type") != "JsonDecoder")
-    ):
+        if grant not in ("client_credentials", "refresh_token"):
+            return f"OAuthAuthenticator with grant_type {grant}"
+    if kind == "SimpleRetriever" and component.get("decoder") not in (None, {}):
         decoder = component["decoder"]
         name = decoder.get("type") if isinstance(decoder, dict) else decoder
-        return f"decoder {name} (non-JSON decoders are not wired to manifests yet)"
+        if name not in decoders.TYPES:
+            return f"decoder {name}"
     if kind == "DeclarativeStream" and isinstance(component.get("incremental_sync"), dict):
         inner = component["incremental_sync"].get("type")
-        if inner not in NOT_YET:  # DatetimeBasedCursor names itself
+        if inner != "DatetimeBasedCursor":
             return f"incremental_sync {inner}"
     return None
 
@@ -115,16 +115,26 @@ def refusals(tree: t.Mapping[str, t.Any]) -> list[str]:
 
 def translation_refusals(tree: t.Mapping[str, t.Any]) -> list[str]:
     """What the translator refuses in a manifest whose components are all supported (a nested
-    feature the engine lacks), found by translating it with an empty connector config."""
+    feature the engine lacks), found by translating it with a connector config made up from its spec
+    (:mod:`.sample_config`); a value that config cannot give is not a refusal, and the other streams are
+    still translated."""
     from tap_restgeneric.airbyte.context import Translation, Untranslatable  # noqa: PLC0415 - translate imports this module's peers
+    from tap_restgeneric.airbyte.sample_config import sample  # noqa: PLC0415
     from tap_restgeneric.airbyte.translate import translate  # noqa: PLC0415
 
+    spec = (tree.get("spec") or {}).get("connection_specification") or {}
+    config = sample(spec) if isinstance(spec, dict) else {}
     try:
-        translate(tree, Translation({}, datetime.datetime.now(datetime.timezone.utc)))
+        translate(
+            tree,
+            Translation(config if isinstance(config, dict) else {}, datetime.datetime.now(datetime.timezone.utc), checking=True),
+        )
     except Untranslatable as exc:
         return [exc.reason]
-    except SourceConfigError:  # a value the empty config cannot render: not a refusal
+    except SourceConfigError:  # a value the made-up config cannot render: not a refusal
         return []
+    except (ValueError, TypeError) as exc:  # counted as refused: the translator cannot tell without a config
+        return [f"a value that does not translate without a connector config ({type(exc).__name__})"]
     return []
 
 

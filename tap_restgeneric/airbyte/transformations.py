@@ -20,9 +20,13 @@ if t.TYPE_CHECKING:
 
 
 def steps(
-    translation: Translation, transformations: t.Any, partition_names: Mapping[str, tuple[str, ...]]
+    translation: Translation,
+    transformations: t.Any,
+    partition_names: Mapping[str, tuple[str, ...]],
+    slice_fields: Mapping[str, tuple[str, str]] | None = None,
 ) -> list[dict[str, t.Any]]:
-    """The processing steps of a stream's ``transformations``."""
+    """The processing steps of a stream's ``transformations`` (``slice_fields``: the list partitions and
+    window bounds its templates may read)."""
     found: list[dict[str, t.Any]] = []
     for transformation in transformations or []:
         kind = transformation.get("type")
@@ -33,7 +37,7 @@ def steps(
                 path = [str(part) for part in field.get("path") or []]
                 if not path:
                     raise Untranslatable(f"{at}.path", "is empty")
-                added = _value(translation, field, at, partition_names)
+                added = _value(translation, field, at, partition_names, slice_fields)
                 found.append({"map": {path[0]: _nested(path, added, at) if len(path) > 1 else added}})
         elif kind == "RemoveFields":
             condition = transformation.get("condition")
@@ -64,7 +68,11 @@ VALUE_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,),
 
 
 def _value(
-    translation: Translation, field: Mapping[str, t.Any], where: str, partition_names: Mapping[str, tuple[str, ...]]
+    translation: Translation,
+    field: Mapping[str, t.Any],
+    where: str,
+    partition_names: Mapping[str, tuple[str, ...]],
+    slice_fields: Mapping[str, tuple[str, str]] | None = None,
 ) -> t.Any:
     """The CDK's InterpolatedString: even a plain string is read as a Python literal ("1" is 1)."""
     value = field.get("value")
@@ -73,8 +81,9 @@ def _value(
     if not isinstance(value, str):
         return value
     if Translation.reads(value, "record", "stream_partition", "stream_slice", "stream_interval"):
-        text = record_template(value, partition_names, f"{where}.value")
-        return evaluators.value(translation, text, f"{where}.value", parameters, evaluators.RECORD_NAMES, valid)
+        text = record_template(value, partition_names, f"{where}.value", slice_fields)
+        names = evaluators.RECORD_NAMES
+        return evaluators.value(translation, text, f"{where}.value", parameters, names, valid, slice_fields)
     return translation.interpolation.string(value, f"{where}.value", (), parameters).eval(translation.config, valid)
 
 

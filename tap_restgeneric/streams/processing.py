@@ -32,9 +32,10 @@ class Steps:
     def __bool__(self) -> bool:
         return bool(self.steps)
 
-    def apply(self, record: dict) -> dict | None:
-        """The record after every step, or None when a filter drops it."""
-        context = {"record": record, "config": self.config}  # one per record, its record kept current
+    def apply(self, record: dict, slice_context: t.Mapping[str, t.Any] | None = None) -> dict | None:
+        """The record after every step, or None when a filter drops it; ``slice_context``: the ``partition``
+        and window (``incremental``) the record was read in, for the templates of another front-end."""
+        context = {"record": record, "config": self.config, **(slice_context or {})}  # its record kept current
         for kind, value in self.steps:
             if kind == "filter":
                 if not value(context):

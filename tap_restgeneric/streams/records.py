@@ -21,6 +21,7 @@ if t.TYPE_CHECKING:
     from tap_restgeneric.scheduling.scheduler import Scheduler
     from tap_restgeneric.source.incremental_config import IncrementalConfig
     from tap_restgeneric.source.parent_link import ParentLink
+    from tap_restgeneric.source.window_config import Slice
     from tap_restgeneric.streams.emitter import RecordEmitter
     from tap_restgeneric.streams.incremental import CursorWatch
     from tap_restgeneric.streams.keys import RequiredKey
@@ -86,9 +87,17 @@ class RecordSource:
         prefetch: Callable[[list[dict], t.Any], None],
         *,
         closing: bool = True,
+        piece: Slice | None = None,
     ) -> Iterator[dict]:
         """The records of ``pages``, read for ``context`` from the incremental ``start`` (``closing``: a
-        top-level stream's closing line follows; not after one slice of a windowed stream's)."""
+        top-level stream's closing line follows; not after one slice of a windowed stream's; ``piece``:
+        the partition and window they were requested for, which the processing steps see)."""
+        slice_context = None
+        if piece is not None:
+            slice_context = {
+                "partition": dict(piece.partition),
+                "incremental": {"start_value": piece.start_text, "end_value": piece.end_text},
+            }
         window = self.window(start)
         label = self.link.label(context) if self.link is not None else ""
         progress = self.progress
@@ -97,7 +106,7 @@ class RecordSource:
             records = self.link.with_included(page.records, context) if self.link is not None else page.records
             if window is not None:
                 records = window.keep(records)
-            records = self.processed(records)
+            records = self.processed(records, slice_context)
             records = self.key.kept(records, page_number, label)
             if self.cursor_watch is not None:
                 self.cursor_watch.page(records)
@@ -119,12 +128,13 @@ class RecordSource:
         included = self.link.with_included(records, context) if self.link is not None else records
         return self.processed(included)
 
-    def processed(self, records: list[dict]) -> list[dict]:
+    def processed(self, records: list[dict], slice_context: t.Mapping[str, t.Any] | None = None) -> list[dict]:
         """dlt's processing_steps (declared: filter, map, exclude), on the records selected from a
         page, before the SDK sees them (so a parent's filter also decides which records have children)."""
         if not self.steps:
             return records
-        return [record for record in map(self.steps.apply, records) if record is not None]
+        applied = (self.steps.apply(record, slice_context) for record in records)
+        return [record for record in applied if record is not None]
 
     def say_closing_line(self) -> None:
         """The stream's closing line (see ``progress``), with what its cursor did."""

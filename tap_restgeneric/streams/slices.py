@@ -240,7 +240,7 @@ class SliceReads:
                 else:
                     concurrency = self.settings.max_concurrency
                     pages = self.pages.fetcher(context, None, concurrency=concurrency, on_request=on_request, piece=piece).pages()
-                yield from self._window(context, plan, window, pages, prefetch, checkpoint, saved)
+                yield from self._window(context, plan, window, pages, prefetch, checkpoint, saved, piece)
         except BaseException:
             self.scheduler.stop_streams_ahead()  # the sync is failing: nobody will read the later streams' pages
             raise
@@ -269,13 +269,15 @@ class SliceReads:
         prefetch: Callable[[list[dict], t.Any], None],
         checkpoint: Callable[[], None],
         saved: PartitionBookmarks | None,
+        piece: Slice,
     ) -> Iterator[dict]:
         windows, bookmarks = self.windows, plan.bookmarks
         if windows is None or window is None or bookmarks is None or saved is None:
-            yield from self.records.read(context, None, pages, prefetch, closing=False)
+            yield from self.records.read(context, None, pages, prefetch, closing=False, piece=piece)
             return
         newest = None
-        for count, record in enumerate(self.records.read(context, None, self._bounded(plan, pages), prefetch, closing=False), 1):
+        read = self.records.read(context, None, self._bounded(plan, pages), prefetch, closing=False, piece=piece)
+        for count, record in enumerate(read, 1):
             value = self.cursor(record)
             if value is not None and self.is_sorted and newest is not None and value < newest:
                 raise StreamError(

@@ -54,7 +54,8 @@ class ResourceStream(RESTStream):
         self.resource = resource
         self.link = resource["parent"]
         self.incremental = endpoint.get("incremental")
-        self.partitioned_by_parent = bool(self.link and self.incremental)  # a bookmark per parent
+        #: An incremental child keeps one bookmark per parent.
+        self.partitioned_by_parent = bool(self.link and self.incremental)
         super().__init__(tap=tap, name=resource["name"], http_method=endpoint["method"])
         self.path = endpoint.get("written_path") or str(endpoint["path"])
         # Singer's convention: the key describes the data, whatever the disposition; the target

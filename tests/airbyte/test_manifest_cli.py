@@ -59,12 +59,18 @@ def test_discover_sync_record_replay_and_doctor_of_a_manifest(tmp_path):
 
 def test_a_manifest_the_tap_cannot_run_is_refused_before_any_request(tmp_path):
     with mockapi.MockServer() as server:
-        setup = oracle.golden_setup("datetime_windows", server)
+        setup = oracle.golden_setup("page_increment", server)
+        setup.manifest["streams"][1]["retriever"]["record_selector"]["extractor"] = {
+            "type": "CustomRecordExtractor",
+            "class_name": "source_x.components.Extractor",
+        }
+        setup.manifest["streams"][0]["retriever"]["type"] = "AsyncRetriever"
         result = support.run_cli([], _config(setup, tmp_path), tmp_path, env=oracle.tap_environment(setup))
         assert result.returncode != 0
-        last = support.last_line(result.stderr)
-        assert last.startswith("tap-restgeneric: config error: manifest: the tap cannot run DatetimeBasedCursor at streams[0]")
-        assert "(date windows are not wired to manifests yet)" in last
+        assert support.last_line(result.stderr) == (
+            "tap-restgeneric: config error: manifest: the tap cannot run AsyncRetriever at streams[0].retriever; "
+            "CustomRecordExtractor (source_x.components.Extractor) at streams[1].retriever.record_selector.extractor"
+        )
         assert server.api.requests == []
 
 
@@ -78,3 +84,44 @@ def test_a_manifest_config_that_leaves_the_spec_is_one_line_per_problem_without_
         assert "manifest_config: 'api_key' is required" in result.stderr
         assert "manifest_config.page_size: does not match the spec (maximum: 4)" in result.stderr
         assert server.api.requests == []
+
+
+def test_a_windowed_manifest_keeps_singer_bookmarks_resumes_from_them_and_the_doctor_lists_its_windows(tmp_path):
+    golden = oracle.load_golden("datetime_windows")
+    with mockapi.MockServer() as server:
+        setup = oracle.golden_setup("datetime_windows", server)
+        env = oracle.tap_environment(setup)
+        config = _config(setup, tmp_path)
+
+        first = support.run_cli([], config, tmp_path, env=env)
+        assert first.returncode == 0, first.stderr
+        assert oracle.compare(oracle.normalise(_records(first), server.base_url), oracle.golden_records(golden, 1)).same_records
+        state = first.states[-1]
+        assert state == {  # Singer STATE: per stream, per partition, the newest cursor in the cursor's format
+            "bookmarks": {
+                "daily_windows": {"partition_bookmarks": {"{}": {"cursor": "2026-01-14T21:26:12Z"}}},
+                "epoch_cursor": {"partition_bookmarks": {"{}": {"cursor": "1768425972"}}},
+            }
+        }
+        (tmp_path / "state.json").write_text(json.dumps(state))
+        setup.api.reset()
+        second = support.run_cli(["--state", str(tmp_path / "state.json")], config, tmp_path, env=env)
+        assert second.returncode == 0, second.stderr
+        assert oracle.compare(oracle.normalise(_records(second), server.base_url), oracle.golden_records(golden, 2)).same_records
+        # one window from the bookmark (less the 6-hour lookback for daily_windows) to the frozen now
+        assert sorted(
+            (r["path"], dict(r["query"]).get("updated_since") or dict(r["query"])["created[gte]"])
+            for r in oracle.canonical_requests(setup.api)
+        ) == [
+            ("/api.example.com/v1/charges", "1768425972"),
+            ("/api.example.com/v1/orders", "2026-01-14T15:26:12Z"),
+        ]
+
+        setup.api.reset()
+        doctor = support.run_cli(["--doctor"], config, tmp_path, env=env)
+        assert doctor.returncode == 0, doctor.stdout  # type: ignore[attr-defined]
+        assert (
+            "partition (one partition): 3 windows, first 2026-01-13T00:00:00Z .. 2026-01-13T23:59:59Z, "
+            "last 2026-01-15T00:00:00Z .. 2026-01-15T12:34:56Z"
+        ) in doctor.stdout  # type: ignore[attr-defined]
+        assert len(setup.api.requests) == 2  # the doctor probes each stream's first window only

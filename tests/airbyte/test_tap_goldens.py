@@ -9,12 +9,14 @@ differs from the CDK on purpose, DIFFERS_ON_PURPOSE says why and the test holds 
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 import pytest
 import yaml
 
 from tap_restgeneric.airbyte import unsupported_components
+from tap_restgeneric.tap import TapRestGeneric
 from tests import support
 from tests.airbyte import manifests, mockapi, oracle
 
@@ -27,6 +29,11 @@ ACCEPTED = [
     "page_increment", "pagerduty", "pexels-api", "pivotal-tracker", "pokeapi", "qonto", "recruitee", "ringcentral",
     "smaily", "statuspage", "timely", "todoist", "toggl", "twilio-taskrouter", "vitally", "weatherstack", "workramp",
     "zendesk-sell", "zenefits",
+    # date windows, list partitions, renewing auth, budgets and decoders (wired in part B)
+    "datetime_windows", "datetime_feeds", "oauth", "session_and_selective_auth", "api_budget", "list_partitions",
+    "aircall", "callrail", "delighted", "dixa", "dockerhub", "exchange-rates", "harvest", "klaus-api", "lever-hiring",
+    "mailgun", "nasa", "nytimes", "onesignal", "partnerstack", "paystack", "shortio", "square", "tempo", "trustpilot",
+    "twitter", "woocommerce", "yotpo", "freshservice", "tvmaze-schedule", "sentry",
 ]  # fmt: skip
 
 #: Goldens whose records are the CDK's once null values are taken out of the tap's: the CDK's message
@@ -47,6 +54,54 @@ DIFFERS_ON_PURPOSE = {
         "streams[0].retriever.paginator.pagination_strategy.cursor_value: template uses undefined name 'no_such_name'",
     ),
 }
+
+
+@pytest.fixture(autouse=True)
+def _runs_release_their_credentials(monkeypatch):
+    """Each in-process run releases its claim on a rotating refresh token when it ends, as a CLI run does
+    when its process exits (the second run, in the same process, starts from the stored token)."""
+    sync_all = TapRestGeneric.sync_all
+
+    def sync_then_release(self: TapRestGeneric) -> None:
+        try:
+            sync_all(self)
+        finally:
+            self.shared_auth.close()
+
+    monkeypatch.setattr(TapRestGeneric, "sync_all", sync_then_release)
+
+
+#: Goldens the tap accepts whose records are not yet the CDK's, and why (each a known gap, not a choice).
+KNOWN_GAPS = {
+    # SelectiveAuthenticator's default branch is an OAuthAuthenticator with refresh_token '' (the CDK posts the
+    # empty refresh token); the tap refuses an empty refresh token as a config error.
+    "auth0": "client.auth.refresh_token: is empty",
+    # A record whose cursor is '' (the mock's empty value for a %ms field): the tap stops with one line naming the
+    # value and the formats; the CDK skips the value for its state and goes on.
+    "linkedin-pages": "stream 'follower_statistics_time_bound': cursor 'timeRangeEnd' value ''",
+    # Two ListPartitionRouters' parameters: the CDK sends them in the reverse of the routers' order (its ChainMap),
+    # the tap in their order; the mock seeds its records from the query's order, so the records differ (the
+    # requests are the same set of parameters).
+    "google-pagespeed-insights": "pagespeed: 3 missing, 3 unexpected",
+}
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_GAPS))
+def test_the_known_gaps_are_still_the_known_ones(name, tmp_path, monkeypatch):
+    golden = oracle.load_golden(name)
+    with mockapi.MockServer() as server:
+        setup = oracle.golden_setup(name, server)
+        for key, value in oracle.tap_environment(setup).items():
+            monkeypatch.setenv(key, value)
+        records, _, error = _run(setup, server, tmp_path)
+    if error is not None:
+        assert KNOWN_GAPS[name] in str(error)
+    else:  # a gap in the records themselves
+        result = oracle.compare(records, oracle.golden_records(golden, 1))
+        assert not result.same_records
+        assert KNOWN_GAPS[name] in result.report()
+
+
 GOLDENS = sorted(p.stem for p in oracle.GOLDENS_DIR.glob("*.json"))
 
 
@@ -55,7 +110,8 @@ def _run(
 ) -> tuple[dict, dict, Exception | None]:
     manifest_file = tmp_path / "manifest.yaml"
     manifest_file.write_text(yaml.safe_dump(setup.manifest, sort_keys=False))  # the manifest's order is its request order
-    config = {"source_file": str(manifest_file), "manifest_config": setup.config}
+    # rotated refresh tokens go to the run's own store (the CDK writes them into its config)
+    config = {"source_file": str(manifest_file), "manifest_config": setup.config, "token_store": str(tmp_path / "tokens.json")}
     output, error = support.sync_until_error(config, state=state)
     records: dict[str, list[dict]] = {}
     for message in output.messages:
@@ -125,4 +181,60 @@ def test_the_goldens_the_tap_accepts_are_the_listed_ones():
         raw = oracle.prepare_pinned(manifests.pin_by_name(name)) if "pypi" in source else oracle.component_manifest(name)
         if not unsupported_components(raw):
             accepted.append(name)
-    assert sorted(accepted) == sorted([*ACCEPTED, *NULLS_OMITTED_BY_THE_CDK, *DIFFERS_ON_PURPOSE])
+    assert sorted(accepted) == sorted([*ACCEPTED, *NULLS_OMITTED_BY_THE_CDK, *DIFFERS_ON_PURPOSE, *KNOWN_GAPS])
+
+
+def _requests(setup: oracle.Setup, server: mockapi.MockServer) -> list[str]:
+    """What the mock saw, each request as text with its query in name order (the CDK puts an authenticator's
+    query parameter first, the tap last: the same request)."""
+    found = []
+    for request in oracle.normalise(oracle.canonical_requests(setup.api), server.base_url):
+        found.append(json.dumps({**request, "query": sorted(request["query"] or [])}, sort_keys=True))
+    return sorted(found)
+
+
+def _golden_requests(golden: dict, run: int) -> list[str]:
+    return sorted(
+        json.dumps({**r, "query": sorted(r["query"] or [])}, sort_keys=True) for r in golden["runs"][run - 1]["requests"]
+    )
+
+
+@pytest.mark.parametrize("name", ["datetime_windows", "list_partitions", "api_budget"])
+def test_the_windows_and_partitions_requested_are_the_cdks_in_both_runs(name, tmp_path, monkeypatch):
+    golden = oracle.load_golden(name)
+    with mockapi.MockServer() as server:
+        setup = oracle.golden_setup(name, server)
+        for key, value in oracle.tap_environment(setup).items():
+            monkeypatch.setenv(key, value)
+        _, state, _ = _run(setup, server, tmp_path)
+        assert _requests(setup, server) == _golden_requests(golden, 1)
+        setup.api.reset()
+        _run(setup, server, tmp_path, state=state)
+        assert _requests(setup, server) == _golden_requests(golden, 2)  # from the bookmark, less the lookback
+
+
+def test_a_rotated_refresh_token_is_kept_in_the_token_store_and_used_by_the_next_run(tmp_path, monkeypatch):
+    """The CDK writes a rotated refresh token into its config (a CONNECTOR_CONFIG message); the tap into its token
+    store, before using it: the second run sends the rotated token (the CDK's second run, given its first config
+    again, sent the original one), and the token never appears in the tap's output or STATE."""
+    golden = oracle.load_golden("oauth")
+    rotated = golden["runs"][0]["controls"][0]["connectorConfig"]["config"]["credentials"]["refresh_token"]
+    with mockapi.MockServer() as server:
+        setup = oracle.golden_setup("oauth", server)
+        for key, value in oracle.tap_environment(setup).items():
+            monkeypatch.setenv(key, value)
+        config = {
+            "source_file": str(tmp_path / "manifest.yaml"),
+            "manifest_config": setup.config,
+            "token_store": str(tmp_path / "tokens.json"),
+        }
+        (tmp_path / "manifest.yaml").write_text(yaml.safe_dump(setup.manifest, sort_keys=False))
+        first, error = support.sync_until_error(config)
+        assert error is None
+        setup.api.reset()
+        second, error = support.sync_until_error(config, state=first.states[-1])
+        assert error is None
+        grants = [r for r in oracle.canonical_requests(setup.api) if ["grant_type", "refresh_token"] in (r["body"] or [])]
+    assert [dict(r["body"])["refresh_token"] for r in grants] == [rotated]
+    assert rotated not in json.dumps(first.messages + second.messages)
+    assert rotated in (tmp_path / "tokens.json").read_text()

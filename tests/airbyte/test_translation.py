@@ -273,7 +273,7 @@ def test_a_substream_reads_its_parents_key_and_a_parent_outside_streams_is_not_s
                 "access_token_url": "https://auth.example.com/token",
                 "client_id": "id",
                 "client_secret": "k",
-                "client_auth_method": "request_body",
+                "client_auth_method": "client_secret_post",
             },
         ),
         ({"type": "NoAuth"}, None),
@@ -289,18 +289,17 @@ def test_authenticators_become_the_engines_auth_blocks(authenticator, expected):
 
 def test_what_the_tap_cannot_run_is_refused_in_one_line_naming_each_component_and_its_place():
     document = manifest(stream(), stream("b", "/b"))
-    document["streams"][0]["incremental_sync"] = {"type": "DatetimeBasedCursor", "cursor_field": "t", "datetime_format": "%s"}
+    document["streams"][0]["retriever"]["type"] = "AsyncRetriever"
     document["streams"][1]["retriever"]["record_selector"]["extractor"] = {"type": "CustomRecordExtractor", "class_name": "x.Y"}
     with pytest.raises(SourceConfigError) as caught:
         manifest_source(Settings(manifest_config={"api_key": "k"}), "m", document)
     assert caught.value.problems == [
         (
-            "manifest: the tap cannot run DatetimeBasedCursor at streams[0].incremental_sync "
-            "(date windows are not wired to manifests yet); "
+            "manifest: the tap cannot run AsyncRetriever at streams[0].retriever; "
             "CustomRecordExtractor (x.Y) at streams[1].retriever.record_selector.extractor"
         )
     ]
-    assert unsupported_components(document) == ["CustomRecordExtractor", "DatetimeBasedCursor"]
+    assert unsupported_components(document) == ["AsyncRetriever", "CustomRecordExtractor"]
 
 
 def test_manifest_config_is_checked_against_the_spec_without_showing_values():
