@@ -398,8 +398,11 @@ def test_the_doctor_lists_each_partitions_windows_and_probes_only_the_first(sand
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[1:] == [
-        f"    partition account={account}: 6 windows, first 2024-01-01 .. 2024-01-31, last 2024-06-04 .. 2024-06-15"
-        for account in ACCOUNTS
+        *(
+            f"    partition account={account}: 6 windows, first 2024-01-01 .. 2024-01-31, last 2024-06-04 .. 2024-06-15"
+            for account in ACCOUNTS
+        ),
+        "    auth: bearer",  # the doctor also says which auth the stream uses
     ]
     # Only the first window of the first account is probed: its first page and the next one.
     assert [(r.path, r.query) for r in sandbox.requests] == [
