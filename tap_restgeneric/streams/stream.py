@@ -107,8 +107,6 @@ class ResourceStream(RESTStream):
         bookmarks, read = self.parts.bookmarks, self.selected or self.has_selected_descendents
         return self.parts.schema.cursor_type if bookmarks is not None and not bookmarks.backfill and read else None
 
-    # ------------------------------------------------------------ records
-
     @override
     def get_records(self, context: t.Any) -> Iterable[dict]:
         stop = state_kept_on_stop(self._tap.write_message, lambda: self.tap_state, batches=bool(self.parts.settings.batch_config))
