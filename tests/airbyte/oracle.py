@@ -434,3 +434,19 @@ def golden_setup(name: str, server: mockapi.MockServer) -> Setup:
 def tap_environment(prepared: Setup) -> dict[str, str]:
     """The environment variables a tap run against a golden needs (the frozen "now")."""
     return {NOW_ENV: now_text(prepared.now)}
+
+
+def seen_requests(setup: Setup, server: mockapi.MockServer) -> list[str]:
+    """What the mock saw, each request as text with its query in name order (the CDK puts an authenticator's
+    query parameter first, the tap last: the same request)."""
+    found = []
+    for request in normalise(canonical_requests(setup.api), server.base_url):
+        found.append(json.dumps({**request, "query": sorted(request["query"] or [])}, sort_keys=True))
+    return sorted(found)
+
+
+def golden_requests(golden: dict, run: int) -> list[str]:
+    """The requests the CDK sent in run 1 or 2, as :func:`seen_requests` writes them."""
+    return sorted(
+        json.dumps({**r, "query": sorted(r["query"] or [])}, sort_keys=True) for r in golden["runs"][run - 1]["requests"]
+    )

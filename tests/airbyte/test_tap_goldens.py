@@ -184,21 +184,6 @@ def test_the_goldens_the_tap_accepts_are_the_listed_ones():
     assert sorted(accepted) == sorted([*ACCEPTED, *NULLS_OMITTED_BY_THE_CDK, *DIFFERS_ON_PURPOSE, *KNOWN_GAPS])
 
 
-def _requests(setup: oracle.Setup, server: mockapi.MockServer) -> list[str]:
-    """What the mock saw, each request as text with its query in name order (the CDK puts an authenticator's
-    query parameter first, the tap last: the same request)."""
-    found = []
-    for request in oracle.normalise(oracle.canonical_requests(setup.api), server.base_url):
-        found.append(json.dumps({**request, "query": sorted(request["query"] or [])}, sort_keys=True))
-    return sorted(found)
-
-
-def _golden_requests(golden: dict, run: int) -> list[str]:
-    return sorted(
-        json.dumps({**r, "query": sorted(r["query"] or [])}, sort_keys=True) for r in golden["runs"][run - 1]["requests"]
-    )
-
-
 @pytest.mark.parametrize("name", ["datetime_windows", "list_partitions", "api_budget"])
 def test_the_windows_and_partitions_requested_are_the_cdks_in_both_runs(name, tmp_path, monkeypatch):
     golden = oracle.load_golden(name)
@@ -207,10 +192,10 @@ def test_the_windows_and_partitions_requested_are_the_cdks_in_both_runs(name, tm
         for key, value in oracle.tap_environment(setup).items():
             monkeypatch.setenv(key, value)
         _, state, _ = _run(setup, server, tmp_path)
-        assert _requests(setup, server) == _golden_requests(golden, 1)
+        assert oracle.seen_requests(setup, server) == oracle.golden_requests(golden, 1)
         setup.api.reset()
         _run(setup, server, tmp_path, state=state)
-        assert _requests(setup, server) == _golden_requests(golden, 2)  # from the bookmark, less the lookback
+        assert oracle.seen_requests(setup, server) == oracle.golden_requests(golden, 2)  # from the bookmark, less the lookback
 
 
 def test_a_rotated_refresh_token_is_kept_in_the_token_store_and_used_by_the_next_run(tmp_path, monkeypatch):
