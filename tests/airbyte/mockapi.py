@@ -876,6 +876,10 @@ class MockServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The headers and the body go out in two writes: with Nagle's algorithm the body waits for the
+            # client's delayed ACK of the headers (40 ms on Linux), a stall per response that is neither the
+            # tap's nor the CDK's (and swamped both sides' timings in benchmarks/airbyte.py).
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
