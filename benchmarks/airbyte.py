@@ -81,7 +81,7 @@ def run_one(name: str, runs: int) -> dict[str, object]:
         cdk_walls: list[float] = []
         source = "measured now"
         if CDK_PYTHON.exists():
-            args = [str(CDK_PYTHON), str(RUNNER), oracle.FROZEN_NOW, "read", "--config", "config.json"]
+            args = [str(CDK_PYTHON), str(RUNNER), oracle.now_text(), "read", "--config", "config.json"]
             args += ["--manifest-path", "manifest.yaml", "--catalog", "catalog.json"]
             for _ in range(runs):
                 setup.api.reset()
