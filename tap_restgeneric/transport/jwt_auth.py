@@ -28,9 +28,6 @@ import time
 import typing as t
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-
 from tap_restgeneric.datetimes import epoch_to_iso
 from tap_restgeneric.errors import SourceConfigError
 from tap_restgeneric.output.redact import REDACTOR
@@ -104,6 +101,8 @@ def _signing_key(settings: JwtSettings) -> t.Any:
     if "-----BEGIN" in secret and "\\n" in secret and "\n" not in secret:
         secret = secret.replace("\\n", "\n")
     if settings.passphrase:
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - PyJWT and cryptography load only for a JWT auth (30 ms of every start otherwise)
+
         try:
             return serialization.load_pem_private_key(secret.encode(), password=settings.passphrase.encode())
         except (ValueError, TypeError) as exc:
@@ -117,6 +116,9 @@ class JwtAuth:
     """Signs and attaches JWTs for one config (see the module docstring); thread-safe."""
 
     def __init__(self, settings: JwtSettings, *, clock: t.Callable[[], float] = time.time) -> None:
+        import jwt  # noqa: PLC0415 - PyJWT loads only for a JWT auth (30 ms of every start otherwise)
+
+        self._jwt = jwt
         self.settings = settings
         REDACTOR.add(settings.secret_key, settings.passphrase)
         self._key = _signing_key(settings)
@@ -140,8 +142,8 @@ class JwtAuth:
         payload.update(iat=issued, nbf=issued, exp=issued + lifetime)
         headers = {**s.additional_jwt_headers, **{k: v for k, v in (("kid", s.kid), ("typ", s.typ), ("cty", s.cty)) if v}}
         try:
-            signed = jwt.encode(payload, self._key, algorithm=s.algorithm, headers=headers)
-        except (jwt.exceptions.PyJWTError, ValueError, TypeError) as exc:
+            signed = self._jwt.encode(payload, self._key, algorithm=s.algorithm, headers=headers)
+        except (self._jwt.exceptions.PyJWTError, ValueError, TypeError) as exc:
             raise SourceConfigError([f"auth.secret_key: cannot sign {s.algorithm} with it: {REDACTOR(str(exc))[:200]}"]) from None
         REDACTOR.add(signed)
         self.signed += 1
