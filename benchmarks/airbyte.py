@@ -13,11 +13,14 @@ one process per sync, "now" frozen at the goldens' instant:
 Prints per connector the wall time of each side, their ratio (the CDK's over the tap's; the bar is 3) and the
 tap's peak RSS, then the totals. Wall times are medians over ``--runs`` runs.
 
+``--latency-ms N`` makes each of the mock's answers wait N ms before it goes out (both sides get the same mock), as a
+real API's round trip does; by default the mock answers at once.
+
 ``--grow`` instead syncs one connector (``--connector``, default ``cursor_pagination``) with the mock's pages
 made 1, 10, 100, 1,000 and 10,000 times longer, and prints the records and the tap's peak RSS for each: memory stays
 flat as records grow.
 
-    .venv/bin/python benchmarks/airbyte.py [--runs 3] [--connector NAME ...] [--grow]
+    .venv/bin/python benchmarks/airbyte.py [--runs 3] [--connector NAME ...] [--latency-ms 50] [--grow]
 """
 
 from __future__ import annotations
@@ -60,8 +63,8 @@ def _timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int,
     return wall, usage.ru_maxrss, records
 
 
-def run_one(name: str, runs: int) -> dict[str, object]:
-    with mockapi.MockServer() as server, tempfile.TemporaryDirectory(prefix=f"bench-airbyte-{name}-") as tmp:
+def run_one(name: str, runs: int, latency: float = 0.0) -> dict[str, object]:
+    with mockapi.MockServer(latency=latency) as server, tempfile.TemporaryDirectory(prefix=f"bench-airbyte-{name}-") as tmp:
         work = Path(tmp)
         setup = oracle.golden_setup(name, server)
         (work / "manifest.yaml").write_text(yaml.safe_dump(setup.manifest, sort_keys=False))
@@ -118,6 +121,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connector", action="append", help="a golden the tap accepts (default: those with >= 10 requests)")
     parser.add_argument("--grow", action="store_true", help="peak RSS as the records grow, for one connector")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="each mock answer waits this long (a real API's round trip)"
+    )
     args = parser.parse_args()
     if args.grow:
         grow((args.connector or ["cursor_pagination"])[0])
@@ -125,7 +131,7 @@ def main() -> None:
     names = args.connector or [
         n for n in [*ACCEPTED, *NULLS_OMITTED_BY_THE_CDK] if n in TIMINGS and (TIMINGS[n]["requests"][0] or 0) >= 10
     ]
-    rows = [run_one(name, args.runs) for name in sorted(names)]
+    rows = [run_one(name, args.runs, args.latency_ms / 1000) for name in sorted(names)]
     print(f"{'connector':28} {'requests':>8} {'records':>7} {'tap s':>6} {'CDK s':>6} {'ratio':>6} {'tap RSS MiB':>11}")
     for row in rows:
         print(

@@ -33,6 +33,7 @@ import itertools
 import json
 import re
 import threading
+import time
 import typing as t
 import zlib
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -870,8 +871,11 @@ def _parse_body(body: bytes, content_type: str) -> t.Any:
 class MockServer:
     """A threaded HTTP server on 127.0.0.1 serving one MockApi at a time (set `api` before requests)."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, latency: float = 0.0) -> None:
+        """``latency``: seconds each answer waits before it goes out (benchmarks/airbyte.py --latency-ms: a
+        real API's round trip; the tests use none)."""
         self.api: MockApi | None = None
+        self.latency = latency
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -887,6 +891,8 @@ class MockServer:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 api = server.api
                 reply = api.handle(self.command, self.path, headers, body) if api else Reply(503, {"error": "no API loaded"})
+                if server.latency:
+                    time.sleep(server.latency)
                 payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "text/plain" if reply.raw is not None else "application/json")
