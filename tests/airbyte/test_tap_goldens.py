@@ -9,6 +9,7 @@ differs from the CDK on purpose, DIFFERS_ON_PURPOSE says why and the test holds 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import typing as t
 
@@ -86,13 +87,20 @@ KNOWN_GAPS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_GAPS))
-def test_the_known_gaps_are_still_the_known_ones(name, tmp_path, monkeypatch):
-    golden = oracle.load_golden(name)
+@contextlib.contextmanager
+def _golden_mock(name: str, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[tuple[mockapi.MockServer, oracle.Setup]]:
+    """The mock API a golden was made against, and "now" frozen as it was for the CDK."""
     with mockapi.MockServer() as server:
         setup = oracle.golden_setup(name, server)
         for key, value in oracle.tap_environment(setup).items():
             monkeypatch.setenv(key, value)
+        yield server, setup
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_GAPS))
+def test_the_known_gaps_are_still_the_known_ones(name, tmp_path, monkeypatch):
+    golden = oracle.load_golden(name)
+    with _golden_mock(name, monkeypatch) as (server, setup):
         records, _, error = _run(setup, server, tmp_path)
     if error is not None:
         assert KNOWN_GAPS[name] in str(error)
@@ -133,10 +141,7 @@ def _without_nulls(value: t.Any) -> t.Any:
 def test_the_tap_emits_the_cdks_records_in_a_first_and_a_second_run(name, tmp_path, monkeypatch):
     golden = oracle.load_golden(name)
     nulls_omitted = name in NULLS_OMITTED_BY_THE_CDK
-    with mockapi.MockServer() as server:
-        setup = oracle.golden_setup(name, server)
-        for key, value in oracle.tap_environment(setup).items():
-            monkeypatch.setenv(key, value)
+    with _golden_mock(name, monkeypatch) as (server, setup):
         records, state, error = _run(setup, server, tmp_path)
         assert error is None
         if nulls_omitted:
@@ -157,10 +162,7 @@ def test_the_tap_emits_the_cdks_records_in_a_first_and_a_second_run(name, tmp_pa
 def test_where_the_cdk_swallows_an_error_the_tap_stops_with_one_line(name, tmp_path, monkeypatch):
     stream, line = DIFFERS_ON_PURPOSE[name]
     golden = oracle.load_golden(name)
-    with mockapi.MockServer() as server:
-        setup = oracle.golden_setup(name, server)
-        for key, value in oracle.tap_environment(setup).items():
-            monkeypatch.setenv(key, value)
+    with _golden_mock(name, monkeypatch) as (server, setup):
         records, _, error = _run(setup, server, tmp_path)
     assert error is not None
     assert str(error).startswith(line)
@@ -187,10 +189,7 @@ def test_the_goldens_the_tap_accepts_are_the_listed_ones():
 @pytest.mark.parametrize("name", ["datetime_windows", "list_partitions", "api_budget"])
 def test_the_windows_and_partitions_requested_are_the_cdks_in_both_runs(name, tmp_path, monkeypatch):
     golden = oracle.load_golden(name)
-    with mockapi.MockServer() as server:
-        setup = oracle.golden_setup(name, server)
-        for key, value in oracle.tap_environment(setup).items():
-            monkeypatch.setenv(key, value)
+    with _golden_mock(name, monkeypatch) as (server, setup):
         _, state, _ = _run(setup, server, tmp_path)
         assert oracle.seen_requests(setup, server) == oracle.golden_requests(golden, 1)
         setup.api.reset()
@@ -204,10 +203,7 @@ def test_a_rotated_refresh_token_is_kept_in_the_token_store_and_used_by_the_next
     again, sent the original one), and the token never appears in the tap's output or STATE."""
     golden = oracle.load_golden("oauth")
     rotated = golden["runs"][0]["controls"][0]["connectorConfig"]["config"]["credentials"]["refresh_token"]
-    with mockapi.MockServer() as server:
-        setup = oracle.golden_setup("oauth", server)
-        for key, value in oracle.tap_environment(setup).items():
-            monkeypatch.setenv(key, value)
+    with _golden_mock("oauth", monkeypatch) as (_server, setup):
         config = {
             "source_file": str(tmp_path / "manifest.yaml"),
             "manifest_config": setup.config,
