@@ -67,7 +67,7 @@ class RecordSource:
         fetched = scheduler.take(self.stream, context)  # the pages requested ahead, if they were
         start = fetched[0] if fetched else start_of(context)
         if fetched:
-            pages: Iterable[Page] = _counted(fetched[1], on_request)
+            pages: Iterable[Page] = counted(fetched[1], on_request)
         else:
             concurrency = self.max_concurrency
             pages = self.pages.fetcher(context, start, concurrency=concurrency, on_request=on_request).pages()
@@ -143,7 +143,8 @@ class RecordSource:
         self.notes.logger.info(progress.summary(self.pages.sender.retried, note))
 
 
-def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:
+def counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:
+    """``pages``, calling ``count()`` as each is read (pages the scheduler requested ahead)."""
     for page in pages:
         count()
         yield page

@@ -28,6 +28,7 @@ from tap_restgeneric.datetimes import ISO_8601, DatetimeParseError, format_datet
 from tap_restgeneric.errors import StreamError, stream_line
 from tap_restgeneric.source.window_config import Slice, partition_product
 from tap_restgeneric.state import partition_key
+from tap_restgeneric.streams.records import counted
 from tap_restgeneric.windows import RecordRange, Window, WindowBookmarks, WindowSpec, iter_windows
 
 if t.TYPE_CHECKING:
@@ -236,7 +237,7 @@ class SliceReads:
                 plan, window, piece, job = ahead.popleft()
                 taken = fanout.take(job)
                 if taken is not None:
-                    pages: Iterable[Page] = _counted(taken[1], on_request)
+                    pages: Iterable[Page] = counted(taken[1], on_request)
                 else:
                     concurrency = self.settings.max_concurrency
                     pages = self.pages.fetcher(context, None, concurrency=concurrency, on_request=on_request, piece=piece).pages()
@@ -319,9 +320,3 @@ class SliceReads:
             yield page
             if stop:
                 return
-
-
-def _counted(pages: Iterator[Page], count: Callable[[], None]) -> Iterator[Page]:
-    for page in pages:
-        count()
-        yield page
