@@ -277,6 +277,7 @@ class SliceReads:
             yield from self.records.read(context, None, pages, prefetch, closing=False, piece=piece)
             return
         newest = None
+        checkpoints = self.is_sorted and not windows.backfill  # the window's records checkpoint as they go
         read = self.records.read(context, None, self._bounded(plan, pages), prefetch, closing=False, piece=piece)
         for count, record in enumerate(read, 1):
             value = self.cursor(record)
@@ -290,8 +291,7 @@ class SliceReads:
                 bookmarks.observe(window, value)
                 newest = value if newest is None or value > newest else newest
             yield record
-            in_order = self.is_sorted and not windows.backfill and newest is not None
-            if in_order and count % SORTED_CHECKPOINT_EVERY == 0 and saved.put(plan.key, t.cast("datetime.datetime", newest)):
+            if checkpoints and count % SORTED_CHECKPOINT_EVERY == 0 and newest is not None and saved.put(plan.key, newest):
                 checkpoint()  # sorted: every record up to this one was written
         bookmark = bookmarks.finish(window)
         if not windows.backfill and saved.put(plan.key, bookmark):
