@@ -8,6 +8,7 @@ resource's ``partitions`` into these; the Airbyte front-end builds the same obje
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import typing as t
 
@@ -56,7 +57,7 @@ class WindowConfig:
     #: dlt's ``end_value``: a backfill, which keeps no bookmark.
     backfill: bool = False
 
-    @property
+    @functools.cached_property  # (read for every record's cursor: built once; frozen, so it cannot go stale)
     def parse_formats(self) -> tuple[str, ...]:
         return (*self.cursor_formats, self.datetime_format)
 
