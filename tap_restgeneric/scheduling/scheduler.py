@@ -50,7 +50,8 @@ class Scheduler:
         self.budget = budget
         self.upcoming = upcoming
         self._streams: dict[str, _Stream] = {}
-        self._children: dict[str, tuple[_Stream, FanOut]] = {}
+        #: Each child stream's start of a context, and the fan-out that fetches its pages.
+        self._children: dict[str, tuple[Callable[[t.Any], t.Any], FanOut]] = {}
         self._ahead = FanOut("streams", stream_concurrency, self._stream_pages, budget=budget)
         self._ahead_started = False
 
@@ -65,7 +66,7 @@ class Scheduler:
         written (``key``: what makes two parents one job, e.g. an incremental child's bookmark partition).
         With ``max_concurrency`` 1 nothing is requested ahead, and no child context is built to be thrown away."""
         if self.max_concurrency > 1:
-            self._children[name] = (_Stream(pages, start), FanOut(name, self.max_concurrency, pages, key, self.budget))
+            self._children[name] = (start, FanOut(name, self.max_concurrency, pages, key, self.budget))
 
     def slices(self, name: str, pages: Pages) -> FanOut:
         """The fan-out of a stream's date windows and partitions (jobs keyed by their slice's context):
@@ -93,8 +94,8 @@ class Scheduler:
         for name in children:
             child = self._children.get(name)
             if child is not None and contexts:
-                stream, fanout = child
-                fanout.submit((context, stream.start(context)) for context in contexts)
+                start, fanout = child
+                fanout.submit((context, start(context)) for context in contexts)
 
     def stop_children(self, children: Iterable[str]) -> None:
         """A parent's sync ended (or failed): nobody reads its children's pages requested ahead."""
