@@ -19,7 +19,6 @@ if t.TYPE_CHECKING:
 
 #: Where a value goes in a request (``path``: only partitions, read as ``{partition.<name>}`` there).
 InjectInto = t.Literal["request_parameter", "header", "body_json", "body_data", "path"]
-INJECT_INTO: tuple[str, ...] = ("request_parameter", "header", "body_json", "body_data", "path")
 
 
 @dataclasses.dataclass(frozen=True)
