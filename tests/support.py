@@ -124,6 +124,22 @@ def run_cli(
     return out
 
 
+def pipe_into_duckdb(config: dict, tmp_path, database: str, schema: str) -> subprocess.CompletedProcess:
+    """``tap-restgeneric | target-duckdb-exact`` through a shell pipe, as a user runs it, writing
+    ``tmp_path/database`` under ``schema``; the finished process (its stderr for the failure message)."""
+    (tmp_path / "tap.json").write_text(json.dumps(config))
+    (tmp_path / "target.json").write_text(json.dumps({"filepath": str(tmp_path / database), "default_target_schema": schema}))
+    bin_dir = f"{sys.prefix}/bin"
+    return subprocess.run(
+        f"{bin_dir}/tap-restgeneric --config tap.json | {bin_dir}/target-duckdb-exact --config target.json",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def catalog_selecting(config: dict, tmp_path, *streams: str, deselected_properties: tuple[str, ...] = ()) -> str:
     """The tap's discovered catalog with only ``streams`` selected (and those properties not),
     written to ``tmp_path/catalog.json``: its path, for ``--catalog``."""

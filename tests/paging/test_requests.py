@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support import CANARY, catalog_selecting, preset_config, run_cli, sync
+from tests.support import CANARY, catalog_selecting, pipe_into_duckdb, preset_config, run_cli, sync
 
 
 def test_post_with_json_body_headers_and_templates(httpserver):
@@ -114,24 +114,9 @@ def test_catalog_selection_and_deselected_properties(sandbox, tmp_path):
 
 
 def test_plain_pipe_into_the_duckdb_loader(sandbox, tmp_path):
-    import subprocess
-    import sys
-
     import duckdb
 
-    (tmp_path / "tap.json").write_text(json.dumps(preset_config(sandbox, "certifications")))
-    (tmp_path / "target.json").write_text(
-        json.dumps({"filepath": str(tmp_path / "plain.duckdb"), "default_target_schema": "certifications"})
-    )
-    bin_dir = f"{sys.prefix}/bin"
-    proc = subprocess.run(
-        f"{bin_dir}/tap-restgeneric --config tap.json | {bin_dir}/target-duckdb-exact --config target.json",
-        shell=True,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = pipe_into_duckdb(preset_config(sandbox, "certifications"), tmp_path, "plain.duckdb", "certifications")
     assert proc.returncode == 0, proc.stderr[-1000:]
     with duckdb.connect(str(tmp_path / "plain.duckdb"), read_only=True) as con:
         for name, count in sandbox.counts()["certifications"].items():

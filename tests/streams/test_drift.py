@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from tap_restgeneric.errors import StreamError
-from tests.support import last_line, run_cli, sync
+from tests.support import last_line, pipe_into_duckdb, run_cli, sync
 
 SCHEMA = {
     "properties": {
@@ -108,17 +108,7 @@ def test_a_resource_contract_wins_over_the_setting_and_a_bad_one_is_a_config_err
 
 
 def test_the_duckdb_loader_adds_and_widens_columns_in_place(httpserver, tmp_path):
-    (tmp_path / "tap.json").write_text(json.dumps(config(httpserver)))
-    (tmp_path / "target.json").write_text(json.dumps({"filepath": str(tmp_path / "w.duckdb"), "default_target_schema": "s"}))
-    bin_dir = f"{sys.prefix}/bin"
-    proc = subprocess.run(
-        f"{bin_dir}/tap-restgeneric --config tap.json | {bin_dir}/target-duckdb-exact --config target.json",
-        shell=True,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = pipe_into_duckdb(config(httpserver), tmp_path, "w.duckdb", "s")
     assert proc.returncode == 0, proc.stderr[-2000:]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         rows = con.execute('SELECT id, "count", CAST(seen_at AS VARCHAR), extra FROM s.things ORDER BY id').fetchall()
