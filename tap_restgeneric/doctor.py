@@ -253,7 +253,7 @@ def _safe_probe(stream: ResourceStream, parent: ResourceStream | None, row_for: 
             if not parent_row.sample:
                 return Row(stream.name, problems=[f"no record of '{parent.name}' to probe it under"])
             record = parent_row.sample[0]
-            context = child_context(record, [(stream.name, stream.link)], parent.parts.key.describe(record))
+            context = child_context(record, [(stream.name, stream.link)], parent.parts.key.describe)
         return probe(stream, context)
     except Exception as exc:  # noqa: BLE001 - a row per stream, whatever fails
         text = str(exc) if isinstance(exc, RestGenericError) else f"{type(exc).__name__}: {exc}"

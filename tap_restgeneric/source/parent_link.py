@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tap_restgeneric.errors import RestGenericError, stream_line
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 
 class ParentFieldError(RestGenericError):
@@ -89,11 +89,14 @@ class ParentLink:
         return f" (for the '{self.parent}' record with {values})"
 
 
-def child_context(record: Mapping[str, t.Any], links: Iterable[tuple[str, ParentLink]], record_key: t.Any) -> dict[str, t.Any]:
+def child_context(
+    record: Mapping[str, t.Any], links: Iterable[tuple[str, ParentLink]], describe_key: Callable[[t.Any], t.Any]
+) -> dict[str, t.Any]:
     """The child context of one parent record for the children ``links`` (child name, link).
 
     Raises ``ParentFieldError`` naming the child, the placeholder and the parent record's key
-    when the record lacks (or has null for) a field a child reads."""
+    (``describe_key(record)``: called only then, not for every parent record) when the record lacks
+    (or has null for) a field a child reads."""
     context: dict[str, t.Any] = {}
     for child, link in links:
         for chain in link.fields:
@@ -103,7 +106,7 @@ def child_context(record: Mapping[str, t.Any], links: Iterable[tuple[str, Parent
                     stream_line(
                         child,
                         f"placeholder {link.placeholder(chain)}: the '{link.parent}' record with key "
-                        f"{record_key} has no value at {'.'.join(chain)!r} (its fields: {', '.join(map(str, record))})",
+                        f"{describe_key(record)} has no value at {'.'.join(chain)!r} (its fields: {', '.join(map(str, record))})",
                     )
                 )
             context[link.context_key(chain)] = value
@@ -112,7 +115,7 @@ def child_context(record: Mapping[str, t.Any], links: Iterable[tuple[str, Parent
                 raise ParentFieldError(
                     stream_line(
                         child,
-                        f"include_from_parent: the '{link.parent}' record with key {record_key} has no "
+                        f"include_from_parent: the '{link.parent}' record with key {describe_key(record)} has no "
                         f"field {field!r} (its fields: {', '.join(map(str, record))})",
                     )
                 )

@@ -105,7 +105,7 @@ class SchemaSource:
         link = self.resource["parent"]
         if self.parent is not None and link is not None:
             parents = self.parent.sampled_records[:INFERENCE_MAX_PARENTS]
-            contexts = [child_context(record, [(self.name, link)], self.parent.describe_key(record)) for record in parents]
+            contexts = [child_context(record, [(self.name, link)], self.parent.describe_key) for record in parents]
         for context in contexts:
             for page_number, page in enumerate(self.sample(context)):
                 records.extend(page)

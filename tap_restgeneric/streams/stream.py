@@ -204,7 +204,7 @@ class ResourceStream(RESTStream):
 
     @override
     def get_child_context(self, record: dict, context: t.Any) -> dict:
-        return child_context(record, self._child_links(), self.parts.key.describe(record))
+        return child_context(record, self._child_links(), self.parts.key.describe)
 
     @override
     def _process_record(self, record: dict, child_context: t.Any = None, partition_context: t.Any = None) -> None:

@@ -154,5 +154,5 @@ def prefetch_children(
         return
     contexts: list[dict] = []
     with contextlib.suppress(ParentFieldError):
-        contexts.extend(child_context(record, links, describe_key(record)) for record in records if keep(record))
+        contexts.extend(child_context(record, links, describe_key) for record in records if keep(record))
     scheduler.prefetch(children, contexts)
