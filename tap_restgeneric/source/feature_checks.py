@@ -17,11 +17,6 @@ from tap_restgeneric.transport.jwt_auth import ALGORITHMS
 from tap_restgeneric.transport.selective import select_authenticator
 from tap_restgeneric.transport.session_login import INJECT_INTO
 
-#: The dialect's decoder types (``compression`` wraps any of them).
-DECODER_TYPES = ("json", "jsonl", "csv", "xml")
-COMPRESSIONS = ("gzip", "zip")
-RATE_LIMIT_KEYS = frozenset({"max_wait", "ratelimit_remaining_header", "ratelimit_reset_header"})
-
 
 def selected_auth(auth: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any], where: str) -> tuple[str, dict[str, t.Any]]:
     """The name and block a ``selective`` auth chooses; raises ``SourceConfigError`` naming the path."""

@@ -53,9 +53,7 @@ class RateGate:
         """The gate of ``client.rate_limit`` and ``client.api_budget``; ``runtime``: ``clock`` and ``sleep``."""
         max_wait = rate_limit.get("max_wait", DEFAULT_MAX_WAIT)
         names = HeaderNames(rate_limit.get("ratelimit_remaining_header"), rate_limit.get("ratelimit_reset_header"))
-        limits = OriginRateLimits(
-            lambda origin: OriginRateLimit(origin, max_wait=max_wait, names=names, retry_after_statuses=frozenset(), **runtime)
-        )
+        limits = OriginRateLimits(lambda origin: OriginRateLimit(origin, max_wait=max_wait, names=names, **runtime))
         budget = build_call_budget(api_budget, where="client.api_budget", max_wait=max_wait, **runtime) if api_budget else None
         return cls(limits, budget)
 
@@ -68,7 +66,7 @@ class RateGate:
         with self.limits(str(Origin.of(url))).turn() as turn:
 
             def observe(response: requests.Response) -> None:
-                turn.observe(response.status_code, response.headers)
+                turn.observe(response.headers)
                 if self.budget is not None:
                     self.budget.observe(method, url, headers, response.status_code, response.headers)
 

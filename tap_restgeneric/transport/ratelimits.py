@@ -16,24 +16,22 @@ budget resets 50 years ahead). The CDK reads every reset header as an epoch, so 
 30`` (seconds) is to it a time in 1970 and never waits. An HTTP date or ISO 8601 time is read as such.
 ``RateLimit-Policy`` (``"default";q=100;w=60``, or ``100;w=60``) is kept for ``--doctor`` only.
 
-``Retry-After`` (seconds, or an HTTP date) is obeyed on the statuses the error handler names (429 and 503 by
-default): no request to that origin starts before it passes. A value that is not a finite number of
-seconds >= 0 nor a date (``nan``, ``inf``, ``-5``, text) is ignored; a date in the past is no wait.
+``Retry-After`` is not read here: the retry policy and the tap's rate limiter (``transport.retry``,
+``transport.throttle``) already pause every request of the run for it.
 
 :class:`OriginRateLimit` holds one origin's budget, shared by every stream and thread that requests it.
-Each request takes a turn (``with limit.turn() as turn: ... turn.observe(status, headers)``). When the
+Each request takes a turn (``with limit.turn() as turn: ... turn.observe(headers)``). When the
 remaining count is 0 and a reset time is known, the next turn waits until the reset. The count is
 decremented as turns start, and a response's count is lowered by the other requests still in flight (the
 server may not have counted them yet): with requests in parallel, up to ``max_concurrency`` calls of a
 window can go unused, but none meets a 429. A remaining 0 without a reset time waits for nothing (the
-API's 429 and its Retry-After then decide). A wait longer than ``max_wait`` raises
+API's 429 and its Retry-After then decide, through the retry policy). A wait longer than ``max_wait`` raises
 :class:`RateLimitWaitTooLong` naming the origin, the header that asked and the wait, instead of waiting.
 Time is the injected ``clock`` (epoch seconds) and ``sleep``: every decision is returned (``turn.waited``).
 
 Config (proposed, under ``client``): ``rate_limit: {max_wait: 900, ratelimit_remaining_header: ...,
-ratelimit_reset_header: ..., status_codes_for_ratelimit_hit: [429]}`` (Airbyte's names; dlt has none; the
-Retry-After statuses are the error handler's ``retry_on_status_codes`` that are 429 or 503, or ``action:
-rate_limited``). ``--doctor``: :meth:`OriginRateLimit.facts` (remaining, reset, pause, which header).
+ratelimit_reset_header: ...}`` (Airbyte's names; dlt has none). ``--doctor``: :meth:`OriginRateLimit.facts`
+(remaining, reset, which header).
 """
 
 from __future__ import annotations
@@ -56,7 +54,6 @@ _MILLISECONDS_EPOCH = 1e11
 _DAY = 86400.0
 _STRUCTURED_ITEM = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[^;,\s]+)((?:\s*;\s*[A-Za-z0-9_*.-]+(?:=(?:"[^"]*"|[^;,\s]*))?)*)\s*')
 _PARAMETER = re.compile(r';\s*([A-Za-z0-9_*.-]+)(?:=("[^"]*"|[^;,\s]*))?')
-RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 class RateLimitWaitTooLong(StreamError):
@@ -90,19 +87,6 @@ def _date(text: str) -> float | None:
     with contextlib.suppress(TypeError, ValueError, OverflowError):
         return parse_iso8601(text).timestamp()
     return None
-
-
-def retry_after_seconds(value: str, now: float) -> float | None:
-    """A ``Retry-After`` in seconds from ``now`` (epoch seconds); None for anything but a finite number >= 0
-    or a date (a date already past is 0)."""
-    text = value.strip()
-    seconds = _finite(text)
-    if seconds is not None:
-        return seconds
-    if not text or text[0].isdigit() or text[0] in "+-.":
-        return None  # a negative or malformed number is not a date
-    when = _date(text)
-    return None if when is None else max(0.0, when - now)
 
 
 def reset_time(value: str, now: float) -> float | None:
@@ -226,9 +210,9 @@ class Turn:
         self.reading: RateLimitReading | None = None
         self._limit = limit
 
-    def observe(self, status: int, headers: t.Mapping[str, str]) -> RateLimitReading | None:
-        """Read the response's rate-limit headers (and a Retry-After) into the origin's budget."""
-        self.reading = self._limit.observe(self, status, headers)
+    def observe(self, headers: t.Mapping[str, str]) -> RateLimitReading | None:
+        """Read the response's rate-limit headers into the origin's budget."""
+        self.reading = self._limit.observe(self, headers)
         return self.reading
 
 
@@ -241,22 +225,18 @@ class OriginRateLimit:
         *,
         max_wait: float | None = None,
         names: HeaderNames = HeaderNames(),
-        retry_after_statuses: t.AbstractSet[int] = RETRY_AFTER_STATUSES,
         clock: t.Callable[[], float] = time.time,
         sleep: t.Callable[[float], None] = time.sleep,
     ) -> None:
         self.origin = origin
         self.max_wait = max_wait
         self.names = names
-        self.retry_after_statuses = frozenset(retry_after_statuses)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._remaining: int | None = None
         self._reset_at: float | None = None
         self._reason = ""
-        self._paused_until = 0.0
-        self._pause_reason = ""
         self._in_flight: set[Turn] = set()
         self._last: RateLimitReading | None = None
 
@@ -278,7 +258,7 @@ class OriginRateLimit:
                 now = self._clock()
                 if self._reset_at is not None and now >= self._reset_at:
                     self._remaining, self._reset_at = None, None  # a new window: the count is unknown again
-                until, reason = self._blocked_until(now)
+                until, reason = self._blocked_until()
                 if until is None:
                     if self._remaining is not None:
                         self._remaining -= 1
@@ -290,24 +270,16 @@ class OriginRateLimit:
             self._sleep(wait)
             waited += wait
 
-    def _blocked_until(self, now: float) -> tuple[float | None, str]:
-        until, reason = None, ""
-        if self._paused_until > now:
-            until, reason = self._paused_until, self._pause_reason
+    def _blocked_until(self) -> tuple[float | None, str]:
         exhausted = self._remaining is not None and self._remaining <= 0 and self._reset_at is not None
-        if exhausted and (until is None or t.cast("float", self._reset_at) > until):
-            until, reason = self._reset_at, self._reason
-        return until, reason
+        if exhausted:
+            return self._reset_at, self._reason
+        return None, ""
 
-    def observe(self, turn: Turn, status: int, headers: t.Mapping[str, str]) -> RateLimitReading | None:
+    def observe(self, turn: Turn, headers: t.Mapping[str, str]) -> RateLimitReading | None:
         with self._lock:
             now = self._clock()
             self._in_flight.discard(turn)
-            retry_after = headers.get("Retry-After") if status in self.retry_after_statuses else None
-            seconds = retry_after_seconds(retry_after, now) if retry_after else None
-            if seconds is not None and now + seconds > self._paused_until:
-                self._paused_until = now + seconds
-                self._pause_reason = f"Retry-After {retry_after.strip()} on HTTP {status}"  # type: ignore[union-attr]
             reading = read_rate_limit(headers, now, self.names)
             if reading is None:
                 return None
@@ -326,8 +298,7 @@ class OriginRateLimit:
     def facts(self) -> dict[str, t.Any]:
         """For ``--doctor``: what the origin's last response said and what the next request would wait for."""
         with self._lock:
-            now = self._clock()
-            until, reason = self._blocked_until(now)
+            until, reason = self._blocked_until()
             last = self._last
             return {
                 "origin": self.origin,
