@@ -8,28 +8,16 @@ import re
 import typing as t
 from collections import Counter
 
+from tap_restgeneric.airbyte import vocabulary
 from tests.airbyte import resolve
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
-# The CDK's documented interpolation macros (called like functions) and filters (after a pipe).
-MACROS = (
-    "now_utc",
-    "today_utc",
-    "today_with_timezone",
-    "timestamp",
-    "max",
-    "min",
-    "day_delta",
-    "duration",
-    "format_datetime",
-    "str_to_datetime",
-    "camel_case_to_snake_case",
-    "generate_uuid",
-    "sanitize_url",
-)
-FILTERS = ("hash", "base64encode", "base64decode", "base64binascii_decode", "string", "regex_search", "hmac")
+# The CDK's macros (called like functions) and filters (after a pipe): the tap's own list of them.
+# Longest first, so that no name's alternative stops at a shorter name it starts with.
+MACROS = tuple(sorted(vocabulary.MACROS, key=lambda name: (-len(name), name)))
+FILTERS = tuple(sorted(vocabulary.FILTERS, key=lambda name: (-len(name), name)))
 _MACRO_CALL = re.compile(r"\b(" + "|".join(MACROS) + r")\s*\(")
 _FILTER_USE = re.compile(r"\|\s*(" + "|".join(FILTERS) + r")\b")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
